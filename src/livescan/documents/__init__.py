@@ -1,0 +1,39 @@
+"""Documents: what a run emits, how to build them, route them, fill them and encode them.
+
+This is the bottom layer: it imports nothing else from livescan but ``livescan.errors``.
+"""
+
+from livescan.documents._compose import RunComposer, check_metadata_keys, new_uid
+from livescan.documents._fill import (
+    Filler,
+    Handler,
+    HDF5FrameHandler,
+    register_handler,
+    resource_path,
+)
+from livescan.documents._json import NumpyEncoder, dumps, loads, to_jsonable
+from livescan.documents._router import (
+    DOCUMENT_NAMES,
+    DocumentRouter,
+    pack_event_page,
+    unpack_event_page,
+)
+
+__all__ = [
+    "DOCUMENT_NAMES",
+    "DocumentRouter",
+    "Filler",
+    "HDF5FrameHandler",
+    "Handler",
+    "NumpyEncoder",
+    "RunComposer",
+    "check_metadata_keys",
+    "dumps",
+    "loads",
+    "new_uid",
+    "pack_event_page",
+    "register_handler",
+    "resource_path",
+    "to_jsonable",
+    "unpack_event_page",
+]

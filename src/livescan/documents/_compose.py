@@ -1,0 +1,153 @@
+"""RunComposer: builds the documents of one run (uids, seq_num, num_events).
+
+It is deliberately small and fast (no schema validation per event); the test suite
+validates every document it produces with ``event_model``.
+"""
+
+from __future__ import annotations
+
+import re
+import time as ttime
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from livescan.errors import MetadataError
+
+__all__ = ["RunComposer", "check_metadata_keys", "new_uid"]
+
+_KEY = re.compile(r"^[^./]+$")
+
+
+def new_uid() -> str:
+    """A fresh uid (uuid4 as a string)."""
+    return str(uuid.uuid4())
+
+
+def check_metadata_keys(md: Mapping[str, Any], where: str = "metadata") -> None:
+    """Raise :class:`MetadataError` for keys the start document cannot carry."""
+    for key in md:
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise MetadataError(
+                f"{where} key {key!r} is not allowed: start-document keys must be "
+                "non-empty strings without '.' or '/' (use e.g. 'sample_name')"
+            )
+
+
+class RunComposer:
+    """Compose the documents of one run, in order.
+
+    >>> run = RunComposer({"plan_name": "count", "scan_id": 1})
+    >>> desc = run.descriptor("primary", {"det": {"dtype": "number", "shape": [], "source": "SIM:det"}})
+    >>> ev = run.event(desc, {"det": 1.0}, {"det": 0.0})
+    >>> stop = run.stop("success")
+    """
+
+    def __init__(self, metadata: Mapping[str, Any], *, uid: str | None = None,
+                 time: float | None = None) -> None:
+        self.start_doc: dict[str, Any] = {
+            "uid": uid or new_uid(),
+            "time": ttime.time() if time is None else time,
+            **{k: v for k, v in metadata.items() if k not in ("uid", "time")},
+        }
+        self.uid: str = self.start_doc["uid"]
+        self._seq: dict[str, int] = {}  # descriptor uid -> last seq_num
+        self._stream_of: dict[str, str] = {}  # descriptor uid -> stream name
+        self.num_events: dict[str, int] = {}
+        self.descriptors: dict[str, dict[str, Any]] = {}  # stream name -> descriptor
+        self._datum_counters: dict[str, int] = {}
+        self.stopped = False
+
+    def start(self) -> dict[str, Any]:
+        return self.start_doc
+
+    def descriptor(
+        self,
+        name: str,
+        data_keys: Mapping[str, Mapping[str, Any]],
+        *,
+        object_keys: Mapping[str, list[str]] | None = None,
+        configuration: Mapping[str, Any] | None = None,
+        hints: Mapping[str, Any] | None = None,
+        time: float | None = None,
+    ) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "uid": new_uid(),
+            "time": ttime.time() if time is None else time,
+            "run_start": self.uid,
+            "name": name,
+            "data_keys": {k: dict(v) for k, v in data_keys.items()},
+            "object_keys": dict(object_keys or {}),
+            "configuration": dict(configuration or {}),
+            "hints": dict(hints or {}),
+        }
+        self._seq[doc["uid"]] = 0
+        self._stream_of[doc["uid"]] = name
+        self.num_events.setdefault(name, 0)
+        self.descriptors[name] = doc
+        return doc
+
+    def event(
+        self,
+        descriptor: Mapping[str, Any],
+        data: dict[str, Any],
+        timestamps: dict[str, float],
+        *,
+        filled: dict[str, bool] | None = None,
+        time: float | None = None,
+    ) -> dict[str, Any]:
+        duid = descriptor["uid"]
+        seq = self._seq[duid] + 1
+        self._seq[duid] = seq
+        self.num_events[self._stream_of[duid]] += 1
+        doc = {
+            "uid": new_uid(),
+            "time": ttime.time() if time is None else time,
+            "descriptor": duid,
+            "seq_num": seq,
+            "data": data,
+            "timestamps": timestamps,
+        }
+        if filled:
+            doc["filled"] = filled
+        return doc
+
+    def resource(
+        self,
+        spec: str,
+        root: str,
+        resource_path: str,
+        resource_kwargs: Mapping[str, Any] | None = None,
+        *,
+        uid: str | None = None,
+        path_semantics: str = "posix",
+    ) -> dict[str, Any]:
+        return {
+            "uid": uid or new_uid(),
+            "spec": spec,
+            "root": root,
+            "resource_path": resource_path,
+            "resource_kwargs": dict(resource_kwargs or {}),
+            "path_semantics": path_semantics,
+            "run_start": self.uid,
+        }
+
+    def datum(self, resource: Mapping[str, Any], datum_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        ruid = resource["uid"]
+        i = self._datum_counters.get(ruid, 0)
+        self._datum_counters[ruid] = i + 1
+        return {"datum_id": f"{ruid}/{i}", "resource": ruid, "datum_kwargs": dict(datum_kwargs)}
+
+    def stop(self, exit_status: str = "success", reason: str = "", *,
+             time: float | None = None) -> dict[str, Any]:
+        if exit_status not in ("success", "abort", "fail"):
+            raise ValueError(f"exit_status must be 'success', 'abort' or 'fail', not {exit_status!r}")
+        self.stopped = True
+        return {
+            "uid": new_uid(),
+            "time": ttime.time() if time is None else time,
+            "run_start": self.uid,
+            "exit_status": exit_status,
+            "reason": reason,
+            "num_events": dict(self.num_events),
+        }
