@@ -17,9 +17,11 @@ derive from the matching built-in (``ValueError``, ``TypeError``, ``KeyError``,
     ├── MetadataError                   (also ValueError)
     ├── FieldError                      (also ValueError) unknown field names
     ├── DeviceError                     a device reported a failure
-    └── ExportError
-        ├── TemplateError               (also ValueError)
-        └── FileExistsExportError       (also FileExistsError / OSError)
+    ├── ExportError
+    │   ├── TemplateError               (also ValueError)
+    │   └── FileExistsExportError       (also FileExistsError / OSError)
+    └── StoreError                      the run store could not record or open a run
+        └── RunNotFound                 (also KeyError) no run (or no unique run) matches
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ __all__ = [
     "RunEngineError",
     "RunEngineInterrupted",
     "RunFailed",
+    "RunNotFound",
+    "StoreError",
     "SubscriptionError",
     "TemplateError",
     "UnknownDocumentName",
@@ -121,3 +125,14 @@ class TemplateError(ExportError, ValueError):
 
 class FileExistsExportError(ExportError, FileExistsError):
     """An exporter refused to overwrite an existing file."""
+
+
+class StoreError(LivescanError):
+    """The run store could not record, find or open a run."""
+
+
+class RunNotFound(StoreError, KeyError):
+    """No run in the store matches a lookup (or a uid prefix matches several)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
