@@ -1,0 +1,148 @@
+"""The store's index: one SQLite table of runs for lookup and search.
+
+The journals are the truth; the index is rebuilt from them when it is missing or when a
+journal is not in it (``RunStore.reindex``). SQLite commits are atomic, so a process
+killed mid-run leaves the index consistent (the run simply has no stop yet).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from livescan.documents import dumps, loads
+
+__all__ = ["Index", "IndexRow"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    uid TEXT PRIMARY KEY,
+    scan_id INTEGER,
+    time REAL NOT NULL,
+    path TEXT NOT NULL,
+    start TEXT NOT NULL,
+    stop_time REAL,
+    exit_status TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_time ON runs(time);
+CREATE INDEX IF NOT EXISTS runs_scan_id ON runs(scan_id);
+CREATE TABLE IF NOT EXISTS dtypes (
+    descriptor TEXT NOT NULL,
+    key TEXT NOT NULL,
+    dtype TEXT NOT NULL,
+    PRIMARY KEY (descriptor, key)
+);
+"""
+
+IndexRow = tuple[str, int | None, float, str, str, float | None, str | None]
+_COLUMNS = "uid, scan_id, time, path, start, stop_time, exit_status"
+
+
+class Index:
+    """A thin, thread-safe wrapper over the SQLite index file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            path, timeout=30, check_same_thread=False, isolation_level=None
+        )
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _execute(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(args)).fetchall()
+
+    def add_run(self, start: dict[str, Any], path: str) -> None:
+        scan_id = start.get("scan_id")
+        if not isinstance(scan_id, int) or isinstance(scan_id, bool):
+            scan_id = None
+        self._execute(
+            "INSERT INTO runs (uid, scan_id, time, path, start) VALUES (?, ?, ?, ?, ?)",
+            (start["uid"], scan_id, float(start["time"]), path, dumps(start)),
+        )
+
+    def set_stop(self, stop: dict[str, Any]) -> None:
+        self._execute(
+            "UPDATE runs SET stop_time = ?, exit_status = ? WHERE uid = ?",
+            (float(stop["time"]), stop.get("exit_status"), stop["run_start"]),
+        )
+
+    def set_dtypes(self, descriptor: str, dtypes: dict[str, str]) -> None:
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO dtypes (descriptor, key, dtype) VALUES (?, ?, ?)",
+                [(descriptor, k, v) for k, v in dtypes.items()],
+            )
+
+    def dtypes(self, descriptors: Iterable[str]) -> dict[tuple[str, str], str]:
+        uids = list(descriptors)
+        if not uids:
+            return {}
+        marks = ",".join("?" * len(uids))
+        rows = self._execute(
+            f"SELECT descriptor, key, dtype FROM dtypes WHERE descriptor IN ({marks})", uids
+        )
+        return {(d, k): t for d, k, t in rows}
+
+    def has(self, uid: str) -> bool:
+        return bool(self._execute("SELECT 1 FROM runs WHERE uid = ?", (uid,)))
+
+    def paths(self) -> set[str]:
+        return {r[0] for r in self._execute("SELECT path FROM runs")}
+
+    def unfinished(self) -> list[tuple[str, str]]:
+        return [
+            (u, p) for u, p in self._execute("SELECT uid, path FROM runs WHERE stop_time IS NULL")
+        ]
+
+    def get(self, uid: str) -> IndexRow | None:
+        rows = self._execute(f"SELECT {_COLUMNS} FROM runs WHERE uid = ?", (uid,))
+        return rows[0] if rows else None  # type: ignore[return-value]
+
+    def by_prefix(self, prefix: str, limit: int = 11) -> list[IndexRow]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return self._execute(  # type: ignore[return-value]
+            f"SELECT {_COLUMNS} FROM runs WHERE uid LIKE ? ESCAPE '\\' ORDER BY time LIMIT ?",
+            (escaped + "%", limit),
+        )
+
+    def by_scan_id(self, scan_id: int) -> list[IndexRow]:
+        return self._execute(  # type: ignore[return-value]
+            f"SELECT {_COLUMNS} FROM runs WHERE scan_id = ? ORDER BY time DESC, rowid DESC",
+            (scan_id,),
+        )
+
+    def nth(self, i: int) -> IndexRow | None:
+        """The i-th run by start time: 0 is the oldest, -1 the newest."""
+        order, offset = ("ASC", i) if i >= 0 else ("DESC", -i - 1)
+        rows = self._execute(
+            f"SELECT {_COLUMNS} FROM runs ORDER BY time {order}, rowid {order} LIMIT 1 OFFSET ?",
+            (offset,),
+        )
+        return rows[0] if rows else None  # type: ignore[return-value]
+
+    def count(self) -> int:
+        return int(self._execute("SELECT COUNT(*) FROM runs")[0][0])
+
+    def select(self, since: float | None = None, until: float | None = None) -> list[IndexRow]:
+        sql, args = f"SELECT {_COLUMNS} FROM runs WHERE 1=1", []
+        if since is not None:
+            sql += " AND time >= ?"
+            args.append(since)
+        if until is not None:
+            sql += " AND time < ?"
+            args.append(until)
+        return self._execute(sql + " ORDER BY time, rowid", args)  # type: ignore[return-value]
+
+
+def row_start(row: IndexRow) -> dict[str, Any]:
+    return loads(row[4])

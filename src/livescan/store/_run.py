@@ -1,0 +1,226 @@
+"""A run read back from the store: its documents, start/stop and streams as arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from livescan.documents import Filler
+from livescan.store._journal import read_journal, read_last_document
+
+if TYPE_CHECKING:
+    from livescan.store._store import RunStore
+
+__all__ = ["Run", "Stream"]
+
+
+class Run:
+    """One run in a :class:`RunStore`.
+
+    ``run.start`` and ``run.stop`` are the documents (``stop`` is ``None`` while the run is
+    going on or if its process died); ``run.documents()`` yields every ``(name, doc)`` in
+    order; ``run['primary']`` (or ``run.primary``) gives a stream's data as numpy arrays.
+    """
+
+    def __init__(self, store: RunStore, uid: str, path: Path, start: dict[str, Any]) -> None:
+        self.store = store
+        self.uid = uid
+        self.path = path
+        self.start = start
+        self._stop: dict[str, Any] | None = None
+
+    # -- metadata ----------------------------------------------------------------------
+    @property
+    def stop(self) -> dict[str, Any] | None:
+        """The stop document, or ``None`` if the run has none (yet)."""
+        if self._stop is None:
+            last = read_last_document(self.path)
+            if last is not None and last[0] == "stop":
+                self._stop = last[1]
+        return self._stop
+
+    @property
+    def finished(self) -> bool:
+        return self.stop is not None
+
+    @property
+    def scan_id(self) -> Any:
+        return self.start.get("scan_id")
+
+    @property
+    def exit_status(self) -> str | None:
+        """``'success'``, ``'abort'``, ``'fail'``, or ``None`` while there is no stop."""
+        stop = self.stop
+        return None if stop is None else stop.get("exit_status")
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"start": self.start, "stop": self.stop}
+
+    # -- documents ---------------------------------------------------------------------
+    def documents(self, fill: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield ``(name, doc)`` in the order they were recorded.
+
+        Arrays come back as numpy arrays of the recorded dtype. With ``fill=True`` events
+        carry the file-backed data (frames) instead of datum ids.
+        """
+        decoder = _Decoder(self.store)
+        filler = Filler() if fill else None
+        for name, doc in read_journal(self.path):
+            doc = decoder(name, doc)
+            if filler is not None:
+                name, doc = filler(name, doc)
+            yield name, doc
+
+    @property
+    def descriptors(self) -> list[dict[str, Any]]:
+        return [doc for name, doc in self.documents() if name == "descriptor"]
+
+    @property
+    def stream_names(self) -> list[str]:
+        names: list[str] = []
+        for d in self.descriptors:
+            if d.get("name", "primary") not in names:
+                names.append(d.get("name", "primary"))
+        return names
+
+    def __getitem__(self, stream_name: str) -> Stream:
+        return Stream(self, stream_name)
+
+    @property
+    def primary(self) -> Stream:
+        return Stream(self, "primary")
+
+    def __repr__(self) -> str:
+        status = self.exit_status or "unfinished"
+        return (
+            f"<Run {self.uid[:8]} scan_id={self.scan_id} "
+            f"plan={self.start.get('plan_name')!r} {status}>"
+        )
+
+
+class Stream:
+    """The events of one stream of a run, column-wise.
+
+    ``stream[field]`` is a numpy array with one row per event (file-backed data is read
+    from its files when asked for); ``stream.seq_num``, ``stream.time`` and
+    ``stream.timestamps[field]`` come along; ``stream.read()`` gives every field.
+    """
+
+    def __init__(self, run: Run, name: str) -> None:
+        self.run = run
+        self.name = name
+        self.descriptors: list[dict[str, Any]] = []
+        self._filler = Filler()
+        rows: list[dict[str, Any]] = []
+        for doc_name, doc in run.documents():
+            self._filler(doc_name, doc)
+            if doc_name == "descriptor" and doc.get("name", "primary") == name:
+                self.descriptors.append(doc)
+            elif doc_name in ("event", "event_page") and doc["descriptor"] in self._uids:
+                rows.extend(_events(doc_name, doc))
+        if not self.descriptors:
+            raise KeyError(
+                f"run {run.uid[:8]} has no stream {name!r}; its streams are {run.stream_names}"
+            )
+        self._rows = rows
+        self.seq_num = np.array([e["seq_num"] for e in rows], dtype=np.int64)
+        self.time = np.array([e["time"] for e in rows], dtype=np.float64)
+        self.timestamps = {
+            k: np.array([e["timestamps"].get(k, np.nan) for e in rows], dtype=np.float64)
+            for k in self.fields
+        }
+
+    @property
+    def _uids(self) -> set[str]:
+        return {d["uid"] for d in self.descriptors}
+
+    @property
+    def data_keys(self) -> dict[str, Any]:
+        return dict(self.descriptors[0]["data_keys"])
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.descriptors[0]["data_keys"])
+
+    def external(self, field: str) -> bool:
+        return bool(self.data_keys[field].get("external"))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, field: str) -> np.ndarray:
+        if field not in self.data_keys:
+            raise KeyError(
+                f"stream {self.name!r} has no field {field!r}; its fields are {self.fields}"
+            )
+        values = [e["data"][field] for e in self._rows]
+        if self.external(field):
+            values = [self._filler.load(v) if isinstance(v, str) else v for v in values]
+        if not values:
+            return np.empty((0,))
+        if isinstance(values[0], np.ndarray):
+            return np.stack(values)
+        return np.asarray(values)
+
+    def read(self) -> dict[str, np.ndarray]:
+        """Every field as an array (file-backed ones filled)."""
+        return {k: self[k] for k in self.fields}
+
+    def __repr__(self) -> str:
+        return f"<Stream {self.name!r} of run {self.run.uid[:8]}: {len(self)} events>"
+
+
+def _events(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if name == "event":
+        return [doc]
+    from livescan.documents import unpack_event_page
+
+    return unpack_event_page(doc)
+
+
+class _Decoder:
+    """Turns JSON lists back into numpy arrays of the dtype each data key had."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self._array_keys: dict[str, dict[str, str | None]] = {}
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+        if name == "descriptor":
+            recorded = self.store._dtypes_of(doc["uid"])
+            keys: dict[str, str | None] = {}
+            for k, dk in doc.get("data_keys", {}).items():
+                if dk.get("external") or dk.get("dtype") != "array":
+                    continue
+                keys[k] = dk.get("dtype_numpy") or recorded.get(k)
+            self._array_keys[doc["uid"]] = keys
+        elif name == "event":
+            keys = self._array_keys.get(doc["descriptor"], {})
+            if keys:
+                doc["data"] = _decode_row(doc["data"], keys, doc.get("filled"))
+        elif name == "event_page":
+            keys = self._array_keys.get(doc["descriptor"], {})
+            for k, dt in keys.items():
+                if k in doc["data"]:
+                    doc["data"][k] = [_as_array(v, dt) for v in doc["data"][k]]
+        return doc
+
+
+def _decode_row(
+    data: Mapping[str, Any], keys: Mapping[str, str | None], filled: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    out = dict(data)
+    for k, dt in keys.items():
+        if k in out and not (filled and filled.get(k) is False):
+            out[k] = _as_array(out[k], dt)
+    return out
+
+
+def _as_array(value: Any, dtype: str | None) -> Any:
+    if isinstance(value, list):
+        return np.asarray(value, dtype=dtype)
+    return value
