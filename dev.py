@@ -105,7 +105,12 @@ def ensure_venv() -> Path:
     say("installing livescan with its test dependencies into .venv")
     pip = [venv_python(), "-m", "pip"]
     quiet = ["--progress-bar", "off"] if in_ci() else []
-    env = dict(os.environ, PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env = dict(
+        os.environ,
+        PIP_NO_INPUT="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_ROOT_USER_ACTION="ignore",
+    )
     run([*pip, "install", *quiet, "-e", ".[test]"], cwd=ROOT, env=env)
     STAMP.write_text(wanted + "\n")
     return venv_python()

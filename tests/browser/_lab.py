@@ -1,12 +1,22 @@
 """Helpers for the browser tests: an isolated JupyterLab server and a page driving it.
 
-See /docs (and the project's browser notes): JupyterLab on 127.0.0.1 with a random token and
-every Jupyter directory under a temp dir, the system Chromium driven by Playwright (never
-``playwright install``), notebooks run through ``window.jupyterapp`` (exposed by
-``--LabApp.expose_app_in_browser``), widget state read from the ipywidgets views in the output
-areas (``view.model.get(name)``), bqplot read from the SVG.
+JupyterLab runs on 127.0.0.1 with a random token and every Jupyter directory under a temp
+dir; the system Chromium is driven by Playwright (never ``playwright install``); notebooks run
+through ``window.jupyterapp`` (exposed by ``--LabApp.expose_app_in_browser``); widget state is
+read from the ipywidgets views in the output areas (``view.model.get(name)``), bqplot from the
+SVG.
 
-All waits take a ``timeout`` in seconds.
+All waits take a ``timeout`` in seconds. Typical use (fixtures from ``conftest.py``)::
+
+    def test_something(lab, lab_page):
+        name = lab.add_notebook(nb, "something")       # an nbformat node or a file path
+        open_notebook(lab_page, lab, name)             # waits for an idle kernel
+        run_all(lab_page)                              # raises on any error output
+        wait_for_views(lab_page, "IntSliderModel")
+        assert widget_value(lab_page, "IntSliderModel", "value") == 7
+        screenshot(lab_page, "something")              # test-artifacts/browser/something.png
+
+Buttons: ``lab_page.locator('button.jupyter-button:has-text("Pause")').click()``.
 """
 
 from __future__ import annotations
