@@ -137,7 +137,7 @@ def ensure_chromium() -> None:
     say("Chromium is missing: installing it with apt-get (running as root)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run([apt_get, "update"], env=env)
-    run([apt_get, "install", "-y", "--no-install-recommends", "chromium"], env=env)
+    run([apt_get, "install", "-y", "chromium"], env=env)
     if not CHROMIUM.exists():
         raise DevError(f"apt-get installed chromium but {CHROMIUM} is still missing.\n{hint}")
 
