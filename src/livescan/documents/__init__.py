@@ -18,19 +18,31 @@ from livescan.documents._router import (
     pack_event_page,
     unpack_event_page,
 )
+from livescan.documents._subs import (
+    SUBSCRIPTION_KEYS,
+    Callback,
+    check_callable,
+    check_subscription_name,
+    normalize_subs,
+)
 
 __all__ = [
     "DOCUMENT_NAMES",
+    "SUBSCRIPTION_KEYS",
+    "Callback",
     "DocumentRouter",
     "Filler",
     "HDF5FrameHandler",
     "Handler",
     "NumpyEncoder",
     "RunComposer",
+    "check_callable",
     "check_metadata_keys",
+    "check_subscription_name",
     "dumps",
     "loads",
     "new_uid",
+    "normalize_subs",
     "pack_event_page",
     "register_handler",
     "resource_path",

@@ -38,13 +38,15 @@ class RunComposer:
     """Compose the documents of one run, in order.
 
     >>> run = RunComposer({"plan_name": "count", "scan_id": 1})
-    >>> desc = run.descriptor("primary", {"det": {"dtype": "number", "shape": [], "source": "SIM:det"}})
+    >>> key = {"dtype": "number", "shape": [], "source": "SIM:det"}
+    >>> desc = run.descriptor("primary", {"det": key})
     >>> ev = run.event(desc, {"det": 1.0}, {"det": 0.0})
     >>> stop = run.stop("success")
     """
 
-    def __init__(self, metadata: Mapping[str, Any], *, uid: str | None = None,
-                 time: float | None = None) -> None:
+    def __init__(
+        self, metadata: Mapping[str, Any], *, uid: str | None = None, time: float | None = None
+    ) -> None:
         self.start_doc: dict[str, Any] = {
             "uid": uid or new_uid(),
             "time": ttime.time() if time is None else time,
@@ -138,10 +140,13 @@ class RunComposer:
         self._datum_counters[ruid] = i + 1
         return {"datum_id": f"{ruid}/{i}", "resource": ruid, "datum_kwargs": dict(datum_kwargs)}
 
-    def stop(self, exit_status: str = "success", reason: str = "", *,
-             time: float | None = None) -> dict[str, Any]:
+    def stop(
+        self, exit_status: str = "success", reason: str = "", *, time: float | None = None
+    ) -> dict[str, Any]:
         if exit_status not in ("success", "abort", "fail"):
-            raise ValueError(f"exit_status must be 'success', 'abort' or 'fail', not {exit_status!r}")
+            raise ValueError(
+                f"exit_status must be 'success', 'abort' or 'fail', not {exit_status!r}"
+            )
         self.stopped = True
         return {
             "uid": new_uid(),

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["HDF5FrameHandler", "Filler", "Handler", "register_handler", "resource_path"]
+__all__ = ["Filler", "HDF5FrameHandler", "Handler", "register_handler", "resource_path"]
 
 
 class Handler(Protocol):
@@ -75,8 +75,12 @@ class Filler:
     descriptors); :meth:`fill_event` returns a filled copy of an event.
     """
 
-    def __init__(self, handlers: Mapping[str, HandlerFactory] | None = None, *,
-                 root_map: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Mapping[str, HandlerFactory] | None = None,
+        *,
+        root_map: Mapping[str, str] | None = None,
+    ) -> None:
         self.handlers = dict(_HANDLERS)
         self.handlers.update(handlers or {})
         self.root_map = dict(root_map or {})
@@ -93,8 +97,11 @@ class Filler:
         elif name == "datum_page":
             for i, datum_id in enumerate(doc["datum_id"]):
                 kwargs = {k: v[i] for k, v in doc["datum_kwargs"].items()}
-                self.datums[datum_id] = {"datum_id": datum_id, "resource": doc["resource"],
-                                         "datum_kwargs": kwargs}
+                self.datums[datum_id] = {
+                    "datum_id": datum_id,
+                    "resource": doc["resource"],
+                    "datum_kwargs": kwargs,
+                }
         elif name == "descriptor":
             self.descriptors[doc["uid"]] = doc
         elif name == "event":
@@ -117,8 +124,10 @@ class Filler:
         try:
             datum = self.datums[datum_id]
         except KeyError:
-            raise KeyError(f"no datum {datum_id!r} has been seen; pass the datum documents "
-                           "to the Filler before the events") from None
+            raise KeyError(
+                f"no datum {datum_id!r} has been seen; pass the datum documents "
+                "to the Filler before the events"
+            ) from None
         ruid = datum["resource"]
         handler = self._handler_cache.get(ruid)
         if handler is None:
@@ -126,10 +135,13 @@ class Filler:
             try:
                 factory = self.handlers[resource["spec"]]
             except KeyError:
-                raise KeyError(f"no handler for spec {resource['spec']!r}; register one with "
-                               "livescan.documents.register_handler") from None
-            handler = factory(resource_path(resource, self.root_map),
-                              **resource.get("resource_kwargs", {}))
+                raise KeyError(
+                    f"no handler for spec {resource['spec']!r}; register one with "
+                    "livescan.documents.register_handler"
+                ) from None
+            handler = factory(
+                resource_path(resource, self.root_map), **resource.get("resource_kwargs", {})
+            )
             self._handler_cache[ruid] = handler
         return handler(**datum["datum_kwargs"])
 

@@ -1,0 +1,253 @@
+"""LiveTable: a table of chosen fields, one row per event.
+
+Outside a notebook (or with ``view='text'``) it prints bluesky's text layout. Inside a
+Jupyter kernel (``view='auto'``) or with ``view='grid'`` it feeds a grid widget from
+``livescan.widgets`` (loaded lazily, so this layer never imports a widget library).
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from livescan.callbacks._base import CallbackBase
+from livescan.errors import FieldError
+
+__all__ = ["LiveTable", "TableView", "in_kernel"]
+
+
+def in_kernel() -> bool:
+    """True inside a running IPython kernel (a notebook), without importing IPython."""
+    if "ipykernel" not in sys.modules:
+        return False
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if get_ipython else None
+    return getattr(shell, "kernel", None) is not None
+
+
+class TableView(Protocol):
+    """What a LiveTable drives besides text (the grid widget implements it)."""
+
+    def begin(
+        self, columns: list[str], precisions: dict[str, int], dtypes: dict[str, str]
+    ) -> None: ...
+
+    def row(self, seq_num: int, time: float, values: list[Any]) -> None: ...
+
+    def end(self, summary: str) -> None: ...
+
+
+def _fields_of(fields: Any) -> list[str]:
+    if isinstance(fields, str) or hasattr(fields, "describe"):
+        fields = [fields]
+    out: list[str] = []
+    for f in fields:
+        if isinstance(f, str):
+            out.append(f)
+        elif hasattr(f, "describe"):
+            out.extend(f.describe())
+        else:
+            raise TypeError(f"LiveTable fields must be field names or devices, not {f!r}")
+    if not out:
+        raise ValueError("LiveTable needs at least one field")
+    return list(dict.fromkeys(out))
+
+
+class LiveTable(CallbackBase):
+    """A live table of ``fields`` (names or devices) of one stream.
+
+    Parameters follow bluesky's: ``stream_name``, ``print_header_interval``,
+    ``min_width``, ``default_prec``, ``extra_pad``, ``logbook`` (gets the whole table as
+    one string at stop), ``out`` (where text lines go; ``print``). ``view`` is ``'auto'``
+    (grid in a notebook, text elsewhere), ``'text'`` or ``'grid'``.
+    Asking for a field the stream does not have raises :class:`FieldError` at the
+    descriptor; array fields are skipped with a warning.
+    """
+
+    _SEQ_WIDTH = 11
+    _TIME_WIDTH = 12
+
+    def __init__(
+        self,
+        fields: Sequence[Any] | Any,
+        *,
+        stream_name: str = "primary",
+        print_header_interval: int = 50,
+        min_width: int = 12,
+        default_prec: int = 3,
+        extra_pad: int = 1,
+        logbook: Callable[[str], Any] | None = None,
+        out: Callable[[str], Any] = print,
+        view: str = "auto",
+    ) -> None:
+        if view not in ("auto", "text", "grid"):
+            raise ValueError(f"view must be 'auto', 'text' or 'grid', not {view!r}")
+        if print_header_interval < 1:
+            raise ValueError("print_header_interval must be at least 1")
+        self.fields = _fields_of(fields)
+        self.stream_name = stream_name
+        self.print_header_interval = print_header_interval
+        self.min_width = min_width
+        self.default_prec = default_prec
+        self.extra_pad = extra_pad
+        self.logbook = logbook
+        self.out = out
+        self.view: TableView | None = None
+        if view == "grid" or (view == "auto" and in_kernel()):
+            try:
+                widgets = importlib.import_module("livescan.widgets")
+                self.view = widgets.TableGridView(self)
+            except ImportError as exc:
+                if view == "grid":
+                    raise ImportError(
+                        f"LiveTable(view='grid') needs the widget libraries "
+                        f"(pip install livescan[jupyter]): {exc}"
+                    ) from exc
+        self._reset()
+
+    def _reset(self) -> None:
+        self._start: dict[str, Any] | None = None
+        self._descriptor_uid: str | None = None
+        self._columns: list[str] = []
+        self._formats: dict[str, tuple[str, int, int]] = {}  # field -> (dtype, width, prec)
+        self._rows = 0
+        self._lines: list[str] = []
+
+    # -- text ----------------------------------------------------------------------------
+    def _emit(self, line: str) -> None:
+        self._lines.append(line)
+        if self.view is None:
+            self.out(line)
+
+    def _widths(self) -> list[int]:
+        return [self._SEQ_WIDTH, self._TIME_WIDTH] + [self._formats[c][1] for c in self._columns]
+
+    def _border(self) -> str:
+        return "+" + "+".join("-" * w for w in self._widths()) + "+"
+
+    def _cells(self, values: list[str]) -> str:
+        pad = " " * self.extra_pad
+        cells = [
+            pad + v.rjust(w - 2 * self.extra_pad)[: w - 2 * self.extra_pad] + pad
+            for v, w in zip(values, self._widths(), strict=True)
+        ]
+        return "|" + "|".join(cells) + "|"
+
+    def _header(self) -> None:
+        self._emit(self._border())
+        self._emit(self._cells(["seq_num", "time", *self._columns]))
+        self._emit(self._border())
+
+    def _format(self, field: str, value: Any) -> str:
+        dtype, _, prec = self._formats[field]
+        if value is None:
+            return ""
+        try:
+            if dtype == "number":
+                return f"{float(value):.{prec}f}"
+            if dtype == "integer":
+                return f"{int(value):d}"
+            return str(getattr(value, "value", value))
+        except (TypeError, ValueError):
+            return str(value)
+
+    # -- documents -----------------------------------------------------------------------
+    def start(self, doc: dict[str, Any]) -> None:
+        self._reset()
+        self._start = doc
+
+    def descriptor(self, doc: dict[str, Any]) -> None:
+        if doc.get("name", "primary") != self.stream_name:
+            return
+        keys = doc["data_keys"]
+        missing = [f for f in self.fields if f not in keys]
+        if missing:
+            raise FieldError(
+                f"LiveTable: the {self.stream_name!r} stream has no field(s) "
+                f"{', '.join(map(repr, missing))}; it has {', '.join(map(repr, keys))}"
+            )
+        self._descriptor_uid = doc["uid"]
+        self._columns = []
+        for f in self.fields:
+            dk = keys[f]
+            dtype = dk.get("dtype", "number")
+            if dtype == "array" or dk.get("shape"):
+                warnings.warn(
+                    f"LiveTable skips the array field {f!r}; use LiveImage to view it",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                continue
+            prec = dk.get("precision")
+            prec = self.default_prec if prec is None else int(prec)
+            width = max(self.min_width, len(f) + 2 * self.extra_pad, prec + 3 + 2 * self.extra_pad)
+            self._formats[f] = (dtype, width, prec)
+            self._columns.append(f)
+        if self.view is not None:
+            self.view.begin(
+                list(self._columns),
+                {c: self._formats[c][2] for c in self._columns},
+                {c: self._formats[c][0] for c in self._columns},
+            )
+        if self.view is None or self.logbook is not None:
+            self._header()
+
+    def event(self, doc: dict[str, Any]) -> None:
+        if doc["descriptor"] != self._descriptor_uid:
+            return
+        data = doc["data"]
+        if self.view is not None:
+            self.view.row(doc["seq_num"], doc["time"], [data.get(c) for c in self._columns])
+            if self.logbook is None:
+                self._rows += 1
+                return
+        if self._rows and self._rows % self.print_header_interval == 0:
+            self._header()
+        self._rows += 1
+        t = datetime.datetime.fromtimestamp(doc["time"]).strftime("%H:%M:%S.%f")[:-5]
+        try:
+            values = [str(doc["seq_num"]), t] + [
+                self._format(c, data.get(c)) for c in self._columns
+            ]
+            self._emit(self._cells(values))
+        except Exception:
+            self._emit("** failed to format row **")
+
+    def stop(self, doc: dict[str, Any]) -> None:
+        if self._start is None:
+            return
+        summary = self.summary()
+        if self._descriptor_uid is not None and (self.view is None or self.logbook):
+            self._emit(self._border())
+        if self.view is not None:
+            self.view.end(summary)
+        self._emit(summary)
+        if self.logbook is not None:
+            self.logbook("\n".join(self._lines))
+
+    def summary(self) -> str:
+        """``generator scan ['3edaae5b'] (scan num: 1)`` for the current/last run."""
+        s = self._start or {}
+        return (
+            f"{s.get('plan_type', 'generator')} {s.get('plan_name', '')} "
+            f"['{str(s.get('uid', ''))[:8]}'] (scan num: {s.get('scan_id')})"
+        )
+
+    @property
+    def text(self) -> str:
+        """The text table of the current/last run, as printed."""
+        return "\n".join(self._lines)
+
+    def _ipython_display_(self) -> None:
+        if self.view is not None and hasattr(self.view, "_ipython_display_"):
+            self.view._ipython_display_()
+        else:
+            print(self.text or repr(self))
+
+    def __repr__(self) -> str:
+        return f"LiveTable({self.fields!r})"

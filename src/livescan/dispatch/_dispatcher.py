@@ -1,0 +1,55 @@
+"""Dispatcher: the two lanes behind one subscribe/emit interface."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from livescan.dispatch._lossless import LosslessFailure, LosslessLane
+from livescan.dispatch._lossy import LossyLane
+from livescan.dispatch._subscriber import Subscription
+from livescan.documents import Callback
+
+__all__ = ["Dispatcher"]
+
+
+class Dispatcher:
+    """Routes each document to the lossless lane (awaited, in order) and then to the
+    lossy lane (budgeted). Tokens are unique across both lanes."""
+
+    def __init__(self, *, lossy_budget: float = 0.2, lossy_total_budget: float = 0.5) -> None:
+        self.lossless = LosslessLane()
+        self.lossy = LossyLane(budget=lossy_budget, total_budget=lossy_total_budget)
+        self._tokens = itertools.count(1)
+
+    def subscribe(self, func: Callback, name: str = "all", *, lossless: bool = False) -> int:
+        sub = Subscription(next(self._tokens), func, name)
+        (self.lossless if lossless else self.lossy).add(sub)
+        return sub.token
+
+    def unsubscribe(self, token: int, *, lossless: bool | None = None) -> None:
+        lanes = {True: [self.lossless], False: [self.lossy], None: [self.lossless, self.lossy]}[
+            lossless
+        ]
+        for lane in lanes:
+            if lane.remove(token):
+                return
+        kind = {True: "lossless ", False: "", None: ""}[lossless]
+        raise KeyError(f"no {kind}subscription has token {token!r}")
+
+    def begin_run(self) -> None:
+        self.lossless.begin_run()
+        self.lossy.begin_run()
+
+    async def emit(self, name: str, doc: dict[str, Any]) -> None:
+        """Deliver ``doc``; raises :class:`LosslessFailure` after the lossy lane had it."""
+        failure: LosslessFailure | None = None
+        if self.lossless.subs:
+            try:
+                await self.lossless.emit(name, doc)
+            except LosslessFailure as exc:
+                failure = exc
+        if self.lossy.subs:
+            self.lossy.emit(name, doc)
+        if failure is not None:
+            raise failure

@@ -1,0 +1,34 @@
+"""One subscription: a callable, the document names it wants, and a readable label."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from livescan.documents import Callback, check_callable, check_subscription_name
+
+__all__ = ["Subscription", "label_of"]
+
+
+def label_of(func: Callable[..., Any]) -> str:
+    """A short human name for a callback: ``LiveTable``, ``print``, ``my_func``."""
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if name is None or not isinstance(name, str):
+        name = type(func).__name__
+    return name
+
+
+class Subscription:
+    __slots__ = ("func", "label", "name", "token")
+
+    def __init__(self, token: int, func: Callback, name: str = "all") -> None:
+        self.token = token
+        self.func = check_callable(func)
+        self.name = check_subscription_name(name)
+        self.label = label_of(func)
+
+    def wants(self, name: str) -> bool:
+        return self.name == "all" or self.name == name
+
+    def __repr__(self) -> str:
+        return f"<subscription {self.token}: {self.label} on {self.name!r}>"

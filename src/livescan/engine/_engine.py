@@ -1,0 +1,419 @@
+"""The RunEngine façade: submit plans, subscribe callbacks, control the current run.
+
+The heavy lifting is in ``_executor.execute`` (a plain ``async def``); this module only
+decides where it runs:
+
+* no running event loop in this thread (scripts, the terminal): ``RE(plan)`` runs the
+  plan on the engine's own loop and blocks until it ends (or pauses: then it raises
+  :class:`RunEngineInterrupted` and ``RE.resume()`` continues). Ctrl-C aborts the run
+  cleanly (stop document with ``exit_status='abort'``) and then raises KeyboardInterrupt.
+* a running loop (a Jupyter kernel): ``RE(plan)`` schedules the run on that loop and
+  returns a :class:`RunHandle` at once; ``await RE(plan)`` waits for it. Plans submitted
+  while one runs are queued in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+from livescan.dispatch import Dispatcher
+from livescan.documents import Callback, check_metadata_keys, normalize_subs
+from livescan.engine._context import RunContext
+from livescan.engine._executor import as_generator, execute
+from livescan.engine._handle import RunHandle, RunResult
+from livescan.engine._state import RunEngineState, check_transition
+from livescan.engine._verbs import VERBS, Verb
+from livescan.errors import IllegalStateTransition, PlanError, RunEngineInterrupted
+
+__all__ = ["RunEngine", "default_scan_id_source"]
+
+log = logging.getLogger("livescan.engine")
+S = RunEngineState
+
+
+def default_scan_id_source(md: MutableMapping[str, Any]) -> int:
+    """Count ``md['scan_id']`` up by one and return it (1 for a fresh ``md``)."""
+    scan_id = int(md.get("scan_id", 0) or 0) + 1
+    md["scan_id"] = scan_id
+    return scan_id
+
+
+class RunEngine:
+    """Runs plans and emits their documents to subscribers.
+
+    Parameters: ``md`` — the metadata every run carries (a dict, or a
+    :class:`PersistentDict` to keep it in a file); ``lossy_budget`` — the share of a
+    run's time one lossy subscriber may use (0.2); ``yield_interval`` — how often, in
+    seconds of work, the executor lets the event loop run other things (0.01);
+    ``display`` — show a run-status widget for runs submitted in a notebook.
+    """
+
+    def __init__(
+        self,
+        md: MutableMapping[str, Any] | None = None,
+        *,
+        lossy_budget: float = 0.2,
+        lossy_total_budget: float = 0.5,
+        yield_interval: float = 0.01,
+        display: bool = True,
+        scan_id_source: Callable[[MutableMapping[str, Any]], Any] | None = None,
+    ) -> None:
+        self.md: MutableMapping[str, Any] = md if md is not None else {}
+        self.dispatcher = Dispatcher(
+            lossy_budget=lossy_budget, lossy_total_budget=lossy_total_budget
+        )
+        self.yield_interval = yield_interval
+        self.display = display
+        self.scan_id_source = scan_id_source or default_scan_id_source
+        self._verbs: dict[str, Verb] = dict(VERBS)
+        self._state = S.IDLE
+        self._queue: deque[RunHandle] = deque()
+        self._current: RunHandle | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._runner: asyncio.Runner | None = None
+        self._listeners: list[Callable[[RunHandle], Any]] = []
+        self.dispatcher.lossy.on_failure = self._lossy_failure
+
+    # -- metadata ------------------------------------------------------------------------
+    @property
+    def md(self) -> MutableMapping[str, Any]:
+        return self._md
+
+    @md.setter
+    def md(self, value: MutableMapping[str, Any]) -> None:
+        if not isinstance(value, MutableMapping):
+            raise TypeError(
+                f"RE.md must be a mutable mapping (a dict or PersistentDict), "
+                f"not {type(value).__name__}"
+            )
+        self._md = value
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def state(self) -> RunEngineState:
+        return self._state
+
+    @property
+    def queue(self) -> list[RunHandle]:
+        """Runs submitted and waiting for the current one to finish."""
+        return list(self._queue)
+
+    @property
+    def current(self) -> RunHandle | None:
+        return self._current
+
+    def _set_state(self, new: RunEngineState) -> None:
+        if new is self._state:
+            return
+        check_transition(self._state, new)
+        self._state = new
+        if self._current is not None:
+            self._current._notify()
+
+    def _illegal(self, message: str) -> IllegalStateTransition:
+        return IllegalStateTransition(message)
+
+    def add_listener(self, fn: Callable[[RunHandle], Any]) -> None:
+        """``fn(handle)`` for every run: state changes, and every ~50 ms while running."""
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[RunHandle], Any]) -> None:
+        self._listeners.remove(fn)
+
+    # -- subscriptions -------------------------------------------------------------------
+    @staticmethod
+    def _sub_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Callback, str]:
+        func = kwargs.pop("func", None)
+        name = kwargs.pop("name", None)
+        if kwargs:
+            raise TypeError(f"subscribe() got unexpected arguments {sorted(kwargs)}")
+        args = list(args)  # type: ignore[assignment]
+        if args and isinstance(args[0], str):  # the older (name, func) order
+            name = args.pop(0)  # type: ignore[attr-defined]
+        if args and func is None:
+            func = args.pop(0)  # type: ignore[attr-defined]
+        if args and name is None and isinstance(args[0], str):
+            name = args.pop(0)  # type: ignore[attr-defined]
+        if args:
+            raise TypeError("subscribe(func, name='all') takes a callable and a document name")
+        if func is None:
+            raise TypeError("subscribe() needs a callable: RE.subscribe(func, 'all')")
+        return func, name or "all"
+
+    def subscribe(self, *args: Any, **kwargs: Any) -> int:
+        """``RE.subscribe(func, name='all') -> token``: a normal (lossy) subscription.
+
+        The older order ``RE.subscribe('all', func)`` works too. Lossy subscribers never
+        slow the scan materially nor end it: a slow one skips events (counted), one that
+        raises is logged and the run goes on.
+        """
+        func, name = self._sub_args(args, kwargs)
+        return self.dispatcher.subscribe(func, name)
+
+    def subscribe_lossless(self, *args: Any, **kwargs: Any) -> int:
+        """``RE.subscribe_lossless(func, name='all') -> token``: a critical subscription.
+
+        It gets every document, in order, before the run goes on (async callables are
+        awaited). If it raises, the run ends cleanly with ``exit_status='fail'``, the other
+        lossless subscribers still get the stop document, and the caller gets the error.
+        """
+        func, name = self._sub_args(args, kwargs)
+        return self.dispatcher.subscribe(func, name, lossless=True)
+
+    def unsubscribe(self, token: int) -> None:
+        self.dispatcher.unsubscribe(token)
+
+    def unsubscribe_lossless(self, token: int) -> None:
+        self.dispatcher.unsubscribe(token, lossless=True)
+
+    def register_command(self, name: str, verb: Verb) -> None:
+        """Teach the engine a message: ``async def verb(ctx, msg) -> response``."""
+        if not inspect.iscoroutinefunction(verb):
+            raise TypeError("a command must be an async function verb(ctx, msg)")
+        self._verbs[name] = verb
+
+    def _lossy_failure(self, failure: tuple[str, str, BaseException]) -> None:
+        if self._current is not None:
+            self._current._failure(failure)
+
+    # -- submitting plans ----------------------------------------------------------------
+    def _prepare(self, plan: Any, subs: Any, md: dict[str, Any]) -> RunHandle:
+        if inspect.isgeneratorfunction(plan) or (callable(plan) and not hasattr(plan, "__iter__")):
+            name = getattr(plan, "__name__", repr(plan))
+            raise PlanError(
+                f"RE() needs a plan, and got the function {name}; call it first: RE({name}(...))"
+            )
+        if isinstance(plan, str | bytes | dict) or not isinstance(plan, Iterable):
+            raise PlanError(
+                f"RE() needs a plan (a generator of Msg, e.g. count([det]), or a "
+                f"plan object such as Count([det])); got {plan!r:.80}"
+            )
+        run_subs = normalize_subs(subs)
+        for name, funcs in normalize_subs(getattr(plan, "subs", None)).items():
+            run_subs.setdefault(name, []).extend(funcs)
+        for name, factories in (getattr(plan, "sub_factories", None) or {}).items():
+            for factory in factories:
+                made = factory(plan)
+                for n, funcs in normalize_subs({name: made if made is not None else []}).items():
+                    run_subs.setdefault(n, []).extend(funcs)
+        check_metadata_keys(md, "RE() keyword metadata")
+        plan_name = getattr(plan, "__name__", None) or type(plan).__name__
+        if inspect.isgenerator(plan):
+            plan_name = plan.gi_code.co_name
+        return RunHandle(self, as_generator(plan), plan_name, run_subs, md)
+
+    def __call__(self, plan: Any, subs: Any = None, /, **metadata: Any) -> Any:
+        """Run ``plan``; ``subs`` (a callable, list, or dict keyed by document name) get
+        this run's documents (lossy); keyword arguments become run metadata.
+
+        Returns the start uids (blocking, no running loop) or a :class:`RunHandle`
+        (inside a running loop, e.g. a notebook: ``await RE(plan)`` for the uids).
+        """
+        if self._state in (S.PAUSED, S.PAUSING) and self._current is not None:
+            raise IllegalStateTransition(
+                f"the RunEngine is {self._state.value} in the middle of "
+                f"{self._current.plan_name}: RE.resume(), RE.stop() or RE.abort() it before "
+                "starting another plan"
+            )
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and self._runner is not None and loop is self._runner.get_loop():
+            raise IllegalStateTransition(
+                "RE() was called from inside a running plan or "
+                "callback; plans can be nested with `yield from`"
+            )
+        handle = self._prepare(plan, subs, metadata)
+        if loop is None:
+            if self._state is not S.IDLE:
+                raise IllegalStateTransition(f"the RunEngine is {self._state.value}")
+            return self._run_blocking(handle)
+        handle._attach(loop)
+        self._queue.append(handle)
+        self._ensure_worker()
+        if self.display:
+            self._display(handle)
+        return handle
+
+    # -- where runs run ------------------------------------------------------------------
+    def _ensure_worker(self) -> None:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        while self._queue:
+            handle = self._queue.popleft()
+            await self._execute(handle)
+        self._worker = None
+
+    def _dequeue(self, handle: RunHandle, reason: str) -> None:
+        if handle in self._queue:
+            self._queue.remove(handle)
+            handle._finish(RunResult((), exit_status="abort", reason=reason), None)
+
+    async def _execute(self, handle: RunHandle) -> None:
+        self._current = handle
+        ctx = RunContext(self, handle)
+        handle._ctx = ctx
+        tokens = [
+            self.dispatcher.subscribe(f, name)
+            for name, funcs in handle.subscriptions_by_name.items()
+            for f in funcs
+        ]
+        self.dispatcher.begin_run()
+        self._set_state(S.RUNNING)
+        result: RunResult | None = None
+        exception: BaseException | None = None
+        try:
+            outcome = await execute(handle.plan, ctx)
+            result = RunResult(
+                handle.uids,
+                exit_status=outcome.exit_status,
+                reason=outcome.reason,
+                plan_result=outcome.plan_result,
+                interrupted=outcome.interrupted,
+            )
+        except BaseException as exc:
+            exception = exc
+        finally:
+            for token in tokens:
+                try:
+                    self.dispatcher.unsubscribe(token)
+                except KeyError:
+                    pass
+            self._current = None
+            self._state = S.IDLE
+            handle._finish(result, exception)
+        if exception is not None and not isinstance(exception, Exception):
+            raise exception  # KeyboardInterrupt, SystemExit, CancelledError
+        if (
+            exception is not None
+            and handle._future is not None
+            and self.display
+            and not handle._displayed
+        ):
+            log.error("%s failed: %s", handle.plan_name, exception)
+
+    def _display(self, handle: RunHandle) -> None:
+        if "ipykernel" not in sys.modules:
+            return
+        try:
+            jupyter = importlib.import_module("livescan.jupyter")
+        except ImportError:
+            return
+        display_run = getattr(jupyter, "display_run", None)
+        if display_run is None:
+            return
+        try:
+            display_run(handle)
+        except Exception:
+            log.exception("could not display the run-status widget")
+
+    def _get_runner(self) -> asyncio.Runner:
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner
+
+    def _run_blocking(self, handle: RunHandle) -> RunResult:
+        runner = self._get_runner()
+        handle._attach(runner.get_loop())
+        self._queue.append(handle)
+        return runner.run(self._drive(handle))
+
+    async def _drive(self, handle: RunHandle) -> RunResult:
+        """Run the loop until ``handle`` finishes or pauses (blocking mode)."""
+        self._ensure_worker()
+        assert handle._future is not None
+        paused = asyncio.Event()
+
+        def watch(h: RunHandle) -> None:
+            if self._state is S.PAUSED and self._current is handle:
+                paused.set()
+
+        handle.add_listener(watch)
+        waiter = asyncio.ensure_future(paused.wait())
+        try:
+            await asyncio.wait({handle._future, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # Ctrl-C: end the run cleanly, then propagate
+            if not handle.done():
+                if self._current is handle:
+                    self.abort("interrupted (KeyboardInterrupt)")
+                await asyncio.wait({handle._future})
+            raise
+        finally:
+            waiter.cancel()
+            handle.remove_listener(watch)
+        if handle.done():
+            return handle.result()
+        raise RunEngineInterrupted(
+            f"{handle.plan_name} paused; RE.resume() continues it, RE.stop() or RE.abort() ends it"
+        )
+
+    def _continue_blocking(self) -> RunResult | None:
+        """After a control call in blocking mode, run the loop until the run settles."""
+        try:
+            asyncio.get_running_loop()
+            return None
+        except RuntimeError:
+            pass
+        if self._runner is None or self._current is None:
+            return None
+        return self._runner.run(self._drive(self._current))
+
+    # -- control -------------------------------------------------------------------------
+    def _ctx(self, what: str) -> RunContext:
+        if self._current is None or self._current._ctx is None:
+            raise IllegalStateTransition(f"cannot {what}: nothing is running")
+        return self._current._ctx
+
+    def pause(self) -> None:
+        """Pause the current run at its next checkpoint."""
+        ctx = self._ctx("pause")
+        if self._state is S.PAUSING:
+            return
+        check_transition(self._state, S.PAUSING)
+        ctx.pause_requested = True
+        self._set_state(S.PAUSING)
+
+    def request_pause(self, defer: bool = True) -> None:
+        """bluesky's name for :meth:`pause` (pauses are always deferred to a checkpoint)."""
+        self.pause()
+
+    def resume(self) -> RunResult | None:
+        """Continue a paused run (or cancel a pending pause)."""
+        ctx = self._ctx("resume")
+        check_transition(self._state, S.RUNNING)
+        ctx.pause_requested = False
+        self._set_state(S.RUNNING)
+        ctx.wake_event.set()
+        return self._continue_blocking()
+
+    def _interrupt(self, kind: str, state: RunEngineState, reason: str) -> RunResult | None:
+        ctx = self._ctx(kind)
+        check_transition(self._state, state)
+        self._set_state(state)
+        ctx.request_interrupt(kind, reason)
+        return self._continue_blocking()
+
+    def stop(self) -> RunResult | None:
+        """End the current run cleanly with ``exit_status='success'``."""
+        return self._interrupt("stop", S.STOPPING, "")
+
+    def abort(self, reason: str = "") -> RunResult | None:
+        """End the current run cleanly with ``exit_status='abort'``."""
+        return self._interrupt("abort", S.ABORTING, reason)
+
+    def halt(self) -> RunResult | None:
+        """End the current run at once, skipping the plan's own cleanup."""
+        return self._interrupt("halt", S.HALTING, "")
+
+    def __repr__(self) -> str:
+        return f"<RunEngine {self._state.value}, {len(self._queue)} queued>"

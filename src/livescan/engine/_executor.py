@@ -1,0 +1,181 @@
+"""The plan executor: a plain ``async def`` that interprets messages until the plan ends.
+
+It looks each message's verb up in the registry and awaits it, hands device errors
+and interrupts back to the plan (so its ``finally`` blocks run), yields to the event
+loop every ``yield_interval`` seconds of work, and always cleans up: closes an open run
+with the right exit status, unstages devices, removes the plan's own subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from livescan.dispatch import LosslessFailure
+from livescan.engine._context import Interrupt, RunContext
+from livescan.engine._verbs import emit_stop
+from livescan.errors import CriticalCallbackError, PlanError
+from livescan.plans import Msg
+
+__all__ = ["Outcome", "as_generator", "execute"]
+
+log = logging.getLogger("livescan.engine")
+
+
+@dataclass
+class Outcome:
+    plan_result: Any
+    exit_status: str
+    reason: str
+    interrupted: bool
+
+
+def as_generator(plan: Iterable[Msg]) -> Generator[Msg, Any, Any]:
+    if inspect.isgenerator(plan):
+        return plan
+
+    def iterate() -> Generator[Msg, Any, Any]:
+        # a plain iterator ignores what the engine sends back (yield from would not)
+        for msg in plan:  # noqa: UP028
+            yield msg
+
+    return iterate()
+
+
+def _unknown(msg: Any, verbs: dict[str, Any]) -> PlanError:
+    if not isinstance(msg, Msg) and not (isinstance(msg, tuple) and len(msg) == 5):
+        return PlanError(f"a plan must yield Msg objects; it yielded {msg!r}")
+    return PlanError(
+        f"the plan yielded {msg!r}, but there is no command {msg.command!r}; "
+        f"known: {', '.join(sorted(verbs))} (add one with RE.register_command)"
+    )
+
+
+async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
+    engine = ctx.engine
+    verbs = engine._verbs
+    lossy = ctx.dispatcher.lossy
+    interval = engine.yield_interval
+    response: Any = None
+    throw: BaseException | None = None
+    delivered_interrupt = False
+    plan_result: Any = None
+    error: BaseException | None = None
+    perf = time.perf_counter
+    try:
+        while True:
+            if ctx.interrupt is not None and not delivered_interrupt:
+                delivered_interrupt = True
+                if ctx.interrupt.kind == "halt":
+                    break
+                throw = ctx.interrupt
+            try:
+                if throw is not None:
+                    exc, throw = throw, None
+                    msg = plan.throw(exc)
+                else:
+                    msg = plan.send(response)
+            except StopIteration as stop:
+                plan_result = stop.value
+                break
+            except Interrupt:
+                break
+            try:
+                fn = verbs[msg.command]
+            except (KeyError, AttributeError, TypeError):
+                response, throw = None, _unknown(msg, verbs)
+                continue
+            try:
+                response = await fn(ctx, msg)
+            except LosslessFailure as failure:
+                response = None
+                if ctx.failure is None:
+                    ctx.failure = failure
+                throw = CriticalCallbackError(str(failure), callback=failure.subscription.func)
+                throw.__cause__ = failure.error
+            except Exception as exc:
+                response, throw = None, exc
+            now = perf()
+            if now - ctx.last_yield > interval:
+                await asyncio.sleep(0)
+                lossy.drain()
+                ctx.last_yield = perf()
+                if now - ctx.last_notify > 0.05:
+                    ctx.last_notify = now
+                    ctx.handle._notify()
+    except BaseException as exc:  # the plan raised, or KeyboardInterrupt / cancellation
+        error = exc
+    return await _finish(ctx, plan, plan_result, error)
+
+
+def _exit_status(ctx: RunContext, error: BaseException | None) -> tuple[str, str]:
+    if ctx.failure is not None:
+        return "fail", str(ctx.failure)
+    if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
+        return "abort", "interrupted (KeyboardInterrupt)"
+    if error is not None and not isinstance(error, Interrupt):
+        return "fail", f"{type(error).__name__}: {error}"
+    if ctx.interrupt is not None:
+        kind, reason = ctx.interrupt.kind, ctx.interrupt.reason
+        if kind == "stop":
+            return "success", reason or "stopped by the user"
+        if kind == "halt":
+            return "abort", reason or "halted by the user"
+        return "abort", reason or "aborted by the user"
+    return "success", ""
+
+
+async def _finish(
+    ctx: RunContext, plan: Generator[Msg, Any, Any], plan_result: Any, error: BaseException | None
+) -> Outcome:
+    exit_status, reason = _exit_status(ctx, error)
+    ctx.bundle = None
+    if ctx.composer is not None:
+        if error is None and ctx.interrupt is None and ctx.failure is None:
+            reason = "the plan ended without close_run; livescan closed the run"
+        try:
+            await emit_stop(ctx, exit_status, reason)
+        except LosslessFailure as failure:
+            if ctx.failure is None:
+                ctx.failure = failure
+                exit_status, reason = "fail", str(failure)
+    if ctx.interrupt is not None and ctx.interrupt.kind == "halt":
+        try:
+            plan.close()
+        except (RuntimeError, Exception):  # a finally block tried to yield
+            pass
+    for obj in reversed(ctx.staged):
+        try:
+            result = obj.unstage()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("unstaging %s failed", getattr(obj, "name", obj))
+    ctx.staged.clear()
+    for token in ctx.plan_tokens:
+        try:
+            ctx.engine.unsubscribe(token)
+        except KeyError:
+            pass
+    ctx.dispatcher.lossy.drain(force=True)
+    last_stop = ctx.handle.stop_doc
+    if last_stop is not None:
+        exit_status, reason = last_stop["exit_status"], last_stop.get("reason", "")
+    if ctx.failure is not None:
+        failure = ctx.failure
+        assert isinstance(failure, LosslessFailure)
+        err = CriticalCallbackError(
+            f"the run was ended because {failure}",
+            callback=failure.subscription.func,
+            uids=tuple(ctx.handle.uids),
+            reason=str(failure),
+        )
+        raise err from failure.error
+    if error is not None and not isinstance(error, Interrupt):
+        raise error
+    return Outcome(plan_result, exit_status, reason, ctx.interrupt is not None)

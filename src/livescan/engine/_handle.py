@@ -1,0 +1,250 @@
+"""RunHandle (what ``RE(plan)`` gives back inside a running loop) and RunResult."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from livescan.engine._engine import RunEngine
+
+__all__ = ["RunHandle", "RunResult"]
+
+log = logging.getLogger("livescan.engine")
+
+
+class RunResult(tuple):
+    """The start uids of the runs a plan made (a tuple), plus how it ended."""
+
+    exit_status: str
+    reason: str
+    plan_result: Any
+    interrupted: bool
+
+    def __new__(
+        cls,
+        uids: tuple[str, ...] | list[str],
+        *,
+        exit_status: str = "success",
+        reason: str = "",
+        plan_result: Any = None,
+        interrupted: bool = False,
+    ) -> RunResult:
+        self = super().__new__(cls, tuple(uids))
+        self.exit_status = exit_status
+        self.reason = reason
+        self.plan_result = plan_result
+        self.interrupted = interrupted
+        return self
+
+    @property
+    def run_start_uids(self) -> tuple[str, ...]:
+        return tuple(self)
+
+
+class RunHandle:
+    """One submitted plan: awaitable (``await handle`` → :class:`RunResult`), controllable
+    (pause/resume/stop/abort/halt act on it while it is the current run), observable
+    (``add_listener``), and shown as a run-status widget in a notebook."""
+
+    def __init__(
+        self,
+        engine: RunEngine,
+        plan: Generator[Any, Any, Any],
+        plan_name: str,
+        subscriptions: dict[str, list[Callable[..., Any]]],
+        call_md: dict[str, Any],
+    ) -> None:
+        self.engine = engine
+        self.plan = plan
+        self.plan_name = plan_name
+        self.subscriptions_by_name = subscriptions
+        self.subscriptions: list[Callable[..., Any]] = list(
+            dict.fromkeys(f for funcs in subscriptions.values() for f in funcs)
+        )
+        self.call_md = call_md
+        self.uids: list[str] = []
+        self.start_doc: dict[str, Any] | None = None
+        self.stop_doc: dict[str, Any] | None = None
+        self.scan_id: int | None = None
+        self.num_points: int | None = None
+        self.start_time: float | None = None
+        self.end_time: float | None = None
+        self.result_value: RunResult | None = None
+        self.exception: BaseException | None = None
+        self.skipped: dict[str, int] = {}
+        self.callback_errors: list[tuple[str, str, BaseException]] = []
+        self._future: asyncio.Future[RunResult] | None = None
+        self._listeners: list[Callable[[RunHandle], Any]] = []
+        self._finished = False
+        self._displayed = False
+        self._ctx: Any = None
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        if self._finished:
+            return "finished"
+        if self.engine._current is self:
+            return str(self.engine.state)
+        return "queued"
+
+    @property
+    def num_events(self) -> int:
+        ctx = self._ctx
+        return ctx.primary_events if ctx is not None else self._final_events
+
+    _final_events = 0
+
+    @property
+    def elapsed(self) -> float:
+        if self.start_time is None:
+            return 0.0
+        return (self.end_time or time.time()) - self.start_time
+
+    @property
+    def exit_status(self) -> str | None:
+        if self.stop_doc is not None:
+            return self.stop_doc["exit_status"]
+        if self.result_value is not None:
+            return self.result_value.exit_status
+        return "fail" if self.exception is not None else None
+
+    @property
+    def reason(self) -> str:
+        if self.stop_doc is not None:
+            return self.stop_doc.get("reason", "")
+        return str(self.exception) if self.exception is not None else ""
+
+    def done(self) -> bool:
+        return self._finished
+
+    def result(self) -> RunResult:
+        if not self._finished:
+            raise RuntimeError("the run has not finished; await it")
+        if self.exception is not None:
+            raise self.exception
+        assert self.result_value is not None
+        return self.result_value
+
+    # -- control -------------------------------------------------------------------------
+    def _require_current(self, what: str) -> RunEngine:
+        if self.engine._current is not self:
+            raise self.engine._illegal(f"cannot {what} this run: it is {self.state}")
+        return self.engine
+
+    def pause(self) -> None:
+        self._require_current("pause").pause()
+
+    def resume(self) -> Any:
+        return self._require_current("resume").resume()
+
+    def stop(self) -> Any:
+        return self._require_current("stop").stop()
+
+    def abort(self, reason: str = "") -> Any:
+        if self.state == "queued":
+            self.engine._dequeue(self, reason or "aborted before it started")
+            return None
+        return self._require_current("abort").abort(reason)
+
+    def halt(self) -> Any:
+        return self._require_current("halt").halt()
+
+    # -- listening -----------------------------------------------------------------------
+    def add_listener(self, fn: Callable[[RunHandle], Any]) -> None:
+        """Call ``fn(handle)`` on state changes and at most every 50 ms while events arrive."""
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[RunHandle], Any]) -> None:
+        self._listeners.remove(fn)
+
+    def _notify(self) -> None:
+        if self._ctx is not None:
+            self.skipped = self.engine.dispatcher.lossy.skipped()
+        for fn in list(self._listeners) + list(self.engine._listeners):
+            try:
+                fn(self)
+            except Exception:
+                log.exception("run listener %r failed", fn)
+
+    # -- engine side ---------------------------------------------------------------------
+    def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._future = loop.create_future()
+
+    def _run_started(self, start: dict[str, Any]) -> None:
+        self.start_doc = start
+        self.stop_doc = None
+        self.uids.append(start["uid"])
+        self.scan_id = start.get("scan_id")
+        self.num_points = start.get("num_points")
+        if self.start_time is None:
+            self.start_time = start["time"]
+        self._notify()
+
+    def _run_stopped(self, stop: dict[str, Any]) -> None:
+        self.stop_doc = stop
+        self._notify()
+
+    def _failure(self, failure: tuple[str, str, BaseException]) -> None:
+        self.callback_errors.append(failure)
+
+    def _finish(self, result: RunResult | None, exception: BaseException | None) -> None:
+        ctx = self._ctx
+        if ctx is not None:
+            self._final_events = ctx.primary_events
+            self.skipped = self.engine.dispatcher.lossy.skipped()
+        self._ctx = None
+        self.end_time = time.time()
+        self.result_value, self.exception = result, exception
+        self._finished = True
+        fut = self._future
+        if fut is not None and not fut.done():
+            if exception is not None:
+                fut.set_exception(exception)
+                fut.exception()  # mark retrieved: the handle reports it, not asyncio
+            else:
+                fut.set_result(result)  # type: ignore[arg-type]
+        self._notify()
+
+    # -- awaiting ------------------------------------------------------------------------
+    def __await__(self) -> Generator[Any, None, RunResult]:
+        return self._wait().__await__()
+
+    async def _wait(self) -> RunResult:
+        if self._future is None:
+            raise RuntimeError("this run was not submitted on an event loop")
+        try:
+            return await asyncio.shield(self._future)
+        except asyncio.CancelledError:
+            # the awaiting cell was interrupted: end the run cleanly, then propagate
+            if not self._finished:
+                if self.engine._current is self:
+                    self.engine.abort("interrupted while awaiting the run")
+                else:
+                    self.engine._dequeue(self, "interrupted before it started")
+            raise
+
+    # -- display -------------------------------------------------------------------------
+    def _ipython_display_(self) -> None:
+        if self._displayed:
+            return
+        try:
+            jupyter = importlib.import_module("livescan.jupyter")
+            jupyter.display_run(self)
+        except ImportError as exc:  # widget libraries missing: show text
+            print(f"{self!r}  (run-status widget unavailable: {exc})")
+            self._displayed = True
+
+    def __repr__(self) -> str:
+        sid = f" scan_id={self.scan_id}" if self.scan_id is not None else ""
+        total = f"/{self.num_points}" if self.num_points else ""
+        status = f" exit_status={self.exit_status!r}" if self._finished else ""
+        return (
+            f"<RunHandle {self.plan_name}{sid} {self.state} "
+            f"events={self.num_events}{total}{status}>"
+        )

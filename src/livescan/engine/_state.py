@@ -1,0 +1,59 @@
+"""The RunEngine's states and the transitions between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from livescan.errors import IllegalStateTransition
+
+__all__ = ["RunEngineState", "check_transition"]
+
+
+class RunEngineState(StrEnum):
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSING = "pausing"  # a pause was asked for; it happens at the next checkpoint
+    PAUSED = "paused"
+    STOPPING = "stopping"  # ending the run cleanly, exit_status 'success'
+    ABORTING = "aborting"  # ending the run cleanly, exit_status 'abort'
+    HALTING = "halting"  # ending the run without the plan's own cleanup
+
+
+S = RunEngineState
+_ENDING = {S.STOPPING, S.ABORTING, S.HALTING}
+_ALLOWED: dict[RunEngineState, set[RunEngineState]] = {
+    S.IDLE: {S.RUNNING},
+    S.RUNNING: {S.PAUSING, S.PAUSED, *_ENDING, S.IDLE},
+    S.PAUSING: {S.PAUSED, S.RUNNING, *_ENDING, S.IDLE},
+    S.PAUSED: {S.RUNNING, *_ENDING},
+    S.STOPPING: {S.ABORTING, S.HALTING, S.IDLE},
+    S.ABORTING: {S.HALTING, S.IDLE},
+    S.HALTING: {S.IDLE},
+}
+
+_VERB = {
+    S.RUNNING: "resume",
+    S.PAUSING: "pause",
+    S.PAUSED: "pause",
+    S.STOPPING: "stop",
+    S.ABORTING: "abort",
+    S.HALTING: "halt",
+    S.IDLE: "finish",
+}
+
+_HINT = {
+    S.IDLE: "nothing is running; start a plan with RE(plan)",
+    S.RUNNING: "the run is going; RE.pause(), RE.stop(), RE.abort() or RE.halt() it",
+    S.PAUSING: "a pause is pending (it happens at the next checkpoint); RE.resume() cancels it",
+    S.PAUSED: "the run is paused; RE.resume(), RE.stop(), RE.abort() or RE.halt() it",
+    S.STOPPING: "the run is being stopped already",
+    S.ABORTING: "the run is being aborted already",
+    S.HALTING: "the run is being halted already",
+}
+
+
+def check_transition(old: RunEngineState, new: RunEngineState) -> None:
+    if new not in _ALLOWED[old]:
+        raise IllegalStateTransition(
+            f"cannot {_VERB[new]} while the RunEngine is {old.value}: {_HINT[old]}"
+        )

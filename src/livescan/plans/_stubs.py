@@ -1,0 +1,206 @@
+"""Plan stubs: small generators that yield a few messages each."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any
+
+from livescan.plans._msg import Msg
+
+__all__ = [
+    "checkpoint",
+    "close_run",
+    "create",
+    "drop",
+    "move_per_step",
+    "mv",
+    "mvr",
+    "null",
+    "one_nd_step",
+    "open_run",
+    "pause",
+    "read",
+    "rel_set",
+    "save",
+    "sleep",
+    "stage",
+    "stage_all",
+    "subscribe",
+    "trigger",
+    "trigger_and_read",
+    "unstage",
+    "unstage_all",
+    "unsubscribe",
+    "wait",
+]
+
+Plan = Generator[Msg, Any, Any]
+_group_ids = itertools.count(1)
+
+
+def _new_group(prefix: str) -> str:
+    return f"{prefix}-{next(_group_ids)}"
+
+
+def open_run(md: dict[str, Any] | None = None) -> Plan:
+    """Emit a start document; returns the run's uid."""
+    return (yield Msg("open_run", **(md or {})))
+
+
+def close_run(exit_status: str | None = None, reason: str | None = None) -> Plan:
+    """Emit the stop document; returns the run's uid."""
+    return (yield Msg("close_run", exit_status=exit_status, reason=reason))
+
+
+def create(name: str = "primary") -> Plan:
+    """Begin bundling readings into one event of stream ``name``."""
+    return (yield Msg("create", name=name))
+
+
+def save() -> Plan:
+    """Emit the bundled readings as an event (and its descriptor, the first time)."""
+    return (yield Msg("save"))
+
+
+def drop() -> Plan:
+    """Discard the bundled readings."""
+    return (yield Msg("drop"))
+
+
+def read(obj: Any) -> Plan:
+    """Read a device; inside create/save the reading joins the event."""
+    return (yield Msg("read", obj))
+
+
+def trigger(obj: Any, *, group: str | None = None, wait: bool = False) -> Plan:
+    """Trigger a device; with ``wait`` also wait for it."""
+    ret = yield Msg("trigger", obj, group=group)
+    if wait:
+        yield Msg("wait", None, group=group)
+    return ret
+
+
+def wait(group: str | None = None) -> Plan:
+    """Wait for every status of ``group``."""
+    return (yield Msg("wait", None, group=group))
+
+
+def sleep(seconds: float) -> Plan:
+    """Sleep without blocking the event loop."""
+    return (yield Msg("sleep", None, seconds))
+
+
+def checkpoint() -> Plan:
+    """A safe place to pause."""
+    return (yield Msg("checkpoint"))
+
+
+def pause() -> Plan:
+    """Pause the run here; the user resumes it."""
+    return (yield Msg("pause"))
+
+
+def null() -> Plan:
+    """Do nothing (a message the engine accepts and ignores)."""
+    return (yield Msg("null"))
+
+
+def stage(obj: Any) -> Plan:
+    return (yield Msg("stage", obj))
+
+
+def unstage(obj: Any) -> Plan:
+    return (yield Msg("unstage", obj))
+
+
+def stage_all(*objs: Any) -> Plan:
+    for obj in objs:
+        yield from stage(obj)
+
+
+def unstage_all(*objs: Any) -> Plan:
+    for obj in reversed(objs):
+        yield from unstage(obj)
+
+
+def subscribe(name: str, func: Callable[[str, dict], Any]) -> Plan:
+    """Subscribe ``func`` (lossy) for the rest of the plan; returns a token."""
+    return (yield Msg("subscribe", None, func, name))
+
+
+def unsubscribe(token: int) -> Plan:
+    return (yield Msg("unsubscribe", None, token=token))
+
+
+def mv(*args: Any, group: str | None = None) -> Plan:
+    """``mv(motor1, 1, motor2, 2)``: move motors together and wait for all of them."""
+    if len(args) % 2:
+        raise ValueError("mv takes pairs: mv(motor1, position1, motor2, position2, ...)")
+    group = group or _new_group("mv")
+    for obj, value in zip(args[::2], args[1::2], strict=True):
+        yield Msg("set", obj, value, group=group)
+    yield Msg("wait", None, group=group)
+
+
+def rel_set(obj: Any, delta: float, *, group: str | None = None, wait: bool = False) -> Plan:
+    ret = yield Msg("set", obj, obj.position + delta, group=group)
+    if wait:
+        yield Msg("wait", None, group=group)
+    return ret
+
+
+def mvr(*args: Any, group: str | None = None) -> Plan:
+    """``mvr(motor, delta, ...)``: move motors relative to where they are."""
+    if len(args) % 2:
+        raise ValueError("mvr takes pairs: mvr(motor1, delta1, motor2, delta2, ...)")
+    absolute: list[Any] = []
+    for obj, delta in zip(args[::2], args[1::2], strict=True):
+        absolute += [obj, obj.position + delta]
+    yield from mv(*absolute, group=group)
+
+
+def trigger_and_read(devices: Sequence[Any], name: str = "primary") -> Plan:
+    """Trigger every device that can be, wait, then read them all into one event."""
+    devices = list(dict.fromkeys(devices))  # keep order, drop repeats
+    group = _new_group("trigger")
+    triggered = False
+    for obj in devices:
+        if hasattr(obj, "trigger"):
+            yield Msg("trigger", obj, group=group)
+            triggered = True
+    if triggered:
+        yield Msg("wait", None, group=group)
+    yield Msg("create", name=name)
+    readings: dict[str, Any] = {}
+    for obj in devices:
+        readings.update((yield Msg("read", obj)) or {})
+    yield Msg("save")
+    return readings
+
+
+def move_per_step(step: dict[Any, float], pos_cache: dict[Any, float]) -> Plan:
+    """Move the motors of ``step`` whose position changed since the last step."""
+    group = _new_group("step")
+    moved = False
+    for motor, pos in step.items():
+        if pos_cache.get(motor) == pos:
+            continue
+        yield Msg("set", motor, pos, group=group)
+        pos_cache[motor] = pos
+        moved = True
+    if moved:
+        yield Msg("wait", None, group=group)
+
+
+def one_nd_step(
+    detectors: Sequence[Any], step: dict[Any, float], pos_cache: dict[Any, float]
+) -> Plan:
+    """A checkpoint, the moves of ``step``, then trigger and read detectors and motors."""
+    yield Msg("checkpoint")
+    yield from move_per_step(step, pos_cache)
+    return (yield from trigger_and_read([*detectors, *step]))
+
+
+def _iterable(x: Any) -> Iterable[Any]:
+    return x if isinstance(x, Iterable) else [x]

@@ -1,0 +1,88 @@
+"""A small Status: awaitable, ophyd-compatible (done / success / add_callback)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Generator
+from typing import Any
+
+__all__ = ["SimStatus"]
+
+
+class SimStatus:
+    """Completion of a simulated move or trigger.
+
+    Finished at once (``SimStatus.finished()``) or later, on the running loop
+    (``SimStatus.after(delay)``). Awaiting it raises the failure, if any.
+    """
+
+    __slots__ = ("_callbacks", "_exception", "done", "success")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.success = False
+        self._exception: BaseException | None = None
+        self._callbacks: list[Callable[[SimStatus], None]] = []
+
+    @classmethod
+    def finished(cls) -> SimStatus:
+        st = cls()
+        st.done = st.success = True
+        return st
+
+    @classmethod
+    def after(cls, delay: float, action: Callable[[], None] | None = None) -> SimStatus:
+        """Finish after ``delay`` seconds on the running loop (or at once with no loop)."""
+        st = cls()
+
+        def finish() -> None:
+            if action is not None:
+                action()
+            st.set_finished()
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            finish()
+        else:
+            loop.call_later(delay, finish)
+        return st
+
+    def set_finished(self) -> None:
+        self.done = self.success = True
+        self._fire()
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.done, self.success, self._exception = True, False, exc
+        self._fire()
+
+    def exception(self) -> BaseException | None:
+        return self._exception
+
+    def add_callback(self, callback: Callable[[SimStatus], None]) -> None:
+        if self.done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def _fire(self) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for cb in callbacks:
+            cb(self)
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if not self.done:
+            fut = asyncio.get_running_loop().create_future()
+
+            def wake(_: SimStatus) -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            self.add_callback(wake)
+            yield from fut.__await__()
+        if not self.success:
+            raise self._exception or RuntimeError("status failed")
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "pending"
+        return f"SimStatus({state}, success={self.success})"
