@@ -1,0 +1,84 @@
+"""display_run: a run's status widget plus the live widgets it was given, in one layout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import ipywidgets
+
+from livescan.jupyter._status import RunLike, RunStatus
+
+__all__ = ["display_run", "live_widget_of", "run_layout"]
+
+
+def live_widget_of(obj: Any) -> ipywidgets.Widget | None:
+    """The ipywidget a subscription shows, or None (text callbacks, exporters …).
+
+    Live widgets have a ``widget`` attribute; a LiveTable in grid mode has a ``view``
+    with one; a bare ipywidget is itself.
+    """
+    if isinstance(obj, ipywidgets.Widget):
+        return obj
+    for holder in (obj, getattr(obj, "view", None), getattr(obj, "_view", None)):
+        w = getattr(holder, "widget", None) if holder is not None else None
+        if isinstance(w, ipywidgets.Widget):
+            return w
+    return None
+
+
+def _kind(obj: Any, widget: ipywidgets.Widget) -> str:
+    classes = set(getattr(widget, "_dom_classes", ()))
+    if "livescan-liveimage" in classes:
+        return "image"
+    if "livescan-livetable" in classes:
+        return "table"
+    return "figure"
+
+
+def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]) -> ipywidgets.Box:
+    """Status on top; tables and plots side by side (wrapping on narrow pages); images below."""
+    tiles: list[ipywidgets.Widget] = []
+    images: list[ipywidgets.Widget] = []
+    seen: set[int] = set()
+    for obj in subs:
+        widget = live_widget_of(obj)
+        if widget is None or id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        kind = _kind(obj, widget)
+        if kind == "image":
+            images.append(widget)
+            continue
+        basis = "1 1 380px" if kind == "table" else "1 1 440px"
+        tile = ipywidgets.Box([widget], layout=ipywidgets.Layout(flex=basis, min_width="340px",
+                                                                 margin="2px"))  # fmt: skip
+        tiles.insert(0, tile) if kind == "table" else tiles.append(tile)
+    children: list[ipywidgets.Widget] = []
+    if status is not None:
+        children.append(status.widget if isinstance(status, RunStatus) else status)
+    if tiles:
+        children.append(
+            ipywidgets.Box(
+                tiles, layout=ipywidgets.Layout(display="flex", flex_flow="row wrap", width="100%")
+            )
+        )
+    children.extend(images)
+    box = ipywidgets.VBox(children, layout=ipywidgets.Layout(width="100%"))
+    box.add_class("livescan-run")
+    return box
+
+
+def display_run(handle: RunLike) -> ipywidgets.Box | None:
+    """Show ``handle``'s run-status widget and its per-run live widgets in the current
+    cell's output (once per handle). Returns the layout box."""
+    if getattr(handle, "_displayed", False):
+        return None
+    handle._displayed = True  # type: ignore[attr-defined]
+    from IPython.display import display
+
+    status = RunStatus(handle)
+    handle._status_widget = status  # type: ignore[attr-defined]
+    box = run_layout(status, getattr(handle, "subscriptions", ()) or ())
+    display(box)
+    return box

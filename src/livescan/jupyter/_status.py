@@ -1,0 +1,214 @@
+"""RunStatus: the widget a run shows in a notebook — state, progress, controls."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import inspect
+import logging
+import time
+from typing import Any, Protocol
+
+import ipywidgets
+
+from livescan.widgets._throttle import Throttle
+
+__all__ = ["RunLike", "RunStatus"]
+
+logger = logging.getLogger("livescan.jupyter")
+
+_STATE_COLORS = {
+    "queued": "#777",
+    "idle": "#777",
+    "running": "#1a7f37",
+    "pausing": "#b08800",
+    "paused": "#b08800",
+    "stopping": "#0969da",
+    "aborting": "#cf222e",
+    "halting": "#cf222e",
+    "success": "#1a7f37",
+    "abort": "#cf222e",
+    "fail": "#cf222e",
+}
+
+
+class RunLike(Protocol):
+    """What RunStatus reads from a run handle (see docs/contract.md)."""
+
+    plan_name: str
+    scan_id: int | None
+    num_points: int | None
+    skipped: dict[str, int]
+    callback_errors: list[tuple[str, str, BaseException]]
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def num_events(self) -> int: ...
+    @property
+    def elapsed(self) -> float: ...
+    @property
+    def exit_status(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    def done(self) -> bool: ...
+    def add_listener(self, fn: Any) -> None: ...
+    def pause(self) -> Any: ...
+    def resume(self) -> Any: ...
+    def stop(self) -> Any: ...
+    def abort(self, reason: str = "") -> Any: ...
+
+
+def _fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return "–"
+    s = max(0.0, float(s))
+    if s < 60:
+        return f"{s:.1f} s"
+    m, s = divmod(int(s + 0.5), 60)
+    if m < 60:
+        return f"{m}:{s:02d}"
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+class RunStatus:
+    """Plan and scan id, state, progress from ``num_points``, events, elapsed and ETA,
+    lossy skip counts and callback errors, and Pause / Resume / Stop / Abort buttons
+    acting on the run. Updates at most ``max_rate`` times a second.
+    """
+
+    def __init__(self, handle: RunLike, *, max_rate: float = 10.0) -> None:
+        self.handle = handle
+        self.header = ipywidgets.HTML()
+        self.progress = ipywidgets.IntProgress(
+            value=0, min=0, max=1, layout=ipywidgets.Layout(width="320px")
+        )
+        self.stats = ipywidgets.HTML()
+        self.problems = ipywidgets.HTML()
+        self.buttons = {
+            "pause": ipywidgets.Button(description="Pause", icon="pause",
+                                       tooltip="Pause at the next checkpoint"),
+            "resume": ipywidgets.Button(description="Resume", icon="play",
+                                        button_style="success", tooltip="Continue the run"),
+            "stop": ipywidgets.Button(description="Stop", icon="stop",
+                                      tooltip="End the run cleanly (exit_status='success')"),
+            "abort": ipywidgets.Button(description="Abort", icon="times", button_style="danger",
+                                       tooltip="End the run cleanly (exit_status='abort')"),
+        }  # fmt: skip
+        for name, button in self.buttons.items():
+            button.add_class(f"livescan-{name}")
+            button.layout = ipywidgets.Layout(width="96px")
+            button.on_click(lambda _b, name=name: self.press(name))
+        self.widget = ipywidgets.VBox(
+            [
+                self.header,
+                ipywidgets.HBox([self.progress, self.stats]),
+                ipywidgets.HBox(list(self.buttons.values())),
+                self.problems,
+            ],
+            layout=ipywidgets.Layout(border="1px solid #ddd", padding="4px 8px", margin="2px 0"),
+        )
+        self.widget.add_class("livescan-run-status")
+        self.message = ""
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._throttle = Throttle(self.refresh, max_rate=max_rate)
+        self.refresh()
+        handle.add_listener(self._on_change)
+
+    # -- handle events -------------------------------------------------------------------
+    def _on_change(self, handle: Any) -> None:
+        if handle.done() or handle.state in ("paused", "queued"):
+            self._throttle.poke()
+            self._throttle.flush_now()  # state changes show at once
+        else:
+            self._throttle.poke()
+
+    def press(self, name: str) -> None:
+        """What a button click does: call ``handle.<name>()``; errors show in the widget."""
+        action = getattr(self.handle, name)
+        try:
+            result = action("stopped from the run-status widget") if name == "abort" else action()
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            self.message = ""
+        except Exception as exc:
+            self.message = f"{name} failed: {exc}"
+            logger.warning("run-status %s failed: %s", name, exc)
+        self._throttle.poke()
+        self._throttle.flush_now()
+
+    # -- rendering -----------------------------------------------------------------------
+    @property
+    def state_text(self) -> str:
+        h = self.handle
+        if h.done():
+            return h.exit_status or "finished"
+        return str(h.state)
+
+    def refresh(self) -> None:
+        """Push the handle's current state into the widgets."""
+        h = self.handle
+        state = self.state_text
+        color = _STATE_COLORS.get(state, "#555")
+        scan = f"scan {h.scan_id}" if h.scan_id is not None else "scan –"
+        reason = f" — {html.escape(h.reason)}" if h.done() and h.reason else ""
+        header = (
+            f"<b>{html.escape(str(h.plan_name))}</b> · {scan} · "
+            f"<span class='livescan-state' style='color:white;background:{color};"
+            f"padding:1px 6px;border-radius:3px'>{state}</span>{reason}"
+        )
+        n, total = int(h.num_events), h.num_points
+        elapsed = h.elapsed if h.scan_id is not None or h.done() else None
+        eta = None
+        if total and n and not h.done() and elapsed:
+            eta = elapsed / n * max(0, total - n)
+        count = f"<span class='livescan-events'>{n}</span>" + (f" / {total}" if total else "")
+        stats = f"events {count} · elapsed {_fmt_seconds(elapsed)}"
+        if not h.done():
+            stats += f" · ETA {_fmt_seconds(eta)}"
+        problems = []
+        skipped = {k: v for k, v in (h.skipped or {}).items() if v}
+        if skipped:
+            items = ", ".join(f"{html.escape(str(k))}: {v}" for k, v in skipped.items())
+            problems.append(f"skipped events (lossy) — {items}")
+        for label, doc_name, exc in list(h.callback_errors or [])[-5:]:
+            problems.append(
+                f"<span style='color:#cf222e'>{html.escape(str(label))} failed on "
+                f"{html.escape(str(doc_name))}: {html.escape(type(exc).__name__)}: "
+                f"{html.escape(str(exc))}</span>"
+            )
+        if len(h.callback_errors or []) > 5:
+            problems.append(f"… {len(h.callback_errors) - 5} more callback errors")
+        if self.message:
+            problems.append(f"<span style='color:#cf222e'>{html.escape(self.message)}</span>")
+        running = state in ("running", "pausing")
+        enabled = {
+            "pause": running,
+            "resume": state in ("paused", "pausing"),
+            "stop": running or state == "paused",
+            "abort": running or state in ("paused", "queued"),
+        }
+        if self.header.value != header:
+            self.header.value = header
+        with self.progress.hold_sync():
+            self.progress.max = max(1, int(total or max(n, 1)))
+            self.progress.value = min(n, self.progress.max)
+            self.progress.bar_style = {"success": "success", "abort": "danger",
+                                       "fail": "danger"}.get(state, "info")  # fmt: skip
+        if self.stats.value != stats:
+            self.stats.value = stats
+        text = "<br>".join(problems)
+        if self.problems.value != text:
+            self.problems.value = text
+        for name, button in self.buttons.items():
+            if button.disabled == enabled[name]:
+                button.disabled = not enabled[name]
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<RunStatus {self.handle!r} at {time.strftime('%H:%M:%S')}>"

@@ -1,0 +1,102 @@
+"""What every live widget shares: a document callback that owns an ipywidget and a throttle."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any, Protocol, runtime_checkable
+
+from livescan.callbacks import CallbackBase
+from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
+
+__all__ = ["Displayable", "LiveWidget", "NoFrontendWarning", "frontend_available"]
+
+logger = logging.getLogger("livescan.widgets")
+
+
+class NoFrontendWarning(UserWarning):
+    """A live widget was made where no Jupyter frontend can show it."""
+
+
+@runtime_checkable
+class Displayable(Protocol):
+    """Something with an ipywidget to lay out (LivePlot, LiveRaster, LiveImage, grid views)."""
+
+    @property
+    def widget(self) -> Any: ...
+
+
+def frontend_available() -> bool:
+    """True when widget messages go somewhere: a running kernel, or a test's comm recorder.
+
+    ipykernel installs its comm implementation into the ``comm`` package; without one
+    ipywidgets talks to a ``DummyComm`` that drops everything.
+    """
+    try:
+        import comm
+    except ImportError:
+        return False
+    if comm.create_comm is getattr(comm, "_create_comm", None):
+        return False
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    except ImportError:
+        ip = None
+    if ip is not None and getattr(ip, "kernel", None) is not None:
+        return True
+    module = getattr(comm.create_comm, "__module__", "") or ""
+    return not module.startswith("ipykernel")
+
+
+class LiveWidget(CallbackBase):
+    """Base of the live widgets: callbacks append to buffers, a throttle flushes.
+
+    Subclasses build ``self.widget`` and implement ``_flush()`` (push changed state to
+    the widget models, inside ``hold_sync()``). Call ``self._throttle.poke()`` after
+    appending data and ``self._throttle.flush_now()`` at stop.
+    """
+
+    widget: Any
+
+    def __init__(self, *, max_rate: float = DEFAULT_MAX_RATE) -> None:
+        self.live = frontend_available()
+        if not self.live:
+            warnings.warn(
+                f"{type(self).__name__}: no Jupyter kernel is running here, so the widget "
+                "cannot be shown; it still collects the data (and shows them if it is "
+                "displayed later in a notebook). Use the text LiveTable outside Jupyter.",
+                NoFrontendWarning,
+                stacklevel=3,
+            )
+        self._throttle = Throttle(self._flush_if_live, max_rate=max_rate)
+
+    @property
+    def max_rate(self) -> float:
+        """Upper bound on widget updates per second."""
+        return self._throttle.max_rate
+
+    @max_rate.setter
+    def max_rate(self, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"max_rate must be > 0, not {value!r}")
+        self._throttle.max_rate = float(value)
+
+    def flush(self) -> None:
+        """Push the current state to the browser now (normally the throttle does it)."""
+        self._flush()
+
+    def _flush_if_live(self) -> None:
+        if self.live:
+            self._flush()
+
+    def _flush(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        if not self.live:
+            self.live = frontend_available()
+            if self.live:
+                self._flush()
+        return self.widget._repr_mimebundle_(**kwargs)

@@ -1,0 +1,367 @@
+"""LiveImage: a frame viewer with a follow-the-newest slider, colour map, contrast limits
+and row/column cross sections at a movable crosshair.
+
+Frames may sit inside the events or in files (resource/datum, read through
+``livescan.documents.Filler`` only when shown). Only the last ``max_frames`` are kept.
+What the browser gets is one display-sized, colour-mapped PNG per update plus the two
+profiles, at most ``max_rate`` times a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import bqplot
+import ipywidgets
+import numpy as np
+
+from livescan.documents import Filler
+from livescan.errors import FieldError, LivescanError
+from livescan.widgets._base import LiveWidget
+from livescan.widgets._colormap import COLORMAPS, apply_colormap, downsample, encode_png
+from livescan.widgets._decimate import minmax_indices
+
+__all__ = ["ImageShapeError", "LiveImage"]
+
+logger = logging.getLogger("livescan.widgets")
+
+
+class ImageShapeError(LivescanError, ValueError):
+    """LiveImage was given data that is not a 2-D frame."""
+
+
+def _frame_dims(shape: Any) -> list[int] | None:
+    """Frame shape without leading 1s (``[1, h, w]`` is one frame); None if unknown."""
+    if shape is None:
+        return None
+    dims = [int(s) for s in shape]
+    while len(dims) > 2 and dims[0] == 1:
+        dims = dims[1:]
+    return dims
+
+
+class LiveImage(LiveWidget):
+    """Show the frames of ``field`` as they arrive.
+
+    Parameters
+    ----------
+    field:
+        A 2-D array field (a camera's image), in the events or stored externally.
+    cmap:
+        Initial colour map (``'viridis'``, ``'gray'``, ``'magma'`` … or any matplotlib name).
+    clim:
+        Initial fixed contrast limits; by default they follow each frame's min and max.
+    max_frames:
+        How many of the newest frames are kept for the slider (memory bound).
+    display_size:
+        Frames are block-averaged to at most this many pixels a side before sending.
+    handlers, root_map:
+        Passed to :class:`livescan.documents.Filler` for externally stored frames.
+    """
+
+    def __init__(
+        self,
+        field: str,
+        *,
+        cmap: str = "viridis",
+        clim: tuple[float, float] | None = None,
+        max_frames: int = 64,
+        display_size: int = 512,
+        stream_name: str = "primary",
+        handlers: Mapping[str, Any] | None = None,
+        root_map: Mapping[str, str] | None = None,
+        max_rate: float = 10.0,
+    ) -> None:
+        if not isinstance(field, str):
+            raise TypeError(f"LiveImage field must be a field name (str), not {field!r}")
+        if int(max_frames) < 1:
+            raise ValueError(f"max_frames must be at least 1, not {max_frames!r}")
+        super().__init__(max_rate=max_rate)
+        self.field = field
+        self.stream_name = stream_name
+        self.display_size = int(display_size)
+        self._handlers = dict(handlers or {})
+        self._root_map = dict(root_map or {})
+        self.frames: deque[tuple[int, Any]] = deque(maxlen=int(max_frames))
+        self.filler = Filler(self._handlers, root_map=self._root_map)
+        self._descriptors: set[str] = set()
+        self._cache: tuple[int, np.ndarray] | None = None
+        self._rendered: tuple | None = None
+        self._updating = False
+        self.error: str | None = None
+        self._build(cmap, clim)
+
+    # -- widget --------------------------------------------------------------------------
+    def _build(self, cmap: str, clim: tuple[float, float] | None) -> None:
+        options = list(COLORMAPS) if cmap in COLORMAPS else [cmap, *COLORMAPS]
+        self.image = ipywidgets.Image(format="png", value=b"")
+        self.x_scale = bqplot.LinearScale(min=0, max=1)
+        self.y_scale = bqplot.LinearScale(min=0, max=1, reverse=True)  # row 0 at the top
+        self.image_mark = bqplot.Image(
+            image=self.image,
+            x=(0, 1),
+            y=(0, 1),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            interactions={"click": "select"},
+        )
+        self.image_mark.on_element_click(self._on_click)
+        self.hline = bqplot.Lines(
+            x=[0, 1], y=[0.5, 0.5], scales={"x": self.x_scale, "y": self.y_scale},
+            colors=["#ff4040"], stroke_width=1, interactions={},
+        )  # fmt: skip
+        self.vline = bqplot.Lines(
+            x=[0.5, 0.5], y=[0, 1], scales={"x": self.x_scale, "y": self.y_scale},
+            colors=["#ff4040"], stroke_width=1, interactions={},
+        )  # fmt: skip
+        self.image_figure = bqplot.Figure(
+            marks=[self.image_mark, self.hline, self.vline],
+            axes=[
+                bqplot.Axis(scale=self.x_scale, label="column"),
+                bqplot.Axis(scale=self.y_scale, label="row", side="left"),
+            ],
+            title=self.field,
+            padding_x=0,
+            padding_y=0,
+            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
+            layout=ipywidgets.Layout(width="420px", height="420px"),
+        )
+        rx, ry = bqplot.LinearScale(), bqplot.LinearScale()
+        self.row_profile = bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": rx, "y": ry})
+        self.row_figure = bqplot.Figure(
+            marks=[self.row_profile],
+            axes=[bqplot.Axis(scale=rx, label="column"),
+                  bqplot.Axis(scale=ry, side="left", label="row profile")],
+            fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 10},
+            layout=ipywidgets.Layout(width="420px", height="200px"),
+        )  # fmt: skip
+        cx, cy = bqplot.LinearScale(), bqplot.LinearScale(reverse=True)
+        self.col_profile = bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": cx, "y": cy})
+        self.col_figure = bqplot.Figure(
+            marks=[self.col_profile],
+            axes=[bqplot.Axis(scale=cx, label="column profile"),
+                  bqplot.Axis(scale=cy, side="left", label="row")],
+            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
+            layout=ipywidgets.Layout(width="220px", height="420px"),
+        )  # fmt: skip
+        self.slider = ipywidgets.IntSlider(
+            value=0, min=0, max=0, description="frame", disabled=True,
+            layout=ipywidgets.Layout(width="420px"),
+        )  # fmt: skip
+        self.follow = ipywidgets.ToggleButton(
+            value=True, description="Follow newest", icon="forward",
+            tooltip="Show each new frame as it arrives",
+        )  # fmt: skip
+        self.cmap = ipywidgets.Dropdown(options=options, value=cmap, description="colour map")
+        self.auto_clim = ipywidgets.Checkbox(value=clim is None, description="auto limits")
+        lo, hi = (0.0, 1.0) if clim is None else (float(clim[0]), float(clim[1]))
+        self.clim = ipywidgets.FloatRangeSlider(
+            value=(lo, hi), min=min(lo, 0.0), max=max(hi, 1.0), step=0.001 * (hi - lo or 1),
+            description="limits", readout_format=".4g", continuous_update=False,
+            layout=ipywidgets.Layout(width="420px"),
+        )  # fmt: skip
+        self.row = ipywidgets.IntSlider(value=0, min=0, max=0, description="row")
+        self.col = ipywidgets.IntSlider(value=0, min=0, max=0, description="column")
+        self.info = ipywidgets.HTML(value="<i>waiting for frames</i>")
+        for w in (self.slider, self.follow, self.cmap, self.auto_clim, self.clim,
+                  self.row, self.col):  # fmt: skip
+            w.observe(self._on_control, names="value")
+        self.widget = ipywidgets.VBox(
+            [
+                ipywidgets.HBox([self.slider, self.follow]),
+                ipywidgets.HBox([self.image_figure, self.col_figure]),
+                self.row_figure,
+                ipywidgets.HBox([self.cmap, self.auto_clim]),
+                self.clim,
+                ipywidgets.HBox([self.row, self.col]),
+                self.info,
+            ]
+        )
+        self.widget.add_class("livescan-liveimage")
+
+    def _on_control(self, change: dict[str, Any]) -> None:
+        if self._updating:
+            return
+        owner = change["owner"]
+        if owner is self.slider:
+            self.follow.value = self.slider.value == self.slider.max
+        elif owner is self.clim:
+            self.auto_clim.value = False
+        self._rendered = None
+        self._throttle.poke()
+
+    def _on_click(self, _mark: Any, content: dict[str, Any]) -> None:
+        data = content.get("data", {})
+        try:
+            c, r = int(np.floor(data["click_x"])), int(np.floor(data["click_y"]))
+        except (KeyError, TypeError, ValueError):
+            return
+        with self.widget.hold_sync():
+            self.col.value = min(max(c, self.col.min), self.col.max)
+            self.row.value = min(max(r, self.row.min), self.row.max)
+
+    # -- documents -----------------------------------------------------------------------
+    def start(self, doc: dict[str, Any]) -> None:
+        self.filler = Filler(self._handlers, root_map=self._root_map)
+        self._descriptors = set()
+        self.image_figure.title = f"{self.field} · scan {doc.get('scan_id', '?')}"
+
+    def descriptor(self, doc: dict[str, Any]) -> None:
+        self.filler("descriptor", doc)
+        if doc.get("name", "primary") != self.stream_name:
+            return
+        keys = doc.get("data_keys", {})
+        if self.field not in keys:
+            msg = (
+                f"LiveImage: field {self.field!r} is not in stream {self.stream_name!r}; "
+                f"it has {sorted(keys)}"
+            )
+            self.info.value = f"<b style='color:#c00'>{msg}</b>"
+            raise FieldError(msg)
+        dk = keys[self.field]
+        dims = _frame_dims(dk.get("shape"))
+        if dk.get("dtype") not in (None, "array") or (dims is not None and len(dims) != 2):
+            msg = (
+                f"LiveImage: field {self.field!r} is not a 2-D frame (dtype "
+                f"{dk.get('dtype')!r}, shape {dk.get('shape')}); LiveImage shows 2-D "
+                "images — use LivePlot for scalars or pick the camera's image field"
+            )
+            self.info.value = f"<b style='color:#c00'>{msg}</b>"
+            raise ImageShapeError(msg)
+        self._descriptors.add(doc["uid"])
+
+    def resource(self, doc: dict[str, Any]) -> None:
+        self.filler("resource", doc)
+
+    def datum(self, doc: dict[str, Any]) -> None:
+        self.filler("datum", doc)
+
+    def event(self, doc: dict[str, Any]) -> None:
+        if doc["descriptor"] not in self._descriptors:
+            return
+        try:
+            value = doc["data"][self.field]
+        except KeyError:
+            return
+        external = (doc.get("filled") or {}).get(self.field) is False or isinstance(value, str)
+        if not external:
+            value = np.asarray(value)
+            if value.ndim > 2:
+                value = value.reshape(value.shape[-2:]) if value.size == np.prod(
+                    value.shape[-2:]) else value  # fmt: skip
+            if value.ndim != 2:
+                raise ImageShapeError(
+                    f"LiveImage: event {doc['seq_num']} has {self.field!r} of shape "
+                    f"{value.shape}; LiveImage shows 2-D frames"
+                )
+        if len(self.frames) == self.frames.maxlen and isinstance(self.frames[0][1], str):
+            self.filler.datums.pop(self.frames[0][1], None)  # keep memory bounded
+        self.frames.append((int(doc["seq_num"]), value))
+        self._throttle.poke()
+
+    def stop(self, doc: dict[str, Any]) -> None:
+        self._throttle.flush_now()
+
+    # -- frames --------------------------------------------------------------------------
+    @property
+    def seq_nums(self) -> list[int]:
+        """The seq_nums of the frames kept (oldest first)."""
+        return [s for s, _ in self.frames]
+
+    def frame(self, seq_num: int | None = None) -> np.ndarray:
+        """The full-resolution frame ``seq_num`` (newest by default), read if external."""
+        if not self.frames:
+            raise LookupError("LiveImage has no frames yet")
+        if seq_num is None:
+            seq_num = self.frames[-1][0]
+        if self._cache is not None and self._cache[0] == seq_num:
+            return self._cache[1]
+        payload = next((p for s, p in self.frames if s == seq_num), None)
+        if payload is None:
+            raise LookupError(f"frame {seq_num} is not kept (kept: {self.seq_nums})")
+        arr = self.filler.load(payload) if isinstance(payload, str) else payload
+        arr = np.asarray(arr)
+        if arr.ndim > 2 and arr.size == np.prod(arr.shape[-2:]):
+            arr = arr.reshape(arr.shape[-2:])
+        if arr.ndim != 2:
+            raise ImageShapeError(f"frame {seq_num} has shape {arr.shape}; expected 2-D")
+        self._cache = (seq_num, arr)
+        return arr
+
+    # -- browser side --------------------------------------------------------------------
+    def _flush(self) -> None:
+        if not self.frames:
+            return
+        first, last = self.frames[0][0], self.frames[-1][0]
+        self._updating = True
+        try:
+            with self.slider.hold_sync():
+                self.slider.disabled = False
+                if last > self.slider.max:
+                    self.slider.max = last
+                self.slider.min = first
+                if self.slider.max != last:
+                    self.slider.max = last
+                if self.follow.value or self.slider.value < first:
+                    self.slider.value = last
+            self._render(self.slider.value)
+        finally:
+            self._updating = False
+
+    def _render(self, seq: int) -> None:
+        try:
+            frame = self.frame(seq)
+        except Exception as exc:  # a file not readable yet, a missing handler …
+            self.error = f"frame {seq}: {exc}"
+            self.info.value = f"<b style='color:#c00'>{self.error}</b>"
+            return
+        self.error = None
+        h, w = frame.shape
+        if self.row.max != h - 1 or self.col.max != w - 1:
+            with self.row.hold_sync():
+                self.row.max = h - 1
+                self.row.value = h // 2
+            with self.col.hold_sync():
+                self.col.max = w - 1
+                self.col.value = w // 2
+            for scale, n in ((self.x_scale, w), (self.y_scale, h)):
+                with scale.hold_sync():
+                    scale.min, scale.max = 0.0, float(n)
+            with self.image_mark.hold_sync():
+                self.image_mark.x, self.image_mark.y = (0.0, float(w)), (0.0, float(h))
+        small = downsample(frame, self.display_size)
+        if self.auto_clim.value:
+            finite = small[np.isfinite(small)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            hi = hi if hi > lo else lo + 1.0
+            if tuple(self.clim.value) != (lo, hi):
+                with self.clim.hold_sync():
+                    self.clim.max = max(self.clim.max, hi)
+                    self.clim.min = min(self.clim.min, lo)
+                    self.clim.value = (lo, hi)
+                    self.clim.min, self.clim.max = lo, hi
+                    self.clim.step = (hi - lo) / 1000
+        clim = tuple(self.clim.value)
+        r, c = self.row.value, self.col.value
+        key = (seq, clim, self.cmap.value, frame.shape)
+        if key != self._rendered:
+            self.image.value = encode_png(apply_colormap(small, clim, self.cmap.value))
+            self._rendered = key
+        row_y = np.asarray(frame[r, :], dtype=np.float64)
+        col_x = np.asarray(frame[:, c], dtype=np.float64)
+        ri, ci = minmax_indices(row_y, 2000), minmax_indices(col_x, 2000)
+        with self.row_profile.hold_sync():
+            self.row_profile.x, self.row_profile.y = ri + 0.5, row_y[ri]
+        with self.col_profile.hold_sync():
+            self.col_profile.x, self.col_profile.y = col_x[ci], ci + 0.5
+        with self.hline.hold_sync():
+            self.hline.x, self.hline.y = [0.0, float(w)], [r + 0.5, r + 0.5]
+        with self.vline.hold_sync():
+            self.vline.x, self.vline.y = [c + 0.5, c + 0.5], [0.0, float(h)]
+        kept = len(self.frames)
+        self.info.value = (
+            f"frame <b>{seq}</b> of {self.frames[-1][0]} (keeping the last {kept}) · "
+            f"{h}×{w} {frame.dtype} · crosshair row {r}, column {c} = {frame[r, c]!s}"
+        )

@@ -1,0 +1,242 @@
+"""LivePlot: a bqplot line per run, fed by events, decimated and throttled to the browser."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import bqplot
+import ipywidgets
+import numpy as np
+
+from livescan.errors import FieldError
+from livescan.widgets._base import LiveWidget
+from livescan.widgets._buffer import Column
+from livescan.widgets._decimate import MinMaxDecimator
+from livescan.widgets._throttle import DEFAULT_MAX_RATE
+
+__all__ = ["LivePlot"]
+
+logger = logging.getLogger("livescan.widgets")
+
+#: Colours given to successive runs (Tableau 10) unless ``colors=`` is passed.
+RUN_COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+_PSEUDO_FIELDS = ("seq_num", "time")
+
+
+@dataclass
+class _Run:
+    uid: str
+    label: str
+    mark: bqplot.Lines
+    start_time: float
+    x: Column = field(default_factory=Column)
+    y: Column = field(default_factory=Column)
+    decimator: MinMaxDecimator = field(default_factory=MinMaxDecimator)
+    sent: int = 0  # points the browser has (before decimation)
+
+
+class LivePlot(LiveWidget):
+    """Plot ``y`` against ``x`` live, one line per run on the same bqplot figure.
+
+    Parameters
+    ----------
+    y:
+        Field to plot on the vertical axis.
+    x:
+        Field on the horizontal axis; ``None`` means ``seq_num``; ``'time'`` is seconds
+        since the run started.
+    legend_keys:
+        Start-document keys whose values follow the scan id in the legend
+        (``"3: Si 300"``); by default the legend reads ``"3: y"``.
+    xlim, ylim:
+        Fixed ``(min, max)`` limits; otherwise the axes autoscale.
+    fig:
+        A ``bqplot.Figure`` (or another LivePlot) to draw into, sharing its scales.
+    stream_name:
+        Only events of this stream are plotted.
+    max_points:
+        Points per line sent to the browser; longer lines are min/max decimated.
+    max_rate:
+        Browser updates per second at most.
+    **kwargs:
+        Passed to ``bqplot.Lines`` (``colors``, ``marker``, ``line_style``, ``stroke_width`` …).
+    """
+
+    def __init__(
+        self,
+        y: str,
+        x: str | None = None,
+        *,
+        legend_keys: Sequence[str] | None = None,
+        xlim: tuple[float, float] | None = None,
+        ylim: tuple[float, float] | None = None,
+        fig: bqplot.Figure | LivePlot | None = None,
+        stream_name: str = "primary",
+        max_points: int = 2000,
+        max_rate: float = DEFAULT_MAX_RATE,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(y, str):
+            raise TypeError(f"LivePlot y must be a field name (str), not {type(y).__name__}")
+        if x is not None and not isinstance(x, str):
+            raise TypeError(f"LivePlot x must be a field name (str) or None, not {x!r}")
+        super().__init__(max_rate=max_rate)
+        self.y = y
+        self.x = x or "seq_num"
+        self.legend_keys = list(legend_keys or [])
+        self.stream_name = stream_name
+        self.max_points = int(max_points)
+        MinMaxDecimator(self.max_points)  # validates max_points early
+        self.line_kwargs = kwargs
+        self.runs: list[_Run] = []
+        self._current: _Run | None = None
+        self._descriptors: set[str] = set()
+        self._start_doc: dict[str, Any] | None = None
+
+        if isinstance(fig, LivePlot):
+            fig = fig.figure
+        if fig is not None and not isinstance(fig, bqplot.Figure):
+            raise TypeError(f"fig must be a bqplot.Figure or a LivePlot, not {type(fig).__name__}")
+        xs = ys = None
+        if fig is not None:
+            for ax in fig.axes:
+                if ax.orientation == "vertical" and ys is None:
+                    ys = ax.scale
+                elif ax.orientation != "vertical" and xs is None:
+                    xs = ax.scale
+        new_axes = []
+        if xs is None:
+            xs = bqplot.LinearScale(**_limits(xlim, "xlim"))
+            new_axes.append(bqplot.Axis(scale=xs, label=self.x, grid_lines="dashed"))
+        if ys is None:
+            ys = bqplot.LinearScale(**_limits(ylim, "ylim"))
+            new_axes.append(bqplot.Axis(scale=ys, label=self.y, side="left", grid_lines="dashed"))
+        self.x_scale, self.y_scale = xs, ys
+        if fig is None:
+            fig = bqplot.Figure(
+                marks=[],
+                axes=new_axes,
+                title=f"{self.y} vs {self.x}",
+                legend_location="top-right",
+                fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 20},
+                layout=ipywidgets.Layout(width="100%", min_width="360px", height="340px"),
+            )
+        elif new_axes:
+            fig.axes = [*fig.axes, *new_axes]
+        self.figure = fig
+
+    @property
+    def widget(self) -> bqplot.Figure:
+        return self.figure
+
+    # -- data access -------------------------------------------------------------------
+    @property
+    def data(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every point received, as ``(x, y)`` arrays per run (oldest run first)."""
+        return [(r.x.view().copy(), r.y.view().copy()) for r in self.runs]
+
+    # -- documents ---------------------------------------------------------------------
+    def start(self, doc: dict[str, Any]) -> None:
+        self._start_doc = doc
+        self._descriptors = set()
+        scan_id = doc.get("scan_id", "?")
+        if self.legend_keys:
+            label = f"{scan_id}: " + " ".join(str(doc.get(k, "")) for k in self.legend_keys)
+        else:
+            label = f"{scan_id}: {self.y}"
+        kwargs = dict(self.line_kwargs)
+        kwargs.setdefault("colors", [RUN_COLORS[len(self.runs) % len(RUN_COLORS)]])
+        mark = bqplot.Lines(
+            x=np.zeros(0),
+            y=np.zeros(0),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            labels=[label],
+            display_legend=True,
+            **kwargs,
+        )
+        run = _Run(
+            uid=doc["uid"],
+            label=label,
+            mark=mark,
+            start_time=float(doc.get("time", 0.0)),
+            decimator=MinMaxDecimator(self.max_points),
+        )
+        self.runs.append(run)
+        self._current = run
+        self.figure.marks = [*self.figure.marks, mark]
+
+    def descriptor(self, doc: dict[str, Any]) -> None:
+        if doc.get("name", "primary") != self.stream_name:
+            return
+        keys = doc.get("data_keys", {})
+        missing = [f for f in (self.y, self.x) if f not in keys and f not in _PSEUDO_FIELDS]
+        if missing:
+            msg = (
+                f"LivePlot: field(s) {missing} are not in stream {self.stream_name!r}; "
+                f"it has {sorted(keys)}"
+            )
+            self.figure.title = msg
+            raise FieldError(msg)
+        self._descriptors.add(doc["uid"])
+
+    def event(self, doc: dict[str, Any]) -> None:
+        run = self._current
+        if run is None or doc["descriptor"] not in self._descriptors:
+            return
+        data = doc["data"]
+        try:
+            yv = data[self.y]
+            if self.x == "seq_num" and "seq_num" not in data:
+                xv = doc["seq_num"]
+            elif self.x == "time" and "time" not in data:
+                xv = doc["time"] - run.start_time
+            else:
+                xv = data[self.x]
+        except KeyError:
+            return
+        run.x.append(xv)
+        run.y.append(yv)
+        self._throttle.poke()
+
+    def stop(self, doc: dict[str, Any]) -> None:
+        self._throttle.flush_now()
+        run = self._current
+        if run is not None and run.y.n == 0:
+            logger.warning("LivePlot(%r, %r) got no data in run %s", self.y, self.x, run.uid[:8])
+        self._current = None
+
+    # -- browser side ------------------------------------------------------------------
+    def _flush(self) -> None:
+        run = self._current or (self.runs[-1] if self.runs else None)
+        if run is None or run.sent == run.y.n:
+            return
+        x, y = run.x.view(), run.y.view()
+        idx = run.decimator.indices(y)
+        with run.mark.hold_sync():
+            run.mark.x = x[idx]
+            run.mark.y = y[idx]
+        run.sent = run.y.n
+
+    def shown(self, run: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """What the browser was last sent for one run: ``(x, y)`` after decimation."""
+        mark = self.runs[run].mark
+        return np.asarray(mark.x), np.asarray(mark.y)
+
+
+def _limits(lim: tuple[float, float] | None, name: str) -> dict[str, float]:
+    if lim is None:
+        return {}
+    try:
+        lo, hi = (float(v) for v in lim)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be (min, max), not {lim!r}") from None
+    if not lo < hi:
+        raise ValueError(f"{name} must have min < max, not {lim!r}")
+    return {"min": lo, "max": hi}

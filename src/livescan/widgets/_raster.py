@@ -1,0 +1,201 @@
+"""LiveRaster: a bqplot heat map filled pixel by pixel from seq_num; reusable across runs."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import bqplot
+import ipywidgets
+import numpy as np
+
+from livescan.errors import FieldError
+from livescan.widgets._base import LiveWidget
+from livescan.widgets._throttle import DEFAULT_MAX_RATE
+
+__all__ = ["LiveRaster", "RasterShapeWarning"]
+
+logger = logging.getLogger("livescan.widgets")
+
+
+class RasterShapeWarning(UserWarning):
+    """The raster does not hold every point of the run; extra points are ignored."""
+
+
+class LiveRaster(LiveWidget):
+    """Show field ``I`` of a grid scan as a heat map, one pixel per event.
+
+    Pixel ``k = seq_num - 1`` goes to ``(row, col) = divmod(k, ncols)``; when the start
+    document says the fast axis snakes (``snaking[1]``), odd rows run backwards. Pixels
+    not measured yet are blank. Unlike bluesky's LiveGrid the same LiveRaster can be
+    used for run after run (each start clears it).
+
+    Parameters
+    ----------
+    raster_shape:
+        ``(rows, columns)``: slow axis first, as in ``grid_scan``.
+    I:
+        The field to colour by.
+    clim:
+        Fixed ``(min, max)`` colour limits; otherwise they follow the data.
+    cmap:
+        A bqplot colour scheme name (``'viridis'``, ``'magma'``, ``'Greys'``, ``'RdBu'`` …).
+    xlabel, ylabel:
+        Axis labels.
+    extent:
+        ``(left, right, bottom, top)`` in data units (as matplotlib's ``imshow``); by
+        default pixel indices.
+    """
+
+    def __init__(
+        self,
+        raster_shape: Sequence[int],
+        I: str,  # noqa: E741 - bluesky's name
+        *,
+        clim: tuple[float, float] | None = None,
+        cmap: str = "viridis",
+        xlabel: str = "x",
+        ylabel: str = "y",
+        extent: Sequence[float] | None = None,
+        stream_name: str = "primary",
+        title: str | None = None,
+        max_rate: float = DEFAULT_MAX_RATE,
+    ) -> None:
+        try:
+            nrows, ncols = (int(v) for v in raster_shape)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"raster_shape must be (rows, columns), not {raster_shape!r}"
+            ) from None
+        if nrows < 1 or ncols < 1:
+            raise ValueError(f"raster_shape must be positive, not {raster_shape!r}")
+        if not isinstance(I, str):
+            raise TypeError(f"LiveRaster I must be a field name (str), not {I!r}")
+        super().__init__(max_rate=max_rate)
+        self.raster_shape = (nrows, ncols)
+        self.I = I
+        self.stream_name = stream_name
+        self.title = title
+        if extent is None:
+            x0, x1, y0, y1 = -0.5, ncols - 0.5, -0.5, nrows - 0.5
+        else:
+            try:
+                x0, x1, y0, y1 = (float(v) for v in extent)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"extent must be (left, right, bottom, top), not {extent!r}"
+                ) from None
+        self.extent = (x0, x1, y0, y1)
+        self.array = np.full(self.raster_shape, np.nan)
+        self.ignored = 0  # points beyond the raster in the current run
+        self.snaking = False
+        self._descriptors: set[str] = set()
+        self._run_uid: str | None = None
+
+        color_kw: dict[str, Any] = {"scheme": cmap}
+        if clim is not None:
+            lo, hi = (float(v) for v in clim)
+            if not lo < hi:
+                raise ValueError(f"clim must have min < max, not {clim!r}")
+            color_kw.update(min=lo, max=hi)
+        self.x_scale = bqplot.LinearScale(min=min(x0, x1), max=max(x0, x1), reverse=x1 < x0)
+        self.y_scale = bqplot.LinearScale(min=min(y0, y1), max=max(y0, y1), reverse=y1 < y0)
+        self.color_scale = bqplot.ColorScale(**color_kw)
+        self.mark = bqplot.GridHeatMap(
+            color=self.array.copy(),
+            row=np.linspace(y0, y1, nrows + 1),
+            column=np.linspace(x0, x1, ncols + 1),
+            scales={"row": self.y_scale, "column": self.x_scale, "color": self.color_scale},
+            null_color="white",
+            stroke=None,
+        )
+        axes = [
+            bqplot.Axis(scale=self.x_scale, label=xlabel),
+            bqplot.Axis(scale=self.y_scale, label=ylabel, side="left"),
+            bqplot.ColorAxis(scale=self.color_scale, label=I, side="right"),
+        ]
+        self.figure = bqplot.Figure(
+            marks=[self.mark],
+            axes=axes,
+            title=title or I,
+            fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 80},
+            layout=ipywidgets.Layout(width="100%", min_width="360px", height="380px"),
+        )
+
+    @property
+    def widget(self) -> bqplot.Figure:
+        return self.figure
+
+    @property
+    def data(self) -> np.ndarray:
+        """The raster of the current (or last) run; NaN where nothing was measured."""
+        return self.array.copy()
+
+    def start(self, doc: dict[str, Any]) -> None:
+        self._run_uid = doc["uid"]
+        self._descriptors = set()
+        self.array = np.full(self.raster_shape, np.nan)
+        self.ignored = 0
+        snaking = doc.get("snaking") or (False, False)
+        self.snaking = bool(snaking[1]) if len(snaking) > 1 else False
+        size = self.raster_shape[0] * self.raster_shape[1]
+        num_points = doc.get("num_points")
+        shape = doc.get("shape")
+        problem = None
+        if num_points is not None and int(num_points) != size:
+            problem = f"the run has num_points={num_points}"
+        elif shape is not None and tuple(shape) != self.raster_shape:
+            problem = f"the run's shape is {tuple(shape)}"
+        if problem:
+            warnings.warn(
+                f"LiveRaster: raster_shape {self.raster_shape} holds {size} points but "
+                f"{problem}; points beyond {size} will be ignored",
+                RasterShapeWarning,
+                stacklevel=2,
+            )
+        self.figure.title = f"{self.title or self.I} · scan {doc.get('scan_id', '?')}"
+        self._throttle.poke()
+
+    def descriptor(self, doc: dict[str, Any]) -> None:
+        if doc.get("name", "primary") != self.stream_name:
+            return
+        keys = doc.get("data_keys", {})
+        if self.I not in keys:
+            msg = (
+                f"LiveRaster: field {self.I!r} is not in stream {self.stream_name!r}; "
+                f"it has {sorted(keys)}"
+            )
+            self.figure.title = msg
+            raise FieldError(msg)
+        self._descriptors.add(doc["uid"])
+
+    def event(self, doc: dict[str, Any]) -> None:
+        if doc["descriptor"] not in self._descriptors:
+            return
+        try:
+            value = doc["data"][self.I]
+        except KeyError:
+            return
+        nrows, ncols = self.raster_shape
+        k = int(doc["seq_num"]) - 1
+        if not 0 <= k < nrows * ncols:
+            self.ignored += 1
+            return
+        row, col = divmod(k, ncols)
+        if self.snaking and row % 2:
+            col = ncols - 1 - col
+        self.array[row, col] = value
+        self._throttle.poke()
+
+    def stop(self, doc: dict[str, Any]) -> None:
+        self._throttle.flush_now()
+        if self.ignored:
+            logger.warning(
+                "LiveRaster(%r): %d points beyond raster_shape %s were ignored",
+                self.I, self.ignored, self.raster_shape,
+            )  # fmt: skip
+
+    def _flush(self) -> None:
+        self.mark.color = self.array.copy()

@@ -1,0 +1,171 @@
+"""TableGridView: the ipydatagrid face of the text LiveTable.
+
+``livescan.callbacks.LiveTable`` decides what to show (fields, precision, the summary)
+and calls ``begin`` / ``row`` / ``end`` on this view. Rows go into numpy columns in the
+kernel; the browser gets an ipydatagrid ``StreamingDataGrid``, which asks the kernel for
+the rows on screen only. A flush therefore sends the row count and a "data changed"
+tick (a few hundred bytes), never the whole table, however long the run.
+"""
+
+from __future__ import annotations
+
+import math
+import time as ttime
+import warnings
+from typing import Any
+
+import ipywidgets
+import numpy as np
+import pandas as pd
+from ipydatagrid import StreamingDataGrid, TextRenderer
+
+from livescan.widgets._base import NoFrontendWarning, frontend_available
+from livescan.widgets._buffer import Column
+from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
+
+__all__ = ["TableGridView"]
+
+_NUMERIC = ("number", "integer")
+
+
+def format_time(t: float) -> str:
+    """``HH:MM:SS.f`` in local time, as the text LiveTable prints it."""
+    return ttime.strftime("%H:%M:%S", ttime.localtime(t)) + f".{int((t % 1) * 10)}"
+
+
+class TableGridView:
+    """A growing ipydatagrid table: seq_num (row header), time, then the fields.
+
+    Parameters
+    ----------
+    table:
+        The LiveTable this view belongs to (kept for reference; may be None).
+    max_rate:
+        Browser updates per second at most.
+    height:
+        CSS height of the grid.
+    """
+
+    def __init__(
+        self, table: Any = None, *, max_rate: float = DEFAULT_MAX_RATE, height: str = "280px"
+    ) -> None:
+        self.table = table
+        self.live = frontend_available()
+        if not self.live:
+            warnings.warn(
+                "TableGridView: no Jupyter kernel is running here, so the grid cannot be "
+                "shown; use LiveTable(view='text') outside Jupyter.",
+                NoFrontendWarning,
+                stacklevel=2,
+            )
+        self.columns: list[str] = []
+        self.precisions: dict[str, int] = {}
+        self.dtypes: dict[str, str] = {}
+        self._seq = Column(np.int64)
+        self._time = Column(np.float64)
+        self._values: list[Column] = []
+        self._time_text: list[str] = []
+        self._summary = ""
+        self._shown_rows = -1
+        self.grid = StreamingDataGrid(
+            self._frame(),
+            base_column_size=110,
+            base_row_header_size=80,
+            layout=ipywidgets.Layout(height=height, width="100%"),
+        )
+        self.summary = ipywidgets.HTML(value="")
+        self.widget = ipywidgets.VBox([self.grid, self.summary])
+        self.widget.add_class("livescan-livetable")
+        self._throttle = Throttle(self._flush_if_live, max_rate=max_rate)
+
+    # -- the protocol LiveTable calls ----------------------------------------------------
+    def begin(self, columns: list[str], precisions: dict[str, int], dtypes: dict[str, str]) -> None:
+        """A new stream: set the columns (after seq_num and time)."""
+        self._throttle.flush_now()
+        self.columns = list(columns)
+        self.precisions = dict(precisions)
+        self.dtypes = dict(dtypes)
+        self._seq = Column(np.int64)
+        self._time = Column(np.float64)
+        self._values = [
+            Column(np.float64) if self.dtypes.get(c) in _NUMERIC else Column(object)
+            for c in self.columns
+        ]
+        self._time_text = []
+        self._summary = ""
+        self._shown_rows = -1
+        renderers = {}
+        for c in self.columns:
+            if self.dtypes.get(c) == "integer":
+                renderers[c] = TextRenderer(format="d", horizontal_alignment="right")
+            elif self.dtypes.get(c) == "number":
+                prec = int(self.precisions.get(c, 3))
+                renderers[c] = TextRenderer(format=f".{prec}f", horizontal_alignment="right")
+        self._renderers = renderers
+        self._new_columns = True
+        self._throttle.poke()
+
+    def row(self, seq_num: int, time: float, values: list[Any]) -> None:
+        """One event: cheap appends only."""
+        self._seq.append(seq_num)
+        self._time.append(time)
+        for col, v in zip(self._values, values):
+            if v is None and col._data.dtype != object:
+                v = math.nan
+            col.append(v)
+        self._throttle.poke()
+
+    def end(self, summary: str) -> None:
+        """The run stopped: show the summary line and push the final state."""
+        self._summary = summary
+        self._throttle.poke()
+        self._throttle.flush_now()
+
+    # -- data ----------------------------------------------------------------------------
+    @property
+    def data(self) -> pd.DataFrame:
+        """Every row received so far, indexed by seq_num."""
+        return self._frame()
+
+    def __len__(self) -> int:
+        return self._seq.n
+
+    def _frame(self) -> pd.DataFrame:
+        n = self._seq.n
+        for t in self._time.view()[len(self._time_text) :]:
+            self._time_text.append(format_time(float(t)))
+        cols: dict[str, Any] = {"time": np.array(self._time_text[:n], dtype=object)}
+        for name, col in zip(self.columns, self._values):
+            cols[name] = col.view().copy()
+        return pd.DataFrame(cols, index=pd.Index(self._seq.view().copy(), name="seq_num"))
+
+    # -- browser side --------------------------------------------------------------------
+    def _flush_if_live(self) -> None:
+        if self.live:
+            self._flush()
+
+    def flush(self) -> None:
+        """Push the current rows now (normally the throttle does it)."""
+        self._flush()
+
+    def _flush(self) -> None:
+        n = self._seq.n
+        if n != self._shown_rows or getattr(self, "_new_columns", False):
+            with self.grid.hold_sync():
+                if getattr(self, "_new_columns", False):
+                    self.grid.renderers = self._renderers
+                    self._new_columns = False
+                self.grid.data = self._frame()
+            self.grid.tick()
+            self._shown_rows = n
+        text = f"<pre style='margin:2px 0'>{self._summary}</pre>" if self._summary else ""
+        if self.summary.value != text:
+            self.summary.value = text
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
