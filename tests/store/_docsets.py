@@ -1,0 +1,146 @@
+"""Runs composed without an engine, every document validated with event_model.
+
+Shared by tests/store and tests/export. ``make_run`` returns the ``(name, doc)`` list of one run; ``frames_of`` the
+frames it carries, so tests can compare what exporters and the store read back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import event_model
+import h5py
+import numpy as np
+
+from livescan.documents import RunComposer, to_jsonable
+
+Docs = list[tuple[str, dict[str, Any]]]
+
+
+def validate(name: str, doc: dict[str, Any]) -> None:
+    event_model.schema_validators[event_model.DocumentNames[name]].validate(to_jsonable(doc))
+
+
+def make_run(
+    *,
+    n: int = 3,
+    shape: Sequence[int] = (4, 5),
+    external_dir: str | os.PathLike[str] | None = None,
+    dtype: str = "uint16",
+    md: dict[str, Any] | None = None,
+    exit_status: str = "success",
+    with_stop: bool = True,
+    seed: int = 0,
+    t0: float | None = None,
+) -> Docs:
+    """A scan of ``n`` points: ``motor``, ``det``, ``temperature`` and frames ``img``.
+
+    ``shape`` of 2 ints gives 2-D frames, of 3 a stack per event. With ``external_dir``
+    frames go to an AD_HDF5 file there (resource/datum, ``filled={'img': False}``).
+    """
+    rng = np.random.default_rng(seed)
+    meta = {
+        "plan_name": "scan",
+        "scan_id": 1,
+        "motors": ["motor"],
+        "detectors": ["det", "img"],
+        "num_points": n,
+        "hints": {"dimensions": [[["motor"], "primary"]]},
+    }
+    meta.update(md or {})
+    kwargs: dict[str, Any] = {} if t0 is None else {"time": t0}
+    if "uid" in meta:
+        kwargs["uid"] = meta.pop("uid")
+    run = RunComposer(meta, **kwargs)
+    docs: Docs = [("start", run.start())]
+    img_key: dict[str, Any] = {
+        "dtype": "array",
+        "shape": list(shape),
+        "source": "SIM:img",
+        "dtype_numpy": np.dtype(dtype).str,
+    }
+    if external_dir is not None:
+        img_key["external"] = "FILESTORE:"
+    data_keys = {
+        "motor": {"dtype": "number", "shape": [], "source": "SIM:motor", "precision": 3},
+        "det": {"dtype": "number", "shape": [], "source": "SIM:det", "precision": 3},
+        "temperature": {"dtype": "number", "shape": [], "source": "SIM:T", "units": "K"},
+        "img": img_key,
+    }
+    t = (t0 or 0.0) + 0.01 if t0 is not None else None
+    desc = run.descriptor(
+        "primary",
+        data_keys,
+        hints={"det": {"fields": ["det"]}},
+        object_keys={"motor": ["motor"], "det": ["det"], "T": ["temperature"], "img": ["img"]},
+        **({} if t is None else {"time": t}),
+    )
+    docs.append(("descriptor", desc))
+    frames = [rng.integers(0, 4000, size=tuple(shape)).astype(dtype) for _ in range(n)]
+    resource = None
+    if external_dir is not None:
+        path = os.path.join(os.fspath(external_dir), f"img_{run.uid}.h5")
+        stack = np.stack(frames).reshape((-1, *shape[-2:]))
+        with h5py.File(path, "w") as f:
+            f.create_dataset("/entry/data/data", data=stack, chunks=(1, *shape[-2:]))
+        per_point = shape[0] if len(shape) == 3 else 1
+        resource = run.resource(
+            "AD_HDF5",
+            os.fspath(external_dir),
+            os.path.basename(path),
+            {"frame_per_point": per_point},
+        )
+        docs.append(("resource", resource))
+    for i in range(n):
+        value: Any = frames[i]
+        if resource is not None:
+            datum = run.datum(resource, {"point_number": i})
+            docs.append(("datum", datum))
+            value = datum["datum_id"]
+        ts = (t0 or 1000.0) + 0.05 * (i + 1)
+        event = run.event(
+            desc,
+            {
+                "motor": 0.5 * i,
+                "det": float(np.exp(-((0.5 * i - 1) ** 2))),
+                "temperature": 290.0 + i,
+                "img": value,
+            },
+            {"motor": ts, "det": ts, "temperature": ts, "img": ts},
+            filled={"img": False} if resource is not None else None,
+            **({} if t0 is None else {"time": ts}),
+        )
+        docs.append(("event", event))
+    if with_stop:
+        kw = {} if t0 is None else {"time": (t0 or 0) + 0.05 * (n + 1)}
+        docs.append(
+            ("stop", run.stop(exit_status, reason="" if exit_status == "success" else "test", **kw))
+        )
+    for name, doc in docs:
+        validate(name, doc)
+    return docs
+
+
+def frames_of(docs: Docs) -> list[np.ndarray]:
+    """The frames of a run made by :func:`make_run` (read from its file if external)."""
+    from livescan.documents import Filler
+
+    filler = Filler()
+    out = []
+    for name, doc in docs:
+        name, doc = filler(name, doc)
+        if name == "event":
+            out.append(np.asarray(doc["data"]["img"]))
+    return out
+
+
+def feed(docs: Iterable[tuple[str, dict[str, Any]]], *callbacks: Any) -> None:
+    for name, doc in docs:
+        for cb in callbacks:
+            cb(name, doc)
+
+
+def jsonable(docs: Iterable[tuple[str, dict[str, Any]]]) -> list[Any]:
+    return [[name, to_jsonable(doc)] for name, doc in docs]

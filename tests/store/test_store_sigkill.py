@@ -1,0 +1,92 @@
+"""A process killed with SIGKILL mid-run leaves every document it wrote readable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+from livescan.documents import to_jsonable
+from livescan.store import RunStore
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from livescan.documents import RunComposer
+    from livescan.store import RunStore
+
+    db = RunStore(sys.argv[1])
+    run = RunComposer({"plan_name": "count", "scan_id": 7})
+    keys = {"det": {"dtype": "number", "shape": [], "source": "x"},
+            "img": {"dtype": "array", "shape": [8, 8], "source": "y", "dtype_numpy": "<u2"}}
+
+    def emit(name, doc):
+        db(name, doc)
+        print(name, doc.get("uid", ""), flush=True)  # reported only once recorded
+
+    emit("start", run.start())
+    desc = run.descriptor("primary", keys)
+    emit("descriptor", desc)
+    i = 0
+    while True:  # runs until killed
+        i += 1
+        frame = np.full((8, 8), i, dtype="u2")
+        emit("event", run.event(desc, {"det": float(i), "img": frame}, {"det": 0, "img": 0}))
+        time.sleep(0.002)
+    """
+)
+
+
+def test_sigkill_mid_run_keeps_every_written_document(tmp_path):
+    store = tmp_path / "store"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    reported = []
+    try:
+        for line in child.stdout:
+            reported.append(line.split())
+            if len(reported) >= 60:
+                break
+        os.kill(child.pid, signal.SIGKILL)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL, err
+    reported += [line.split() for line in out.splitlines()]
+    assert len(reported) >= 60
+
+    db = RunStore(store)  # opens normally after the kill
+    run = db[-1]
+    assert run.scan_id == 7
+    assert run.stop is None and run.exit_status is None  # unfinished
+    docs = list(run.documents())
+    # Every document reported written is there, in order (and possibly one more that was
+    # written between the last report and the kill).
+    assert [[n, d["uid"]] for n, d in docs[: len(reported)]] == reported
+    assert len(docs) - len(reported) in (0, 1)
+    events = [d for n, d in docs if n == "event"]
+    for k, event in enumerate(events, start=1):
+        assert event["seq_num"] == k and event["data"]["det"] == float(k)
+        assert event["data"]["img"].dtype == np.uint16
+        np.testing.assert_array_equal(event["data"]["img"], np.full((8, 8), k))
+    assert len(db[run.uid]["primary"]) == len(events)
+
+    # The store keeps working: another run records and reads back.
+    from tests.store._docsets import feed, make_run
+
+    more = make_run(n=2)
+    feed(more, db)
+    assert db[-1].uid == more[0][1]["uid"] and db[-1].finished
+    assert [to_jsonable(d) for _, d in db[-1].documents()] == [to_jsonable(d) for _, d in more]
+    assert len(db) == 2
+    db.close()
