@@ -7,10 +7,10 @@ import errno
 import numpy as np
 import pytest
 import tifffile
-from tests.store._docsets import feed, frames_of, make_run
 
 from livescan.errors import ExportError, FileExistsExportError, TemplateError
 from livescan.export import LiveTiffExporter
+from tests.store._docsets import feed, frames_of, make_run
 
 
 def _check_files(exporter, docs, tmp_path):
@@ -48,7 +48,7 @@ def test_stack_without_i_is_refused_at_the_descriptor(tmp_path):
     docs = make_run(n=2, shape=(2, 4, 5))
     exp = LiveTiffExporter("img", str(tmp_path / "{event.seq_num}.tif"))
     exp(*docs[0])
-    with pytest.raises(TemplateError, match="stacks of 2 planes.*no \\{i\\}"):
+    with pytest.raises(TemplateError, match=r"stacks of 2 planes.*no \{i\}"):
         exp(*docs[1])
     assert list(tmp_path.iterdir()) == []
 
@@ -76,7 +76,7 @@ def test_spec_templates_metadata_event_data_and_folders(tmp_path, monkeypatch):
 def test_hostile_metadata_cannot_leave_the_folder(tmp_path, value):
     docs = make_run(n=1, md={"user": value})
     exp = LiveTiffExporter("img", str(tmp_path / "out/{start.user}/{event.seq_num}.tif"))
-    with pytest.raises(TemplateError, match="start.user"):
+    with pytest.raises(TemplateError, match=r"start.user"):
         exp(*docs[0])  # refused at the start document, before any frame
     assert list(tmp_path.iterdir()) == []
 
@@ -162,7 +162,7 @@ def test_filenames_reset_each_run_and_other_fields_are_ignored(tmp_path):
     feed(make_run(n=1, md={"scan_id": 2}), exp)
     assert exp.filenames == [str(tmp_path / "2_1.tif")]
     other = LiveTiffExporter("nope", str(tmp_path / "x/{event.seq_num}.tif"))
-    with pytest.warns(RuntimeWarning, match="no stream .* has the field 'nope'"):
+    with pytest.warns(RuntimeWarning, match=r"no stream .* has the field 'nope'"):
         feed(make_run(n=1), other)
     assert other.filenames == [] and not (tmp_path / "x").exists()
 

@@ -1,7 +1,8 @@
 """Runs composed without an engine, every document validated with event_model.
 
-Shared by tests/store and tests/export. ``make_run`` returns the ``(name, doc)`` list of one run; ``frames_of`` the
-frames it carries, so tests can compare what exporters and the store read back.
+Shared by tests/store and tests/export. ``make_run`` returns the ``(name, doc)`` list of
+one run; ``frames_of`` the frames it carries, so tests can compare what exporters and the
+store read back.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ import time
 
 import numpy as np
 import pytest
-from tests.store._docsets import feed, jsonable, make_run
 
 from livescan.documents import DocumentRouter
 from livescan.store import RunStore, documents_of, replay, stream
+from tests.store._docsets import feed, jsonable, make_run
 
 
 class Collector:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
-from tests.store._docsets import feed, frames_of, jsonable, make_run, validate
 
 from livescan.errors import RunNotFound, StoreError
 from livescan.store import Run, RunStore, default_store_path, read_journal
+from tests.store._docsets import feed, frames_of, jsonable, make_run, validate
 
 
 def test_documents_come_back_equal_and_in_order(db):
@@ -90,7 +91,7 @@ def test_lookup_by_recency_scan_id_and_uid_prefix(db):
     assert [r.uid for r in db[-2:]] == uids[2:]
     assert [r.uid for r in db] == uids
     assert uids[0] in db and "nope" not in db
-    with pytest.raises(RunNotFound, match="db\\[-5\\] does not exist"):
+    with pytest.raises(RunNotFound, match=r"db\[-5\] does not exist"):
         db[-5]
     with pytest.raises(RunNotFound, match="no run with scan_id 9"):
         db[9]
@@ -103,7 +104,7 @@ def test_lookup_by_recency_scan_id_and_uid_prefix(db):
 def test_ambiguous_prefix_is_an_error_naming_the_matches(db):
     for uid in ("abc11111-0000", "abc22222-0000"):
         feed(make_run(n=1, md={"uid": uid}), db)
-    with pytest.raises(RunNotFound, match="ambiguous.*abc11111.*abc22222"):
+    with pytest.raises(RunNotFound, match=r"ambiguous.*abc11111.*abc22222"):
         db["abc"]
     assert db["abc1"].uid == "abc11111-0000"
 
@@ -181,7 +182,7 @@ def test_default_path_follows_environment(monkeypatch, tmp_path):
 
 def test_store_path_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "f").write_text("x")
-    with pytest.raises(StoreError, match="pass RunStore\\(path\\) a"):
+    with pytest.raises(StoreError, match=r"pass RunStore\(path\) a"):
         RunStore(tmp_path / "f")
 
 
