@@ -78,7 +78,8 @@ class _Column:
         self.ds[self.n] = value
         self.n += 1
 
-    def trim(self) -> None:
+    def trim(self, rows: int) -> None:
+        self.n = min(self.n, rows)  # a row cut short by an error is dropped everywhere
         if self.ds.shape[0] != self.n:
             self.ds.resize(self.n, axis=0)
 
@@ -103,6 +104,7 @@ class _StreamGroup:
         self.descriptors = [descriptor]
         self.columns: dict[str, _Column] = {}
         self.meta: dict[str, _Column] = {}
+        self.rows = 0  # complete rows (every column written)
 
     def _make(self, key: str, value: Any, event: dict[str, Any]) -> _Column:
         import h5py
@@ -175,10 +177,11 @@ class _StreamGroup:
         self.meta["seq_num"].append(event["seq_num"])
         self.meta["time"].append(event["time"])
         self.meta["uid"].append(event["uid"])
+        self.rows += 1
 
     def finish(self, start: Mapping[str, Any]) -> bool:
         for col in [*self.columns.values(), *self.meta.values()]:
-            col.trim()
+            col.trim(self.rows)
         self.group.attrs["descriptors"] = [d["uid"] for d in self.descriptors]
         axes = _axes(start, self.name, self.columns)
         signal = _signal(self.descriptors, self.columns, axes)

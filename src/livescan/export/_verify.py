@@ -89,7 +89,8 @@ def verify_run(
     datum_ids: dict[str, list[str]] = {}
     try:
         for name, doc in stored.documents():
-            filler(name, doc)
+            if name in ("resource", "datum", "datum_page", "descriptor"):
+                filler(name, doc)  # remembers them; events are loaded below, per datum
             if name == "descriptor":
                 stream_of[doc["uid"]] = doc.get("name", "primary")
             elif name == "event":
