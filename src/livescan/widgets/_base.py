@@ -7,6 +7,7 @@ import warnings
 from typing import Any, Protocol, runtime_checkable
 
 from livescan.callbacks import CallbackBase
+from livescan.errors import FieldError
 from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
 
 __all__ = ["Displayable", "LiveWidget", "NoFrontendWarning", "frontend_available"]
@@ -82,6 +83,29 @@ class LiveWidget(CallbackBase):
         if not value > 0:
             raise ValueError(f"max_rate must be > 0, not {value!r}")
         self._throttle.max_rate = float(value)
+
+    stream_name = "primary"
+    _pseudo_fields: tuple[str, ...] = ()
+
+    def _accept_descriptor(self, doc: dict[str, Any], fields: list[str]) -> bool:
+        """True for a descriptor of our stream that has ``fields``; other streams are
+        ignored; missing fields raise :class:`FieldError` (and show in the widget)."""
+        if doc.get("name", "primary") != self.stream_name:
+            return False
+        keys = doc.get("data_keys", {})
+        missing = [f for f in fields if f not in keys and f not in self._pseudo_fields]
+        if missing:
+            msg = (
+                f"{type(self).__name__}: field(s) {missing} not in stream "
+                f"{self.stream_name!r}; it has {sorted(keys)}"
+            )
+            self._show_error(msg)
+            raise FieldError(msg)
+        return True
+
+    def _show_error(self, msg: str) -> None:
+        """Make a problem visible in the widget (subclasses override)."""
+        logger.error(msg)
 
     def flush(self) -> None:
         """Push the current state to the browser now (normally the throttle does it)."""

@@ -9,6 +9,7 @@ profiles, at most ``max_rate`` times a second.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections import deque
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ import ipywidgets
 import numpy as np
 
 from livescan.documents import Filler
-from livescan.errors import FieldError, LivescanError
+from livescan.errors import LivescanError
 from livescan.widgets._base import LiveWidget
 from livescan.widgets._colormap import COLORMAPS, apply_colormap, downsample, encode_png
 from livescan.widgets._decimate import minmax_indices
@@ -128,24 +129,12 @@ class LiveImage(LiveWidget):
             fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
             layout=ipywidgets.Layout(width="420px", height="420px"),
         )
-        rx, ry = bqplot.LinearScale(), bqplot.LinearScale()
-        self.row_profile = bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": rx, "y": ry})
-        self.row_figure = bqplot.Figure(
-            marks=[self.row_profile],
-            axes=[bqplot.Axis(scale=rx, label="column"),
-                  bqplot.Axis(scale=ry, side="left", label="row profile")],
-            fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 10},
-            layout=ipywidgets.Layout(width="420px", height="200px"),
-        )  # fmt: skip
-        cx, cy = bqplot.LinearScale(), bqplot.LinearScale(reverse=True)
-        self.col_profile = bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": cx, "y": cy})
-        self.col_figure = bqplot.Figure(
-            marks=[self.col_profile],
-            axes=[bqplot.Axis(scale=cx, label="column profile"),
-                  bqplot.Axis(scale=cy, side="left", label="row")],
-            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
-            layout=ipywidgets.Layout(width="220px", height="420px"),
-        )  # fmt: skip
+        self.row_profile, self.row_figure = _profile(
+            ("column", "row profile"), reverse_y=False, width="420px", height="200px"
+        )
+        self.col_profile, self.col_figure = _profile(
+            ("column profile", "row"), reverse_y=True, width="220px", height="420px"
+        )
         self.slider = ipywidgets.IntSlider(
             value=0, min=0, max=0, description="frame", disabled=True,
             layout=ipywidgets.Layout(width="420px"),
@@ -210,17 +199,9 @@ class LiveImage(LiveWidget):
 
     def descriptor(self, doc: dict[str, Any]) -> None:
         self.filler("descriptor", doc)
-        if doc.get("name", "primary") != self.stream_name:
+        if not self._accept_descriptor(doc, [self.field]):
             return
-        keys = doc.get("data_keys", {})
-        if self.field not in keys:
-            msg = (
-                f"LiveImage: field {self.field!r} is not in stream {self.stream_name!r}; "
-                f"it has {sorted(keys)}"
-            )
-            self.info.value = f"<b style='color:#c00'>{msg}</b>"
-            raise FieldError(msg)
-        dk = keys[self.field]
+        dk = doc["data_keys"][self.field]
         dims = _frame_dims(dk.get("shape"))
         if dk.get("dtype") not in (None, "array") or (dims is not None and len(dims) != 2):
             msg = (
@@ -228,9 +209,12 @@ class LiveImage(LiveWidget):
                 f"{dk.get('dtype')!r}, shape {dk.get('shape')}); LiveImage shows 2-D "
                 "images — use LivePlot for scalars or pick the camera's image field"
             )
-            self.info.value = f"<b style='color:#c00'>{msg}</b>"
+            self._show_error(msg)
             raise ImageShapeError(msg)
         self._descriptors.add(doc["uid"])
+
+    def _show_error(self, msg: str) -> None:
+        self.info.value = f"<b style='color:#c00'>{html.escape(msg)}</b>"
 
     def resource(self, doc: dict[str, Any]) -> None:
         self.filler("resource", doc)
@@ -315,7 +299,7 @@ class LiveImage(LiveWidget):
             frame = self.frame(seq)
         except Exception as exc:  # a file not readable yet, a missing handler …
             self.error = f"frame {seq}: {exc}"
-            self.info.value = f"<b style='color:#c00'>{self.error}</b>"
+            self._show_error(self.error)
             return
         self.error = None
         h, w = frame.shape
@@ -365,3 +349,19 @@ class LiveImage(LiveWidget):
             f"frame <b>{seq}</b> of {self.frames[-1][0]} (keeping the last {kept}) · "
             f"{h}×{w} {frame.dtype} · crosshair row {r}, column {c} = {frame[r, c]!s}"
         )
+
+
+def _profile(labels: tuple[str, str], *, reverse_y: bool, width: str, height: str):
+    """A small figure with one line: a cross section of the shown frame."""
+    sx, sy = bqplot.LinearScale(), bqplot.LinearScale(reverse=reverse_y)
+    line = bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": sx, "y": sy})
+    fig = bqplot.Figure(
+        marks=[line],
+        axes=[
+            bqplot.Axis(scale=sx, label=labels[0]),
+            bqplot.Axis(scale=sy, side="left", label=labels[1]),
+        ],
+        fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 10},
+        layout=ipywidgets.Layout(width=width, height=height),
+    )
+    return line, fig

@@ -11,7 +11,6 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from livescan.errors import FieldError
 from livescan.widgets._base import LiveWidget
 from livescan.widgets._buffer import Column
 from livescan.widgets._decimate import MinMaxDecimator
@@ -172,19 +171,14 @@ class LivePlot(LiveWidget):
         self._current = run
         self.figure.marks = [*self.figure.marks, mark]
 
+    _pseudo_fields = _PSEUDO_FIELDS
+
     def descriptor(self, doc: dict[str, Any]) -> None:
-        if doc.get("name", "primary") != self.stream_name:
-            return
-        keys = doc.get("data_keys", {})
-        missing = [f for f in (self.y, self.x) if f not in keys and f not in _PSEUDO_FIELDS]
-        if missing:
-            msg = (
-                f"LivePlot: field(s) {missing} are not in stream {self.stream_name!r}; "
-                f"it has {sorted(keys)}"
-            )
-            self.figure.title = msg
-            raise FieldError(msg)
-        self._descriptors.add(doc["uid"])
+        if self._accept_descriptor(doc, [self.y, self.x]):
+            self._descriptors.add(doc["uid"])
+
+    def _show_error(self, msg: str) -> None:
+        self.figure.title = msg
 
     def event(self, doc: dict[str, Any]) -> None:
         run = self._current

@@ -11,7 +11,6 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from livescan.errors import FieldError
 from livescan.widgets._base import LiveWidget
 from livescan.widgets._throttle import DEFAULT_MAX_RATE
 
@@ -159,17 +158,11 @@ class LiveRaster(LiveWidget):
         self._throttle.poke()
 
     def descriptor(self, doc: dict[str, Any]) -> None:
-        if doc.get("name", "primary") != self.stream_name:
-            return
-        keys = doc.get("data_keys", {})
-        if self.I not in keys:
-            msg = (
-                f"LiveRaster: field {self.I!r} is not in stream {self.stream_name!r}; "
-                f"it has {sorted(keys)}"
-            )
-            self.figure.title = msg
-            raise FieldError(msg)
-        self._descriptors.add(doc["uid"])
+        if self._accept_descriptor(doc, [self.I]):
+            self._descriptors.add(doc["uid"])
+
+    def _show_error(self, msg: str) -> None:
+        self.figure.title = msg
 
     def event(self, doc: dict[str, Any]) -> None:
         if doc["descriptor"] not in self._descriptors:

@@ -1,0 +1,100 @@
+"""A 10,000-event scan at full speed through LiveTable (grid), LivePlot and LiveRaster,
+with every widget message recorded: bounded count, bounded size, exact final state."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from livescan.callbacks import LiveTable
+from livescan.plans import scan
+from livescan.sim import det, motor
+from livescan.widgets import LivePlot, LiveRaster
+
+RATE = 20.0
+PER_WIDGET_CONSTANT = 4  # the start/stop messages a widget sends once per run
+
+
+def _gaps_respect_rate(messages, rate: float) -> bool:
+    stamps = np.array([m.t for m in messages[:-1]])  # the stop flush may come early
+    return bool(np.all(np.diff(stamps) >= 1.0 / rate - 0.01)) if stamps.size > 1 else True
+
+
+@pytest.fixture
+def widgets(recorder):
+    table = LiveTable(["det", "motor"], view="grid", out=lambda line: None)
+    plot = LivePlot("det", "motor")  # default: at most 2000 points to the browser
+    exact = LivePlot("det", "motor", max_points=20_000)  # never decimates 10,000 points
+    raster = LiveRaster((100, 100), "det")
+    recorder.clear()
+    return table, plot, exact, raster
+
+
+def test_ten_thousand_events_cost_a_bounded_number_of_messages(RE, recorder, widgets):
+    table, plot, exact, raster = widgets
+    t0 = time.monotonic()
+    result = RE(scan([det], motor, -1, 1, num=10_000), list(widgets))
+    duration = time.monotonic() - t0
+    assert result.exit_status == "success"
+    bound = RATE * duration + PER_WIDGET_CONSTANT
+    grid = table.view.grid
+
+    per_widget = {
+        "table": recorder.for_widget(grid, method=None),
+        "plot": recorder.for_widget(plot.runs[0].mark),
+        "exact": recorder.for_widget(exact.runs[0].mark),
+        "raster": recorder.for_widget(raster.mark),
+    }
+    counts = {k: len(v) for k, v in per_widget.items()}
+    # the table sends an update (row count) and a "tick" per flush
+    assert counts["table"] <= 2 * bound, (counts, duration)
+    for key in ("plot", "exact", "raster"):
+        assert 1 <= counts[key] <= bound, (key, counts, duration)
+        assert _gaps_respect_rate(per_widget[key], RATE), key
+    # every message of the whole run, all widgets together: nothing like one per event
+    assert len(recorder.messages) < 10 * bound + 50, len(recorder.messages)
+
+    # each message is bounded: decimated line, fixed raster, row count only for the table
+    assert max(m.size for m in per_widget["plot"]) <= 2 * 2000 * 8 + 2048
+    assert max(m.size for m in per_widget["raster"]) <= 100 * 100 * 8 + 4096
+    assert max(m.size for m in per_widget["table"]) <= 4096
+
+    # the final state the browser holds equals the kernel's data
+    ((kx, ky),) = exact.data
+    assert kx.size == 10_000
+    assert np.array_equal(recorder.array(exact.runs[0].mark, "x"), kx)
+    assert np.array_equal(recorder.array(exact.runs[0].mark, "y"), ky)
+    shown_x = recorder.array(plot.runs[0].mark, "x")
+    shown_y = recorder.array(plot.runs[0].mark, "y")
+    assert shown_y.size <= 2000
+    assert np.array_equal(shown_x, plot.shown()[0]) and np.array_equal(shown_y, plot.shown()[1])
+    assert shown_y.max() == ky.max() and shown_y.min() == ky.min()
+    assert shown_x[0] == kx[0] and shown_x[-1] == kx[-1]
+    np.testing.assert_array_equal(recorder.array(raster.mark, "color"), raster.array)
+    assert np.isfinite(raster.array).sum() == 10_000
+    assert recorder.state(grid)["_row_count"] == len(table.view) == 10_000
+    assert "scan num" in recorder.state(table.view.summary)["value"]
+
+
+def test_the_grid_sends_only_the_rows_the_browser_asks_for(RE, recorder, widgets):
+    table = widgets[0]
+    RE(scan([det], motor, -1, 1, num=10_000), table)
+    grid = table.view.grid
+    recorder.clear()
+    recorder.comms[grid.model_id].simulate(
+        {"method": "custom", "content": {"type": "data-request",
+                                         "r1": 9990, "r2": 9999, "c1": 0, "c2": 3}}
+    )  # fmt: skip
+    (reply,) = recorder.messages
+    assert reply.data["content"]["event_type"] == "data-reply"
+    assert reply.size < 4096
+    value = reply.data["content"]["value"]
+    det_col = value["data"]["det"]
+    got = np.frombuffer(reply.buffers[det_col["value"]], dtype=det_col["dtype"])
+    np.testing.assert_array_equal(got, table.view.data["det"].to_numpy()[-10:])
+    seq = value["data"]["seq_num"]
+    assert list(np.frombuffer(reply.buffers[seq["value"]], dtype=seq["dtype"])) == list(
+        range(9991, 10_001)
+    )

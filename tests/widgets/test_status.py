@@ -1,0 +1,108 @@
+"""RunStatus and display_run against the real engine on a running loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from livescan.callbacks import LiveTable
+from livescan.jupyter import RunStatus, display_run, live_widget_of, run_layout
+from livescan.plans import scan
+from livescan.sim import det, motor
+from livescan.widgets import LiveImage, LivePlot, LiveRaster
+
+
+def _state(recorder, status):
+    return recorder.state(status.header)["value"]
+
+
+def test_status_buttons_pause_resume_and_abort_a_running_scan(RE, recorder):
+    motor.delay = 0.005  # ~5 ms per point: the run lasts long enough to click
+
+    async def main():
+        handle = RE(scan([det], motor, -1, 1, num=400))
+        status = RunStatus(handle)
+        while handle.num_events < 20:
+            await asyncio.sleep(0.01)
+        assert not status.buttons["pause"].disabled
+        status.buttons["pause"].click()
+        while handle.state != "paused":
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        paused_at = handle.num_events
+        assert "paused" in _state(recorder, status)
+        assert recorder.state(status.buttons["resume"])["disabled"] is False
+        assert recorder.state(status.buttons["pause"])["disabled"] is True
+        await asyncio.sleep(0.3)
+        assert handle.num_events == paused_at  # nothing moves while paused
+        status.buttons["resume"].click()
+        while handle.num_events < paused_at + 20:
+            await asyncio.sleep(0.01)
+        status.buttons["abort"].click()
+        result = await handle
+        return handle, status, result
+
+    handle, status, result = asyncio.run(main())
+    assert result.exit_status == "abort"
+    header = _state(recorder, status)
+    assert "abort" in header and "scan" in header
+    assert all(recorder.state(b)["disabled"] for b in status.buttons.values())
+    events = recorder.state(status.stats)["value"]
+    assert f">{handle.num_events}</span> / 400" in events
+    assert recorder.state(status.progress)["value"] == handle.num_events
+
+
+def test_status_reports_illegal_clicks_and_callback_errors(RE, recorder):
+    async def main():
+        handle = RE(scan([det], motor, -1, 1, num=5), LivePlot("nope"))
+        status = RunStatus(handle)
+        await handle
+        status.press("pause")  # the run is over: the error is shown, not raised
+        return status
+
+    status = asyncio.run(main())
+    problems = recorder.state(status.problems)["value"]
+    assert "pause failed" in problems
+    assert "FieldError" in problems and "nope" in problems
+
+
+def test_display_run_lays_out_status_and_the_runs_widgets_once(RE, recorder, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    table = LiveTable(["det"], view="grid", out=lambda line: None)
+    plot, raster, image = LivePlot("det"), LiveRaster((2, 2), "det"), LiveImage("x")
+
+    async def main():
+        handle = RE(scan([det], motor, -1, 1, num=4), [table, plot, raster, image, print])
+        box = display_run(handle)
+        assert display_run(handle) is None  # once per handle
+        await handle
+        return handle, box
+
+    handle, box = asyncio.run(main())
+    assert handle._displayed is True and shown == [box]
+    status_w, tiles, image_w = box.children
+    assert status_w is handle._status_widget.widget
+    inner = [t.children[0] for t in tiles.children]
+    assert inner == [table.view.widget, plot.figure, raster.figure]  # the table first
+    assert image_w is image.widget
+    assert live_widget_of(print) is None
+    assert run_layout(None, [plot, plot]).children[0].children[0].children == (plot.figure,)
+
+
+def test_queued_run_can_be_aborted_from_its_status(RE, recorder):
+    motor.delay = 0.002
+
+    async def main():
+        first = RE(scan([det], motor, -1, 1, num=50))
+        second = RE(scan([det], motor, -1, 1, num=50))
+        status = RunStatus(second)
+        assert "queued" in _state(recorder, status)
+        status.buttons["abort"].click()
+        await first
+        result = await second
+        return second, status, result
+
+    second, status, result = asyncio.run(main())
+    assert second.done() and second.num_events == 0 and result == ()
+    assert result.exit_status == "abort"
+    assert "abort" in _state(recorder, status)

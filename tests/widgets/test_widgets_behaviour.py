@@ -1,0 +1,176 @@
+"""LivePlot, LiveRaster, LiveImage and the grid view on real runs; bad input is reported."""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+
+import numpy as np
+import pytest
+
+from livescan.documents import RunComposer
+from livescan.errors import FieldError
+from livescan.plans import count, grid_scan, scan
+from livescan.sim import det, det4, direct_img, img, motor, motor1, motor2
+from livescan.widgets import (
+    ImageShapeError,
+    LiveImage,
+    LivePlot,
+    LiveRaster,
+    NoFrontendWarning,
+    RasterShapeWarning,
+    TableGridView,
+)
+
+
+def test_liveplot_overplots_one_line_per_run_with_legend_and_kwargs(RE, recorder):
+    plot = LivePlot("det", "motor", legend_keys=["sample"], marker="circle")
+    RE(scan([det], motor, -1, 1, num=7), plot, sample="Si")
+    RE(scan([det], motor, -2, 2, num=5), plot, sample="Ge")
+    assert len(plot.figure.marks) == 2
+    first, second = plot.runs
+    assert first.mark.labels[0].endswith(": Si") and second.mark.labels[0].endswith(": Ge")
+    assert first.mark.colors != second.mark.colors and first.mark.marker == "circle"
+    assert recorder.array(first.mark, "x").tolist() == pytest.approx(np.linspace(-1, 1, 7))
+    assert recorder.array(second.mark, "y").size == 5
+    assert plot.x_scale.min is None  # autoscaling
+
+
+def test_liveplot_defaults_to_seq_num_honours_limits_and_shares_a_figure(RE, recorder):
+    a = LivePlot("det", xlim=(0, 10), ylim=(-1, 2))
+    b = LivePlot("det", fig=a)
+    RE(count([det], num=4), [a, b])
+    assert b.figure is a.figure and len(a.figure.marks) == 2
+    assert (a.x_scale.min, a.x_scale.max, a.y_scale.min, a.y_scale.max) == (0, 10, -1, 2)
+    assert recorder.array(a.runs[0].mark, "x").tolist() == [1, 2, 3, 4]
+
+
+def test_unknown_fields_are_a_clear_error_at_the_descriptor(RE, recorder, caplog):
+    plot = LivePlot("nope", "motor")
+    with caplog.at_level(logging.ERROR):
+        result = RE(scan([det], motor, -1, 1, num=3), plot)
+    assert result.exit_status == "success"  # lossy: the run goes on
+    assert "FieldError" in caplog.text and "'nope'" in caplog.text
+    assert "nope" in plot.figure.title and "det" in plot.figure.title
+    run = RunComposer({"scan_id": 1})
+    desc = run.descriptor("primary", {"det": {"dtype": "number", "shape": [], "source": "s"}})
+    for cb in (LiveRaster((2, 2), "I0"), LiveImage("cam")):
+        cb("start", run.start())
+        with pytest.raises(FieldError, match="not in stream 'primary'; it has \\['det'\\]"):
+            cb("descriptor", desc)
+    other = run.descriptor("baseline", {"x": {"dtype": "number", "shape": [], "source": "s"}})
+    plot("descriptor", other)  # other streams are not checked
+
+
+def test_liveraster_fills_snaking_pixels_and_is_reusable(RE, recorder):
+    raster = LiveRaster((3, 4), "det4", clim=(0, 1), extent=(-1, 1, -1, 1))
+    for _ in range(2):
+        RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -1, 1, 4, snake_axes=True), raster)
+        shown = recorder.array(raster.mark, "color")
+        np.testing.assert_array_equal(shown, raster.array)
+        assert np.isfinite(shown).all()
+    # snaking: row 1 was scanned right-to-left, so it mirrors row 1 of a plain scan
+    plain = LiveRaster((3, 4), "det4")
+    RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -1, 1, 4, snake_axes=False), plain)
+    np.testing.assert_allclose(raster.array, plain.array)
+    assert (raster.color_scale.min, raster.color_scale.max) == (0, 1)
+
+
+def test_liveraster_partial_run_leaves_pixels_blank(recorder):
+    raster = LiveRaster((2, 3), "I")
+    run = RunComposer({"scan_id": 1, "num_points": 6})
+    desc = run.descriptor("primary", {"I": {"dtype": "number", "shape": [], "source": "s"}})
+    raster("start", run.start())
+    raster("descriptor", desc)
+    for v in (1.0, 2.0):
+        raster("event", run.event(desc, {"I": v}, {"I": 0}))
+    raster("stop", run.stop("abort"))
+    shown = recorder.array(raster.mark, "color")
+    assert shown[0, :2].tolist() == [1.0, 2.0] and np.isnan(shown).sum() == 4
+
+
+def test_liveraster_warns_when_the_shape_does_not_match_and_ignores_extra_points(RE, recorder):
+    raster = LiveRaster((2, 2), "det")
+    with pytest.warns(RasterShapeWarning, match="holds 4 points but the run has num_points=6"):
+        RE(scan([det], motor, -1, 1, num=6), raster)
+    assert raster.ignored == 2 and np.isfinite(raster.array).all()
+
+
+def test_liveimage_follows_frames_keeps_n_and_shows_cross_sections(RE, recorder):
+    live = LiveImage("direct_img", max_frames=5, display_size=32)
+    RE(scan([direct_img], motor, -1, 1, num=12), live)
+    assert live.seq_nums == [8, 9, 10, 11, 12]  # memory bound
+    frame = live.frame()
+    assert frame.ndim == 2
+    state = recorder.state(live.slider)
+    assert (state["min"], state["max"], state["value"]) == (8, 12, 12)  # followed the newest
+    png = recorder.state(live.image)["value"]
+    from PIL import Image
+
+    shown = Image.open(io.BytesIO(png))
+    assert max(shown.size) <= 32 and shown.mode == "RGB"
+    r, c = live.row.value, live.col.value
+    np.testing.assert_allclose(recorder.array(live.row_profile, "y"), frame[r, :])
+    np.testing.assert_allclose(recorder.array(live.col_profile, "x"), frame[:, c])
+    # the user moves the slider back: it stops following; the crosshair moves the profiles
+    live.slider.value = 9
+    live.row.value = 3
+    live.flush()
+    assert live.follow.value is False
+    np.testing.assert_allclose(recorder.array(live.row_profile, "y"), live.frame(9)[3, :])
+    assert "frame <b>9</b>" in recorder.state(live.info)["value"]
+    live.slider.value = 12  # back at the newest: following again
+    assert live.follow.value is True
+
+
+def test_liveimage_reads_file_backed_frames_lazily(RE, recorder):
+    live = LiveImage("img", max_frames=3)
+    RE(count([img], num=4), live)
+    assert live.seq_nums == [2, 3, 4]
+    assert all(isinstance(p, str) for _, p in live.frames)  # datum ids, not arrays
+    assert live.frame(2).shape == live.frame().shape and live.frame().ndim == 2
+    assert len(live.filler.datums) <= 4
+    assert recorder.state(live.image)["value"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_liveimage_rejects_data_that_is_not_2d(recorder):
+    run = RunComposer({"scan_id": 1})
+    live = LiveImage("det")
+    live("start", run.start())
+    desc = run.descriptor("primary", {"det": {"dtype": "number", "shape": [], "source": "s"}})
+    with pytest.raises(ImageShapeError, match="not a 2-D frame"):
+        live("descriptor", desc)
+    live2 = LiveImage("spec")
+    desc = run.descriptor("primary", {"spec": {"dtype": "array", "shape": None, "source": "s"}})
+    live2("descriptor", desc)
+    with pytest.raises(ImageShapeError, match="shape \\(5,\\)"):
+        live2("event", run.event(desc, {"spec": np.zeros(5)}, {"spec": 0}))
+
+
+def test_grid_view_keeps_rows_precision_and_summary(recorder):
+    view = TableGridView()
+    view.begin(["det", "n", "name"], {"det": 2}, {"det": "number", "n": "integer",
+                                                  "name": "string"})  # fmt: skip
+    for i in range(1, 4):
+        view.row(i, 1e9 + i, [i / 3, i, f"s{i}"])
+    view.end("generator scan ['abcd1234'] (scan num: 1)")
+    assert recorder.state(view.grid)["_row_count"] == 3
+    assert view.grid.renderers["det"].format == ".2f"
+    assert view.data["name"].tolist() == ["s1", "s2", "s3"]
+    assert "scan num: 1" in recorder.state(view.summary)["value"]
+
+
+def test_widgets_without_a_kernel_say_why():
+    with pytest.warns(NoFrontendWarning, match="no Jupyter kernel"):
+        plot = LivePlot("det")
+    assert plot.live is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = RunComposer({"scan_id": 1})
+        desc = run.descriptor("primary", {"det": {"dtype": "number", "shape": [], "source": "s"}})
+        for name, doc in [("start", run.start()), ("descriptor", desc),
+                          ("event", run.event(desc, {"det": 1.0}, {"det": 0})),
+                          ("stop", run.stop())]:  # fmt: skip
+            plot(name, doc)
+    assert plot.data[0][1].tolist() == [1.0]  # data kept for later
