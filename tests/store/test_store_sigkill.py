@@ -42,6 +42,63 @@ CHILD = textwrap.dedent(
 )
 
 
+ENGINE_CHILD = textwrap.dedent(
+    """
+    import sys
+    from livescan import RunEngine
+    from livescan.plans import count
+    from livescan.sim import det, img
+    from livescan.store import RunStore
+
+    RE = RunEngine(display=False)
+    RE.subscribe_lossless(RunStore(sys.argv[1]))
+    # Subscribed after the store: reports each document once the store has recorded it.
+    RE.subscribe_lossless(lambda name, doc: print(name, doc.get("uid", doc.get("datum_id")),
+                                                  flush=True))
+    RE(count([det, img], num=None, delay=0.002))  # runs until killed
+    """
+)
+
+
+def _run_and_kill(script, store, n):
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    reported = []
+    try:
+        for line in child.stdout:
+            reported.append(line.split())
+            if len(reported) >= n:
+                break
+        os.kill(child.pid, signal.SIGKILL)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL, err
+    return reported + [line.split() for line in out.splitlines()]
+
+
+def test_sigkill_of_a_running_engine_leaves_a_readable_unfinished_run(tmp_path):
+    reported = _run_and_kill(ENGINE_CHILD, tmp_path / "store", 80)
+    db = RunStore(tmp_path / "store")
+    run = db[-1]
+    assert run.stop is None and run.start["plan_name"] == "count"
+    docs = list(run.documents())
+    ids = [[n, d.get("uid", d.get("datum_id"))] for n, d in docs]
+    assert ids[: len(reported)] == reported
+    assert len(docs) - len(reported) in (0, 1)
+    # Every recorded event's frame loads from the camera's file.
+    primary = run["primary"]
+    assert len(primary) >= 20
+    frames = primary["img"]
+    assert frames.shape == (len(primary), 64, 64) and frames.dtype == np.uint16
+    db.close()
+
+
 def test_sigkill_mid_run_keeps_every_written_document(tmp_path):
     store = tmp_path / "store"
     child = subprocess.Popen(
