@@ -83,7 +83,7 @@ def test_display_run_lays_out_status_and_the_runs_widgets_once(RE, recorder, mon
     status_w, tiles, image_w = box.children
     assert status_w is handle._status_widget.widget
     inner = [t.children[0] for t in tiles.children]
-    assert inner == [table.view.widget, plot.figure, raster.figure]  # the table first
+    assert inner == [table.view.widget, plot.figure, raster.widget]  # the table first
     assert image_w is image.widget
     assert live_widget_of(print) is None
     assert run_layout(None, [plot, plot]).children[0].children[0].children == (plot.figure,)

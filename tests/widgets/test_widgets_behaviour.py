@@ -104,7 +104,7 @@ def test_liveimage_follows_frames_keeps_n_and_shows_cross_sections(RE, recorder)
     frame = live.frame()
     assert frame.ndim == 2
     state = recorder.state(live.slider)
-    assert (state["min"], state["max"], state["value"]) == (8, 12, 12)  # followed the newest
+    assert (state["min"], state["max"], state["value"]) == (1, 12, 12)  # followed the newest
     png = recorder.state(live.image)["value"]
     from PIL import Image
 
@@ -120,6 +120,9 @@ def test_liveimage_follows_frames_keeps_n_and_shows_cross_sections(RE, recorder)
     assert live.follow.value is False
     np.testing.assert_allclose(recorder.array(live.row_profile, "y"), live.frame(9)[3, :])
     assert "frame <b>9</b>" in recorder.state(live.info)["value"]
+    live.slider.value = 2  # dropped (memory bound): the oldest kept frame is shown
+    live.flush()
+    assert "frame <b>8</b>" in recorder.state(live.info)["value"]
     live.slider.value = 12  # back at the newest: following again
     assert live.follow.value is True
 

@@ -112,6 +112,10 @@ class RunStatus:
         self.widget.add_class("livescan-run-status")
         self.message = ""
         self._tasks: set[asyncio.Future[Any]] = set()
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
         self._throttle = Throttle(self.refresh, max_rate=max_rate)
         self.refresh()
         handle.add_listener(self._on_change)
@@ -125,7 +129,24 @@ class RunStatus:
             self._throttle.poke()
 
     def press(self, name: str) -> None:
-        """What a button click does: call ``handle.<name>()``; errors show in the widget."""
+        """What a button click does: call ``handle.<name>()`` on the run's event loop;
+        errors show in the widget.
+
+        ipykernel may deliver a click on another thread than the loop the run is on;
+        the engine's state (asyncio events) is only safe to touch from its own loop.
+        """
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                current = asyncio.get_running_loop()
+            except RuntimeError:
+                current = None
+            if current is not loop:
+                loop.call_soon_threadsafe(self._press, name)
+                return
+        self._press(name)
+
+    def _press(self, name: str) -> None:
         action = getattr(self.handle, name)
         try:
             result = action("stopped from the run-status widget") if name == "abort" else action()

@@ -92,6 +92,7 @@ class LiveImage(LiveWidget):
         self._cache: tuple[int, np.ndarray] | None = None
         self._rendered: tuple | None = None
         self._updating = False
+        self._expected: int | None = None
         self.error: str | None = None
         self._build(cmap, clim)
 
@@ -175,7 +176,7 @@ class LiveImage(LiveWidget):
             return
         owner = change["owner"]
         if owner is self.slider:
-            self.follow.value = self.slider.value == self.slider.max
+            self.follow.value = bool(self.frames) and self.slider.value >= self.frames[-1][0]
         elif owner is self.clim:
             self.auto_clim.value = False
         self._rendered = None
@@ -193,7 +194,13 @@ class LiveImage(LiveWidget):
 
     # -- documents -----------------------------------------------------------------------
     def start(self, doc: dict[str, Any]) -> None:
+        self._throttle.flush_now()
         self.filler = Filler(self._handlers, root_map=self._root_map)
+        self.frames.clear()  # seq_nums restart with each run
+        self._cache = None
+        self._rendered = None
+        self._expected = doc.get("num_points")
+        self.follow.value = True
         self._descriptors = set()
         self.image_figure.title = f"{self.field} · scan {doc.get('scan_id', '?')}"
 
@@ -276,21 +283,24 @@ class LiveImage(LiveWidget):
 
     # -- browser side --------------------------------------------------------------------
     def _flush(self) -> None:
+        # The slider's range changes rarely (it spans the run's num_points, or doubles);
+        # a range change goes in its own message before the value: the browser's slider
+        # re-sends a stale or clamped value when range and value change together.
         if not self.frames:
             return
         first, last = self.frames[0][0], self.frames[-1][0]
         self._updating = True
         try:
-            with self.slider.hold_sync():
-                self.slider.disabled = False
-                if last > self.slider.max:
-                    self.slider.max = last
-                self.slider.min = first
-                if self.slider.max != last:
-                    self.slider.max = last
-                if self.follow.value or self.slider.value < first:
-                    self.slider.value = last
-            self._render(self.slider.value)
+            top = self.slider.max
+            if last > top or self.slider.disabled:
+                top = max(last, self._expected or 0, 2 * top if last > top else top)
+                with self.slider.hold_sync():
+                    self.slider.disabled = False
+                    self.slider.max = top
+                    self.slider.min = 1
+            if self.follow.value:
+                self.slider.value = last
+            self._render(min(max(self.slider.value, first), last))
         finally:
             self._updating = False
 
@@ -320,13 +330,11 @@ class LiveImage(LiveWidget):
             finite = small[np.isfinite(small)]
             lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
             hi = hi if hi > lo else lo + 1.0
-            if tuple(self.clim.value) != (lo, hi):
+            if lo < self.clim.min or hi > self.clim.max:  # widen only: rare messages
                 with self.clim.hold_sync():
-                    self.clim.max = max(self.clim.max, hi)
-                    self.clim.min = min(self.clim.min, lo)
-                    self.clim.value = (lo, hi)
-                    self.clim.min, self.clim.max = lo, hi
-                    self.clim.step = (hi - lo) / 1000
+                    self.clim.min, self.clim.max = min(self.clim.min, lo), max(self.clim.max, hi)
+                    self.clim.step = (self.clim.max - self.clim.min) / 1000
+            self.clim.value = (lo, hi)
         clim = tuple(self.clim.value)
         r, c = self.row.value, self.col.value
         key = (seq, clim, self.cmap.value, frame.shape)

@@ -19,6 +19,9 @@ __all__ = ["LiveRaster", "RasterShapeWarning"]
 logger = logging.getLogger("livescan.widgets")
 
 
+_BLANK_CELLS_CSS = "<style>.livescan-raster rect.heatmapcell { fill: white; }</style>"
+
+
 class RasterShapeWarning(UserWarning):
     """The raster does not hold every point of the run; extra points are ignored."""
 
@@ -93,6 +96,7 @@ class LiveRaster(LiveWidget):
         self._descriptors: set[str] = set()
         self._run_uid: str | None = None
 
+        self._fixed_clim = clim is not None
         color_kw: dict[str, Any] = {"scheme": cmap}
         if clim is not None:
             lo, hi = (float(v) for v in clim)
@@ -123,9 +127,13 @@ class LiveRaster(LiveWidget):
             layout=ipywidgets.Layout(width="100%", min_width="360px", height="380px"),
         )
 
-    @property
-    def widget(self) -> bqplot.Figure:
-        return self.figure
+        self.figure.add_class("livescan-raster")
+        # Unmeasured pixels are NaN, which bqplot colours with no fill (black): a page-level
+        # rule makes cells without an inline fill blank; measured cells' inline fill wins.
+        self._style = ipywidgets.HTML(_BLANK_CELLS_CSS, layout=ipywidgets.Layout(height="0px"))
+        self.widget = ipywidgets.VBox(
+            [self._style, self.figure], layout=ipywidgets.Layout(width="100%")
+        )
 
     @property
     def data(self) -> np.ndarray:
@@ -191,4 +199,13 @@ class LiveRaster(LiveWidget):
             )  # fmt: skip
 
     def _flush(self) -> None:
+        # bqplot's colour scale does not skip NaN when it autoscales: set the limits here
+        if not self._fixed_clim:
+            finite = self.array[np.isfinite(self.array)]
+            if finite.size:
+                lo, hi = float(finite.min()), float(finite.max())
+                hi = hi if hi > lo else lo + 1e-12 + abs(lo) * 1e-9
+                if (self.color_scale.min, self.color_scale.max) != (lo, hi):
+                    with self.color_scale.hold_sync():
+                        self.color_scale.min, self.color_scale.max = lo, hi
         self.mark.color = self.array.copy()

@@ -74,7 +74,9 @@ class TableGridView:
             layout=ipywidgets.Layout(height=height, width="100%"),
         )
         self.summary = ipywidgets.HTML(value="")
-        self.widget = ipywidgets.VBox([self.grid, self.summary])
+        self.widget = ipywidgets.VBox(
+            [self.grid, self.summary], layout=ipywidgets.Layout(width="100%")
+        )
         self.widget.add_class("livescan-livetable")
         self._throttle = Throttle(self._flush_if_live, max_rate=max_rate)
 
@@ -94,14 +96,6 @@ class TableGridView:
         self._time_text = []
         self._summary = ""
         self._shown_rows = -1
-        renderers = {}
-        for c in self.columns:
-            if self.dtypes.get(c) == "integer":
-                renderers[c] = TextRenderer(format="d", horizontal_alignment="right")
-            elif self.dtypes.get(c) == "number":
-                prec = int(self.precisions.get(c, 3))
-                renderers[c] = TextRenderer(format=f".{prec}f", horizontal_alignment="right")
-        self._renderers = renderers
         self._new_columns = True
         self._throttle.poke()
 
@@ -130,13 +124,17 @@ class TableGridView:
     def __len__(self) -> int:
         return self._seq.n
 
-    def _frame(self) -> pd.DataFrame:
+    def _frame(self, rounded: bool = False) -> pd.DataFrame:
         n = self._seq.n
         for t in self._time.view()[len(self._time_text) :]:
             self._time_text.append(format_time(float(t)))
         cols: dict[str, Any] = {"time": np.array(self._time_text[:n], dtype=object)}
         for name, col in zip(self.columns, self._values):
-            cols[name] = col.view().copy()
+            values = col.view().copy()
+            if rounded and self.dtypes.get(name) == "number":
+                # the text table's precision even where the grid's number format is not used
+                values = np.round(values, int(self.precisions.get(name, 3)))
+            cols[name] = values
         return pd.DataFrame(cols, index=pd.Index(self._seq.view().copy(), name="seq_num"))
 
     # -- browser side --------------------------------------------------------------------
@@ -153,14 +151,25 @@ class TableGridView:
         if n != self._shown_rows or getattr(self, "_new_columns", False):
             with self.grid.hold_sync():
                 if getattr(self, "_new_columns", False):
-                    self.grid.renderers = self._renderers
+                    self.grid.renderers = self._make_renderers()
                     self._new_columns = False
-                self.grid.data = self._frame()
+                self.grid.data = self._frame(rounded=True)
             self.grid.tick()
             self._shown_rows = n
         text = f"<pre style='margin:2px 0'>{self._summary}</pre>" if self._summary else ""
         if self.summary.value != text:
             self.summary.value = text
+
+    def _make_renderers(self) -> dict[str, TextRenderer]:
+        """Number formats from the descriptor's precision (made at flush, off the event path)."""
+        renderers = {}
+        for c in self.columns:
+            if self.dtypes.get(c) == "integer":
+                renderers[c] = TextRenderer(format="d", horizontal_alignment="right")
+            elif self.dtypes.get(c) == "number":
+                prec = int(self.precisions.get(c, 3))
+                renderers[c] = TextRenderer(format=f".{prec}f", horizontal_alignment="right")
+        return renderers
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
