@@ -80,6 +80,7 @@ def heatmap_colors(page) -> dict[str, Any] | None:
              const hm = fig.model.get('marks')
                            .find((m) => m.get('_model_name') === 'GridHeatMapModel');
              const rows = Array.from(hm.get('color'));
+             const cs = hm.get('scales').color;
              const flat = rows.flatMap((r) => Array.from(r)).map(Number);
              const cells = Array.from(fig.el.querySelectorAll('rect.heatmapcell'));
              const fillOf = (r) => r.getAttribute('fill') || r.style.fill || '';
@@ -90,7 +91,7 @@ def heatmap_colors(page) -> dict[str, Any] | None:
              return {values: flat.map((v) => (Number.isFinite(v) ? v : null)),
                      rows: rows.length, cells: cells.length, filled, blank, distinct,
                      fills: Array.from(new Set(cells.map(fillOf))).slice(0, 3),
-                     domain: [hm.get('scales').color.get('min'), hm.get('scales').color.get('max')]};
+                     domain: [cs.get('min'), cs.get('max')]};
            }""",
     )
 
@@ -134,7 +135,8 @@ def kernel_exec(page, code: str, timeout: float = 60.0) -> str:
                if (t === 'stream') st.out += msg.content.text;
                if (t === 'error') st.out += msg.content.ename + ': ' + msg.content.evalue;
              };
-             f.done.then(() => { st.done = true; }, (e) => { st.done = true; st.out += String(e); });
+             f.done.then(() => { st.done = true; },
+                         (e) => { st.done = true; st.out += String(e); });
            }""",
         code,
     )
