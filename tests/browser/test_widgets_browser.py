@@ -80,6 +80,9 @@ def test_a_scan_with_all_four_widgets_shows_its_data(lab, lab_page):
     assert widget_value(lab_page, "IntSliderModel", "max") == 100
     href = lab_page.locator(".livescan-liveimage image").first.get_attribute("href")
     assert href and href.startswith("blob:")
+    # the crosshair sliders hold what the kernel set (centre of the 64×64 frame)
+    assert widget_value(lab_page, "IntSliderModel", "value", index=1) == 32
+    assert widget_value(lab_page, "IntSliderModel", "value", index=2) == 32
     info = lab_page.locator(".livescan-liveimage").inner_text()
     assert "frame 100 of 100" in info
     # the summary line of the table at stop

@@ -314,12 +314,10 @@ class LiveImage(LiveWidget):
         self.error = None
         h, w = frame.shape
         if self.row.max != h - 1 or self.col.max != w - 1:
-            with self.row.hold_sync():
-                self.row.max = h - 1
-                self.row.value = h // 2
-            with self.col.hold_sync():
-                self.col.max = w - 1
-                self.col.value = w // 2
+            # range first, value in its own message (the browser clamps a value sent
+            # together with a new range to the old one)
+            self.row.max, self.col.max = h - 1, w - 1
+            self.row.value, self.col.value = h // 2, w // 2
             for scale, n in ((self.x_scale, w), (self.y_scale, h)):
                 with scale.hold_sync():
                     scale.min, scale.max = 0.0, float(n)
