@@ -69,9 +69,6 @@ class LiveTable(CallbackBase):
     descriptor; array fields are skipped with a warning.
     """
 
-    _SEQ_WIDTH = 11
-    _TIME_WIDTH = 12
-
     def __init__(
         self,
         fields: Sequence[Any] | Any,
@@ -125,36 +122,43 @@ class LiveTable(CallbackBase):
             self.out(line)
 
     def _widths(self) -> list[int]:
-        return [self._SEQ_WIDTH, self._TIME_WIDTH] + [self._formats[c][1] for c in self._columns]
+        pad = self.extra_pad
+        return [10 + pad, 10 + 2 * pad] + [self._formats[c][1] for c in self._columns]
 
     def _border(self) -> str:
         return "+" + "+".join("-" * w for w in self._widths()) + "+"
 
-    def _cells(self, values: list[str]) -> str:
+    def _header(self) -> None:
+        pad = " " * self.extra_pad
+        names = ["seq_num", "time", *self._columns]
+        cells = [
+            n.rjust(w - self.extra_pad) + pad for n, w in zip(names, self._widths(), strict=True)
+        ]
+        self._emit(self._border())
+        self._emit("|" + "|".join(cells) + "|")
+        self._emit(self._border())
+
+    def _row(self, values: list[str | None]) -> str:
         pad = " " * self.extra_pad
         cells = [
-            pad + v.rjust(w - 2 * self.extra_pad)[: w - 2 * self.extra_pad] + pad
+            " " * w if v is None else pad + v.rjust(w - 2 * self.extra_pad) + pad
             for v, w in zip(values, self._widths(), strict=True)
         ]
         return "|" + "|".join(cells) + "|"
 
-    def _header(self) -> None:
-        self._emit(self._border())
-        self._emit(self._cells(["seq_num", "time", *self._columns]))
-        self._emit(self._border())
-
-    def _format(self, field: str, value: Any) -> str:
-        dtype, _, prec = self._formats[field]
+    def _format(self, field: str, value: Any) -> str | None:
+        """One cell's text; numbers are never cut (as in bluesky), strings are."""
+        dtype, width, prec = self._formats[field]
         if value is None:
-            return ""
-        try:
-            if dtype == "number":
-                return f"{float(value):.{prec}f}"
-            if dtype == "integer":
-                return f"{int(value):d}"
-            return str(getattr(value, "value", value))
-        except (TypeError, ValueError):
-            return str(value)
+            return None
+        value = getattr(value, "value", value)  # enums show their value
+        if dtype == "number":
+            return f"{float(value):.{prec}f}"
+        if dtype == "integer":
+            return f"{int(value):d}"
+        if dtype == "boolean":
+            return str(value)[:5]
+        return str(value)[: width - 1 - 2 * self.extra_pad]
 
     # -- documents -----------------------------------------------------------------------
     def start(self, doc: dict[str, Any]) -> None:
@@ -183,9 +187,11 @@ class LiveTable(CallbackBase):
                     stacklevel=2,
                 )
                 continue
-            prec = dk.get("precision")
-            prec = self.default_prec if prec is None else int(prec)
-            width = max(self.min_width, len(f) + 2 * self.extra_pad, prec + 3 + 2 * self.extra_pad)
+            try:
+                prec = int(dk.get("precision"))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                prec = self.default_prec
+            width = max(self.min_width, len(f) + 2, self.default_prec + 1 + 2 * self.extra_pad)
             self._formats[f] = (dtype, width, prec)
             self._columns.append(f)
         if self.view is not None:
@@ -206,17 +212,17 @@ class LiveTable(CallbackBase):
             if self.logbook is None:
                 self._rows += 1
                 return
-        if self._rows and self._rows % self.print_header_interval == 0:
-            self._header()
         self._rows += 1
+        if self._rows % self.print_header_interval == 0:  # bluesky's rhythm
+            self._header()
         t = datetime.datetime.fromtimestamp(doc["time"]).strftime("%H:%M:%S.%f")[:-5]
         try:
             values = [str(doc["seq_num"]), t] + [
                 self._format(c, data.get(c)) for c in self._columns
             ]
-            self._emit(self._cells(values))
+            self._emit(self._row(values))
         except Exception:
-            self._emit("** failed to format row **")
+            self._emit(" failed to format row ".center(self.min_width, "*"))
 
     def stop(self, doc: dict[str, Any]) -> None:
         if self._start is None:

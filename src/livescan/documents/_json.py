@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -32,6 +32,8 @@ def to_jsonable(obj: Any) -> Any:
         return to_jsonable(obj.value)
     if isinstance(obj, set | frozenset):
         return [to_jsonable(v) for v in sorted(obj, key=repr)]
+    if isinstance(obj, Sequence) and not isinstance(obj, bytes | bytearray):
+        return [to_jsonable(v) for v in obj]
     raise TypeError(
         f"{type(obj).__name__} {obj!r:.60} cannot be stored in a document; "
         "use numbers, strings, lists, dicts or numpy values"

@@ -150,8 +150,11 @@ async def _finish(
         except (RuntimeError, Exception):  # a finally block tried to yield
             pass
     for obj in reversed(ctx.staged):
+        unstage = getattr(obj, "unstage", None)
+        if unstage is None:
+            continue
         try:
-            result = obj.unstage()
+            result = unstage()
             if inspect.isawaitable(result):
                 await result
         except Exception:

@@ -211,48 +211,62 @@ async def drop(ctx: RunContext, msg: Msg) -> None:
 
 
 # -- devices ------------------------------------------------------------------------------
-def _track(ctx: RunContext, status: Any, group: Any) -> Any:
+def _track(ctx: RunContext, obj: Any, action: str, status: Any, group: Any) -> Any:
     if status is None:
         return status
     if getattr(status, "done", False) is True and getattr(status, "success", True) is True:
         return status
-    ctx.groups.setdefault(group, []).append(status)
+    ctx.groups.setdefault(group, []).append((obj, action, status))
     return status
 
 
 @verb("trigger")
 async def trigger(ctx: RunContext, msg: Msg) -> Any:
-    return _track(ctx, msg.obj.trigger(), msg.kwargs.get("group"))
+    return _track(ctx, msg.obj, "trigger", msg.obj.trigger(), msg.kwargs.get("group"))
 
 
 @verb("set")
 async def set_(ctx: RunContext, msg: Msg) -> Any:
     kwargs = {k: v for k, v in msg.kwargs.items() if k != "group"}
-    return _track(ctx, msg.obj.set(*msg.args, **kwargs), msg.kwargs.get("group"))
+    status = msg.obj.set(*msg.args, **kwargs)
+    return _track(
+        ctx,
+        msg.obj,
+        f"set to {msg.args[0]!r}" if msg.args else "set",
+        status,
+        msg.kwargs.get("group"),
+    )
 
 
-async def _status_done(status: Any) -> None:
-    if inspect.isawaitable(status):
-        await status
-        return
-    loop = asyncio.get_running_loop()
-    fut = loop.create_future()
+async def _status_done(obj: Any, action: str, status: Any) -> None:
+    """Wait for a status (awaitable or ophyd-style); a failure becomes a DeviceError."""
+    try:
+        if not hasattr(status, "add_callback"):  # a coroutine, future or task
+            await status
+            return
+        # ophyd-style statuses may finish on another thread: wake the loop safely
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
 
-    def finished(*_: Any) -> None:
-        loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
+        def finished(*_: Any) -> None:
+            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
 
-    status.add_callback(finished)
-    await fut
-    if getattr(status, "success", True) is False:
-        exc = status.exception() if callable(getattr(status, "exception", None)) else None
-        raise DeviceError(f"{status!r} failed" + (f": {exc}" if exc else "")) from exc
+        status.add_callback(finished)
+        await fut
+        if getattr(status, "success", True) is False:
+            exc = status.exception() if callable(getattr(status, "exception", None)) else None
+            raise exc or RuntimeError("the status reported failure")
+    except (asyncio.CancelledError, DeviceError):
+        raise
+    except Exception as exc:
+        raise DeviceError(f"{_name(obj)}: {action} failed: {exc}") from exc
 
 
 @verb("wait")
 async def wait(ctx: RunContext, msg: Msg) -> None:
     group = msg.kwargs.get("group", msg.args[0] if msg.args else None)
-    for status in ctx.groups.pop(group, []):
-        if not await ctx.wait_or_interrupt(_status_done(status)):
+    for obj, action, status in ctx.groups.pop(group, []):
+        if not await ctx.wait_or_interrupt(_status_done(obj, action, status)):
             return
 
 

@@ -72,11 +72,11 @@ class SimStatus:
 
     def __await__(self) -> Generator[Any, None, None]:
         if not self.done:
-            fut = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            fut = loop.create_future()
 
-            def wake(_: SimStatus) -> None:
-                if not fut.done():
-                    fut.set_result(None)
+            def wake(_: SimStatus) -> None:  # may run on another thread
+                loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
 
             self.add_callback(wake)
             yield from fut.__await__()
