@@ -161,7 +161,7 @@ def test_scan_id_counts_up_and_md_precedence(RE) -> None:
 
 def test_persistent_md_saves_nested_edits(tmp_path) -> None:
     path = tmp_path / "md.json"
-    RE = RunEngine(PersistentDict(path), display=False)  # noqa: N806
+    RE = RunEngine(PersistentDict(path), display=False)
     RE.md["sample"] = {"name": "Si", "temps": [300]}
     RE.md["sample"]["name"] = "Ge"
     RE.md["sample"]["temps"].append(310)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from livescan.callbacks._base import CallbackBase
+from livescan.documents import unpack_event_page
 from livescan.errors import FieldError
 
 __all__ = ["LiveTable", "TableView", "in_kernel"]
@@ -223,6 +224,18 @@ class LiveTable(CallbackBase):
             self._emit(self._row(values))
         except Exception:
             self._emit(" failed to format row ".center(self.min_width, "*"))
+
+    def event_page(self, doc: dict[str, Any]) -> None:
+        if doc["descriptor"] != self._descriptor_uid:
+            return
+        rows = getattr(self.view, "rows", None)
+        if rows is not None and self.logbook is None:
+            data = doc["data"]
+            rows(list(doc["seq_num"]), list(doc["time"]), [data.get(c) for c in self._columns])
+            self._rows += len(doc["seq_num"])
+            return
+        for event in unpack_event_page(doc):
+            self.event(event)
 
     def stop(self, doc: dict[str, Any]) -> None:
         if self._start is None:

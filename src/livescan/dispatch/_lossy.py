@@ -1,14 +1,27 @@
 """The lossy lane: callbacks that may fall behind but never slow the scan materially.
 
-Each subscriber may spend at most ``budget`` (default 20 %) of the run's wall-clock time
-in its calls, and all of them together at most ``total_budget`` (50 %), plus a small
-``grace`` allowance. A subscriber over its budget gets its documents queued instead of
-delivered; in the queue, a newer event of the same stream replaces an older one that was
-not delivered yet (counted in ``skipped``). Start, descriptor, resource, datum and stop
-are never dropped, only delayed, and a stop flushes the queue whatever the budget.
+Budget. Each subscriber may spend at most ``budget`` (default 20 %) of the run's
+wall-clock time on per-point documents (event, event_page, resource, datum), and all of
+them together at most ``total_budget`` (50 %), plus a small ``grace``. The check is
+predictive: a call is made only if the subscriber's time so far plus the expected cost
+of this call (a running average) fits. Start, descriptor and stop (set-up and tear-down)
+are not charged.
 
-Exceptions are logged (the first one per subscriber and run with its traceback) and
-recorded; the run goes on. Awaitables returned by a callback are scheduled as tasks.
+Falling behind. A subscriber over budget gets its documents queued. In the queue a newer
+event of the same stream replaces an older undelivered one (counted in ``skipped``);
+start, descriptor, resource, datum and stop are never dropped, only delayed, and a stop
+flushes them. At the stop an undelivered event is still delivered if the budget allows,
+otherwise it is skipped too: a slow subscriber must not stretch the end of the run.
+
+Event pages. A subscriber whose callable has ``accepts_event_pages = True`` gets events
+batched into ``event_page`` documents: consecutive events of one stream, delivered when
+another document arrives, when the stream changes, and whenever the engine yields to the
+event loop (every ~10 ms) — and never dropped (only delayed while over budget; beyond
+``max_page`` undelivered events the oldest are dropped and counted). This is how the
+live widgets see every point at a per-point cost of one list append.
+
+Errors are logged (the first per subscriber and run with its traceback) and recorded;
+the run goes on. Awaitables returned by a callback are scheduled as tasks.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livescan.dispatch._subscriber import Subscription
+from livescan.documents import pack_event_page
 
 __all__ = ["CallbackFailure", "LossyLane", "LossyStats"]
 
@@ -29,16 +43,21 @@ log = logging.getLogger("livescan.dispatch")
 
 CallbackFailure = tuple[str, str, BaseException]  # (label, document name, exception)
 
+_CHARGED = frozenset({"event", "event_page", "resource", "datum"})
+_isawaitable = inspect.isawaitable
+
 
 class LossyStats:
     """Per-run delivery counters of one lossy subscriber."""
 
-    __slots__ = ("delivered", "errors", "label", "pending", "skipped", "spent")
+    __slots__ = ("cost", "delivered", "errors", "label", "page", "pending", "skipped", "spent")
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.pending: deque[tuple[str, dict[str, Any]]] = deque()
+        self.page: list[dict[str, Any]] = []
         self.spent = 0.0
+        self.cost = 0.0  # running average of one charged call
         self.delivered = 0
         self.skipped = 0
         self.errors = 0
@@ -48,7 +67,7 @@ class LossyStats:
             "delivered": self.delivered,
             "skipped": self.skipped,
             "errors": self.errors,
-            "pending": len(self.pending),
+            "pending": len(self.pending) + len(self.page),
             "seconds": round(self.spent, 6),
         }
 
@@ -59,13 +78,15 @@ class LossyLane:
         *,
         budget: float = 0.2,
         total_budget: float = 0.5,
-        grace: float = 0.01,
+        grace: float = 0.005,
+        max_page: int = 100_000,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.subs: dict[int, Subscription] = {}
         self.budget = budget
         self.total_budget = total_budget
         self.grace = grace
+        self.max_page = max_page
         self.clock = clock
         self.stats: dict[int, LossyStats] = {}
         self.failures: list[CallbackFailure] = []
@@ -73,18 +94,25 @@ class LossyLane:
         self._t0 = clock()
         self._spent_total = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._pairs: tuple[tuple[Subscription, LossyStats], ...] = ()
 
     # -- subscriptions -------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        self._pairs = tuple((sub, self.stats[t]) for t, sub in self.subs.items())
+
     def add(self, sub: Subscription) -> None:
         self.subs[sub.token] = sub
         self.stats[sub.token] = LossyStats(sub.label)
+        self._rebuild()
 
     def remove(self, token: int) -> bool:
         sub = self.subs.pop(token, None)
         if sub is None:
             return False
-        st = self.stats.get(token)
-        if st is not None and st.pending:
+        st = self.stats[token]
+        self._rebuild()
+        if st.pending or st.page:
+            self._flush_page(sub, st, must=True)
             self._drain(sub, st, force=True)
         return True
 
@@ -94,17 +122,26 @@ class LossyLane:
         self._spent_total = 0.0
         self.failures = []
         self.stats = {token: LossyStats(sub.label) for token, sub in self.subs.items()}
+        self._rebuild()
 
     # -- delivery ------------------------------------------------------------------------
     def emit(self, name: str, doc: dict[str, Any]) -> None:
-        for sub in list(self.subs.values()):
-            if not sub.wants(name):
+        is_event = name == "event"
+        for sub, st in self._pairs:
+            if sub.name != "all" and sub.name != name:
                 continue
-            st = self.stats[sub.token]
+            if is_event and sub.pages:
+                page = st.page
+                if page and page[-1]["descriptor"] != doc["descriptor"]:
+                    self._flush_page(sub, st, must=True)
+                page.append(doc)
+                continue
+            if st.page:
+                self._flush_page(sub, st, must=True)
             if st.pending:
                 self._enqueue(st, name, doc)
                 self._drain(sub, st, force=name == "stop")
-            elif self._allowed(st):
+            elif name not in _CHARGED or self._allowed(st):
                 self._call(sub, st, name, doc)
             else:
                 self._enqueue(st, name, doc)
@@ -112,9 +149,10 @@ class LossyLane:
                     self._drain(sub, st, force=True)
 
     def drain(self, *, force: bool = False) -> None:
-        """Deliver queued documents while budgets allow (all of them with ``force``)."""
-        for sub in list(self.subs.values()):
-            st = self.stats[sub.token]
+        """Deliver pages and queued documents while budgets allow (all with ``force``)."""
+        for sub, st in self._pairs:
+            if st.page:
+                self._flush_page(sub, st, must=force)
             if st.pending:
                 self._drain(sub, st, force=force)
 
@@ -128,9 +166,23 @@ class LossyLane:
     def _allowed(self, st: LossyStats) -> bool:
         elapsed = self.clock() - self._t0
         return (
-            st.spent <= self.budget * elapsed + self.grace
-            and self._spent_total <= self.total_budget * elapsed + self.grace
+            st.spent + st.cost <= self.budget * elapsed + self.grace
+            and self._spent_total + st.cost <= self.total_budget * elapsed + self.grace
         )
+
+    def _flush_page(self, sub: Subscription, st: LossyStats, *, must: bool) -> None:
+        """Turn the collected events into one event_page: call it if the budget allows,
+        queue it if another document must follow it, else keep collecting."""
+        if not st.pending and self._allowed(st):
+            events, st.page = st.page, []
+            self._call(sub, st, "event_page", pack_event_page(*events))
+        elif must:
+            events, st.page = st.page, []
+            st.pending.append(("event_page", pack_event_page(*events)))
+        elif len(st.page) > self.max_page:
+            drop = len(st.page) - self.max_page
+            del st.page[:drop]
+            st.skipped += drop
 
     @staticmethod
     def _enqueue(st: LossyStats, name: str, doc: dict[str, Any]) -> None:
@@ -149,23 +201,35 @@ class LossyLane:
         pending.append((name, doc))
 
     def _drain(self, sub: Subscription, st: LossyStats, *, force: bool) -> None:
-        while st.pending and (force or self._allowed(st)):
-            name, doc = st.pending.popleft()
-            self._call(sub, st, name, doc)
+        pending = st.pending
+        while pending:
+            name = pending[0][0]
+            if name not in _CHARGED or self._allowed(st):
+                self._call(sub, st, *pending.popleft())
+            elif force and name != "event":
+                self._call(sub, st, *pending.popleft())  # pages, resources, datums: never lost
+            elif force:
+                pending.popleft()  # a stale event of a subscriber over budget
+                st.skipped += 1
+            else:
+                return
 
     def _call(self, sub: Subscription, st: LossyStats, name: str, doc: dict[str, Any]) -> None:
-        t = self.clock()
+        clock = self.clock
+        t = clock()
         try:
             result = sub.func(name, doc)
-            if inspect.isawaitable(result):
+            if result is not None and _isawaitable(result):
                 self._schedule(sub, st, name, result)
         except Exception as exc:
             self._failed(sub, st, name, exc)
         finally:
-            dt = self.clock() - t
-            st.spent += dt
-            self._spent_total += dt
             st.delivered += 1
+            if name in _CHARGED:
+                dt = clock() - t
+                st.spent += dt
+                self._spent_total += dt
+                st.cost = dt if st.cost == 0.0 else 0.7 * st.cost + 0.3 * dt
 
     def _schedule(self, sub: Subscription, st: LossyStats, name: str, awaitable: Any) -> None:
         task = asyncio.ensure_future(awaitable)

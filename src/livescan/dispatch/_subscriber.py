@@ -19,13 +19,15 @@ def label_of(func: Callable[..., Any]) -> str:
 
 
 class Subscription:
-    __slots__ = ("func", "label", "name", "token")
+    __slots__ = ("func", "label", "name", "pages", "token")
 
     def __init__(self, token: int, func: Callback, name: str = "all") -> None:
         self.token = token
         self.func = check_callable(func)
         self.name = check_subscription_name(name)
         self.label = label_of(func)
+        #: deliver events batched as event_page documents (the callback opted in)
+        self.pages = bool(getattr(func, "accepts_event_pages", False))
 
     def wants(self, name: str) -> bool:
         return self.name == "all" or self.name == name

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from livescan.dispatch import Dispatcher
-from livescan.documents import Callback, check_metadata_keys, normalize_subs
+from livescan.documents import Callback, check_callable, check_metadata_keys, normalize_subs
 from livescan.engine._context import RunContext
 from livescan.engine._executor import as_generator, execute
 from livescan.engine._handle import RunHandle, RunResult
@@ -130,22 +130,24 @@ class RunEngine:
     # -- subscriptions -------------------------------------------------------------------
     @staticmethod
     def _sub_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Callback, str]:
-        func = kwargs.pop("func", None)
+        """Accept ``(func, name='all')`` and bluesky's older ``(name, func)``."""
+        rest = list(args)
         name = kwargs.pop("name", None)
+        has_func = "func" in kwargs
+        func = kwargs.pop("func", None)
         if kwargs:
             raise TypeError(f"subscribe() got unexpected arguments {sorted(kwargs)}")
-        args = list(args)  # type: ignore[assignment]
-        if args and isinstance(args[0], str):  # the older (name, func) order
-            name = args.pop(0)  # type: ignore[attr-defined]
-        if args and func is None:
-            func = args.pop(0)  # type: ignore[attr-defined]
-        if args and name is None and isinstance(args[0], str):
-            name = args.pop(0)  # type: ignore[attr-defined]
-        if args:
-            raise TypeError("subscribe(func, name='all') takes a callable and a document name")
-        if func is None:
-            raise TypeError("subscribe() needs a callable: RE.subscribe(func, 'all')")
-        return func, name or "all"
+        if rest and isinstance(rest[0], str) and name is None:  # the older (name, func)
+            name = rest.pop(0)
+        if rest and not has_func:
+            func, has_func = rest.pop(0), True
+        if rest and name is None and isinstance(rest[0], str):
+            name = rest.pop(0)
+        if rest or not has_func:
+            raise TypeError(
+                "subscribe takes a callable and a document name: RE.subscribe(func, 'all')"
+            )
+        return check_callable(func, "subscribe"), name or "all"
 
     def subscribe(self, *args: Any, **kwargs: Any) -> int:
         """``RE.subscribe(func, name='all') -> token``: a normal (lossy) subscription.
@@ -369,6 +371,24 @@ class RunEngine:
         return self._runner.run(self._drive(self._current))
 
     # -- control -------------------------------------------------------------------------
+    def _elsewhere(self, method: Callable[..., Any], *args: Any) -> bool:
+        """If the current run lives on a loop running in another thread, hand the call
+        to that loop (thread-safe) and return True. Button clicks may arrive on a
+        different thread than the kernel's main loop (ipykernel 7)."""
+        handle = self._current
+        fut = handle._future if handle is not None else None
+        if fut is None:
+            return False
+        loop = fut.get_loop()
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop or not loop.is_running():
+            return False
+        loop.call_soon_threadsafe(method, *args)
+        return True
+
     def _ctx(self, what: str) -> RunContext:
         if self._current is None or self._current._ctx is None:
             raise IllegalStateTransition(f"cannot {what}: nothing is running")
@@ -380,6 +400,8 @@ class RunEngine:
         if self._state is S.PAUSING:
             return
         check_transition(self._state, S.PAUSING)
+        if self._elsewhere(self.pause):
+            return
         ctx.pause_requested = True
         self._set_state(S.PAUSING)
 
@@ -391,6 +413,8 @@ class RunEngine:
         """Continue a paused run (or cancel a pending pause)."""
         ctx = self._ctx("resume")
         check_transition(self._state, S.RUNNING)
+        if self._elsewhere(self.resume):
+            return None
         ctx.pause_requested = False
         self._set_state(S.RUNNING)
         ctx.wake_event.set()
@@ -399,6 +423,8 @@ class RunEngine:
     def _interrupt(self, kind: str, state: RunEngineState, reason: str) -> RunResult | None:
         ctx = self._ctx(kind)
         check_transition(self._state, state)
+        if self._elsewhere(self._interrupt, kind, state, reason):
+            return None
         self._set_state(state)
         ctx.request_interrupt(kind, reason)
         return self._continue_blocking()
