@@ -58,7 +58,7 @@ def test_runs_submitted_meanwhile_queue_in_order(RE) -> None:
         results = [await h for h in handles]
         return order, results, handles
 
-    order, results, handles = run_async(main())
+    order, _, handles = run_async(main())
     assert order == [
         (0, "start"),
         (0, "stop"),
@@ -97,7 +97,9 @@ def test_the_loop_stays_responsive_during_a_fast_scan(RE) -> None:
     gaps, duration = run_async(main())
     assert duration > 0.1  # long enough to mean something
     assert len(gaps) > duration / 0.03
-    assert max(gaps[1:]) < 0.05, f"the loop was blocked for {max(gaps):.3f} s"
+    # robust to the odd pre-emption by other processes on a busy 2-core machine
+    p95 = sorted(gaps[1:])[int(0.95 * (len(gaps) - 1))]
+    assert p95 < 0.03, f"the loop was blocked for {p95:.3f} s at the 95th percentile"
 
 
 def test_pause_resume_from_another_task(RE) -> None:
