@@ -36,7 +36,7 @@ def test_per_run_callable_list_and_dict(RE) -> None:
 def test_bad_subscriptions_fail_before_anything_runs(RE) -> None:
     seen = DocumentCollector()
     RE.subscribe(seen)
-    with pytest.raises(UnknownDocumentName, match="'evnt' is not a document name.*'all'"):
+    with pytest.raises(UnknownDocumentName, match=r"'evnt' is not a document name.*'all'"):
         RE(count([det]), {"evnt": print})
     with pytest.raises(NotCallableError, match="not callable"):
         RE(count([det]), [print, "LiveTable"])

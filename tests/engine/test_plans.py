@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -117,7 +119,7 @@ def test_three_axis_snake_order() -> None:
             visited.append((pos[motor1], pos[motor2], pos[motor3]))
     # every grid point once, neighbours differ in one motor by one step
     assert len(set(visited)) == 12
-    for a, b in zip(visited, visited[1:], strict=False):
+    for a, b in itertools.pairwise(visited):
         assert sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 

@@ -178,12 +178,12 @@ def test_persistent_md_saves_nested_edits(tmp_path) -> None:
 def test_bad_metadata_is_refused_before_the_run(RE) -> None:
     docs = DocumentCollector()
     RE.subscribe(docs)
-    with pytest.raises(MetadataError, match="'a.b'"):
+    with pytest.raises(MetadataError, match=r"'a\.b'"):
         RE(count([det]), **{"a.b": 1})
     with pytest.raises(MetadataError, match="cannot be stored"):
         RE(count([det]), thing=object())
     RE.md["x.y"] = 1
-    with pytest.raises(MetadataError, match="'x.y'"):
+    with pytest.raises(MetadataError, match=r"'x\.y'"):
         RE(count([det]))
     del RE.md["x.y"]
     assert "start" not in docs.names() or all(d["exit_status"] for d in docs["stop"])

@@ -200,3 +200,33 @@ def test_writer_thread_gives_the_same_files(tmp_path):
     _check_files(exp, docs, tmp_path)
     with pytest.raises(ValueError, match="queue_size"):
         LiveTiffExporter("img", "{event.seq_num}.tif", queue_size=-1)
+
+
+def test_writer_thread_error_on_the_last_frame_marks_the_stop_failed(RE, tmp_path, monkeypatch):
+    """The error surfaces only after the last event; the engine flushes lossless
+    subscribers before composing the stop, so the stop says 'fail' and names the exporter."""
+    import time
+
+    from livescan.callbacks import DocumentCollector
+    from livescan.errors import CriticalCallbackError
+    from livescan.plans import count
+    from livescan.sim import direct_img
+
+    real = tifffile.imwrite
+
+    def slow_then_full(path, data, **kw):
+        time.sleep(0.02)  # the writer lags behind the scan
+        if "4.tif" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data, **kw)
+
+    monkeypatch.setattr(tifffile, "imwrite", slow_then_full)
+    exp = LiveTiffExporter("direct_img", str(tmp_path / "{event.seq_num}.tif"), queue_size=8)
+    other = DocumentCollector()
+    RE.subscribe_lossless(exp)
+    RE.subscribe_lossless(other)
+    with pytest.raises(CriticalCallbackError, match="LiveTiffExporter"):
+        RE(count([direct_img], num=4))
+    assert other.stop["exit_status"] == "fail"
+    assert "No space left" in other.stop["reason"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.tif", "2.tif", "3.tif"]

@@ -43,6 +43,26 @@ class LosslessLane:
     def begin_run(self) -> None:
         self.failed.clear()
 
+    async def flush(self) -> None:
+        """Before a stop is composed: call ``flush()`` on every subscriber that has one
+        (e.g. an exporter with a writer thread), so an error still pending there ends the
+        run with ``exit_status='fail'`` instead of surfacing after a 'success' stop."""
+        failure: LosslessFailure | None = None
+        for sub in list(self.subs.values()):
+            flush = getattr(sub.func, "flush", None)
+            if sub.token in self.failed or not callable(flush):
+                continue
+            try:
+                result = flush()
+                if inspect.isawaitable(result):
+                    await _await(result)
+            except Exception as exc:
+                self.failed.add(sub.token)
+                if failure is None:
+                    failure = LosslessFailure(sub, "stop", exc)
+        if failure is not None:
+            raise failure
+
     async def emit(self, name: str, doc: dict[str, Any]) -> None:
         if not self.subs:
             return

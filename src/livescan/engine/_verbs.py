@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from livescan.dispatch import LosslessFailure
 from livescan.documents import check_metadata_keys, to_jsonable
 from livescan.engine._context import Bundle, RunContext, Stream
 from livescan.engine._state import RunEngineState
@@ -81,6 +82,12 @@ async def emit_stop(ctx: RunContext, exit_status: str, reason: str) -> str:
     composer = ctx.composer
     assert composer is not None
     ctx.composer = None
+    try:
+        await ctx.dispatcher.lossless.flush()
+    except LosslessFailure as failure:
+        if ctx.failure is None:
+            ctx.failure = failure
+        exit_status, reason = "fail", str(failure)
     doc = composer.stop(exit_status, reason)
     ctx.handle._run_stopped(doc)
     await ctx.emit("stop", doc)

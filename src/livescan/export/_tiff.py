@@ -199,6 +199,18 @@ class LiveTiffExporter(DocumentRouter):
             raise
         self._done(path)
 
+    def flush(self) -> None:
+        """Wait for the writer thread (if any) to write every queued frame; raise its
+        error. The engine calls this before it composes a stop document, so a failure
+        that surfaces only now still ends the run with ``exit_status='fail'``."""
+        if self._writer is None:
+            return
+        try:
+            self._writer.flush()
+        except BaseException as exc:
+            self._end_writer(drain=False)
+            raise ExportError(f"LiveTiffExporter({self.field!r}) failed writing: {exc}") from exc
+
     def _end_writer(self, *, drain: bool, raise_error: bool = False) -> None:
         writer, self._writer = self._writer, None
         if writer is None:
