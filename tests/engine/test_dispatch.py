@@ -250,3 +250,23 @@ def test_plan_object_subs_are_lossy(RE) -> None:
     plan.subs["all"].append(broken)
     result = RE(plan)
     assert result.exit_status == "success"
+
+
+def test_pages_reach_widgets_before_the_next_motor_move(RE) -> None:
+    """In a slow scan a page subscriber sees each point before the next move finishes."""
+    from livescan.plans import scan
+    from livescan.sim import motor
+
+    lags: list[float] = []
+
+    class Widget:
+        accepts_event_pages = True
+
+        def __call__(self, name, doc):
+            if name == "event_page":
+                lags.extend(time.time() - t for t in doc["time"])
+
+    motor.delay = 0.1
+    RE(scan([det], motor, 0, 1, num=4), Widget())
+    assert len(lags) == 4
+    assert max(lags) < 0.05, f"a point reached the widget {max(lags):.3f} s late"

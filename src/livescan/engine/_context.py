@@ -77,9 +77,13 @@ class RunContext:
         self.wake_event.set()
 
     async def wait_or_interrupt(self, awaitable: Any) -> bool:
-        """Wait for ``awaitable``; return False early if an interrupt arrives."""
+        """Wait for ``awaitable``; return False early if an interrupt arrives.
+
+        Before a real wait the lossy lane delivers what it holds (event pages), so
+        live views are never a motor move behind."""
         if self.interrupt is not None:
             return False
+        self.dispatcher.lossy.drain()
         fut = asyncio.ensure_future(awaitable)
         stopper = asyncio.ensure_future(self.interrupt_event.wait())
         try:

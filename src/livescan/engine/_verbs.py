@@ -308,6 +308,7 @@ async def enter_pause(ctx: RunContext) -> None:
     engine = ctx.engine
     ctx.pause_requested = False
     ctx.wake_event.clear()
+    ctx.dispatcher.lossy.drain()
     engine._set_state(RunEngineState.PAUSED)
     while not ctx.wake_event.is_set():
         await ctx.wake_event.wait()
