@@ -97,17 +97,29 @@ class CommRecorder:
 
     def state(self, widget_or_id) -> dict[str, Any]:
         """The state the frontend holds for one model after every message so far."""
-        mid = widget_or_id if isinstance(widget_or_id, str) else widget_or_id.model_id
-        state: dict[str, Any] = {}
+        history = self.history(widget_or_id)
+        return history[-1] if history else {}
+
+    def replay(self):
+        """Walk the messages in order as the frontend receives them: yields
+        ``(message, states)`` after each one, ``states`` mapping every comm id to the state
+        its model holds at that moment (closed models are removed)."""
+        states: dict[str, dict[str, Any]] = {}
         for m in self.messages:
-            if m.comm_id != mid:
-                continue
-            if m.msg_type == "comm_open" or m.method == "update":
+            if m.msg_type == "comm_close":
+                states.pop(m.comm_id, None)
+            elif m.msg_type == "comm_open" or m.method == "update":
                 part = json.loads(json.dumps(m.data.get("state", {})))
                 for path, buf in zip(m.data.get("buffer_paths", []), m.buffers):
                     _put(part, path, buf)
-                state.update(part)
-        return state
+                states.setdefault(m.comm_id, {}).update(part)
+            yield m, states
+
+    def history(self, widget_or_id) -> list[dict[str, Any]]:
+        """Every state one model went through, from its comm_open on (copies)."""
+        mid = widget_or_id if isinstance(widget_or_id, str) else widget_or_id.model_id
+        return [dict(states[mid]) for m, states in self.replay() if m.comm_id == mid
+                and mid in states]  # fmt: skip
 
     def array(self, widget, name: str) -> np.ndarray:
         """A bqplot array trait (``{'value': buffer, 'dtype', 'shape'}``) as the browser has it."""

@@ -77,6 +77,30 @@ def test_liveraster_fills_snaking_pixels_and_is_reusable(RE, recorder):
     assert (raster.color_scale.min, raster.color_scale.max) == (0, 1)
 
 
+def test_liveraster_colour_scale_limits_are_finite_in_every_state_the_browser_sees(RE, recorder):
+    """bqplot computes a NaN colour domain for an all-NaN raster when the scale has no
+    limits; the colour bar's redraw then throws on the first real domain and the heat
+    map's own scale view keeps NaN: every cell one colour. So from the comm_open on, and
+    across runs (each start blanks the raster), the scale must carry finite limits."""
+    recorder.clear()
+    raster = LiveRaster((3, 4), "det4")
+    for _ in range(2):
+        RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -1, 1, 4), raster)
+    history = recorder.history(raster.color_scale)
+    assert history, "the colour scale was never sent"
+    for state in history:
+        lo, hi = state.get("min"), state.get("max")
+        assert lo is not None and hi is not None, state
+        assert np.isfinite(lo) and np.isfinite(hi) and lo < hi, state
+    # the first state (comm_open) already has them, before any data
+    assert history[0]["min"] == 0.0 and history[0]["max"] == 1.0
+    # and the last ones are the measured range of the raster the browser holds
+    shown = recorder.array(raster.mark, "color")
+    np.testing.assert_array_equal(shown, raster.array)
+    assert (history[-1]["min"], history[-1]["max"]) == (shown.min(), shown.max())
+    assert len(np.unique(shown)) >= 4  # cells that differ, to be coloured differently
+
+
 def test_liveraster_partial_run_leaves_pixels_blank(recorder):
     raster = LiveRaster((2, 3), "I")
     run = RunComposer({"scan_id": 1, "num_points": 6})
@@ -125,6 +149,43 @@ def test_liveimage_follows_frames_keeps_n_and_shows_cross_sections(RE, recorder)
     assert "frame <b>8</b>" in recorder.state(live.info)["value"]
     live.slider.value = 12  # back at the newest: following again
     assert live.follow.value is True
+
+
+def _drawn_pictures(recorder, mark) -> list[bytes]:
+    """What bqplot's Image mark draws, in order: it (re)draws only when its ``image``
+    trait changes, with the referenced widget's value at that moment."""
+    drawn = []
+    for m, states in recorder.replay():
+        if m.comm_id == mark.model_id and "image" in m.data.get("state", {}):
+            ref = states[mark.model_id]["image"].removeprefix("IPY_MODEL_")
+            drawn.append(states[ref]["value"])
+    return drawn
+
+
+def test_liveimage_draws_each_new_picture_upright(RE, recorder):
+    from PIL import Image
+
+    from livescan.widgets._colormap import apply_colormap, downsample
+
+    recorder.clear()
+    live = LiveImage("direct_img", display_size=32)
+    RE(scan([direct_img], motor, -1, 1, num=3), live)
+    drawn = _drawn_pictures(recorder, live.image_mark)
+    assert len(drawn) >= 2 and drawn[0] == b""  # the empty placeholder, then frames
+    shown = np.asarray(Image.open(io.BytesIO(drawn[-1])).convert("RGB"))
+    small = downsample(live.frame(), 32)
+    expected = apply_colormap(small, tuple(live.clim.value), live.cmap.value)
+    np.testing.assert_array_equal(shown, expected)  # the newest frame, row 0 first
+    # row 0 at the top: the mark spans y from h (bottom) to 0 (top) on a reversed scale
+    h, w = live.frame().shape
+    state = recorder.state(live.image_mark)
+    assert np.frombuffer(state["y"]["value"], state["y"]["dtype"]).tolist() == [h, 0]
+    assert np.frombuffer(state["x"]["value"], state["x"]["dtype"]).tolist() == [0, w]
+    assert live.y_scale.reverse is True
+    # pictures replaced are closed: one Image model stays open
+    images = [cid for cid, st in list(recorder.replay())[-1][1].items()
+              if st.get("_model_name") == "ImageModel" and "format" in st]  # fmt: skip
+    assert images == [live.image.model_id]
 
 
 def test_liveimage_reads_file_backed_frames_lazily(RE, recorder):

@@ -99,13 +99,17 @@ class LiveImage(LiveWidget):
     # -- widget --------------------------------------------------------------------------
     def _build(self, cmap: str, clim: tuple[float, float] | None) -> None:
         options = list(COLORMAPS) if cmap in COLORMAPS else [cmap, *COLORMAPS]
-        self.image = ipywidgets.Image(format="png", value=b"")
+        # bqplot's Image mark redraws only when its ``image`` trait points to another
+        # widget, never when that widget's ``value`` changes: every new picture is a new
+        # ipywidgets.Image (its PNG travels in the comm_open) and the old one is closed.
+        self._image_layout = ipywidgets.Layout()  # shared: no Layout model per frame
+        self.image = ipywidgets.Image(format="png", value=b"", layout=self._image_layout)
         self.x_scale = bqplot.LinearScale(min=0, max=1)
         self.y_scale = bqplot.LinearScale(min=0, max=1, reverse=True)  # row 0 at the top
         self.image_mark = bqplot.Image(
             image=self.image,
             x=(0, 1),
-            y=(0, 1),
+            y=(1, 0),
             scales={"x": self.x_scale, "y": self.y_scale},
             interactions={"click": "select"},
         )
@@ -322,7 +326,9 @@ class LiveImage(LiveWidget):
                 with scale.hold_sync():
                     scale.min, scale.max = 0.0, float(n)
             with self.image_mark.hold_sync():
-                self.image_mark.x, self.image_mark.y = (0.0, float(w)), (0.0, float(h))
+                # y runs downwards (row 0 at the top): the mark's y is (bottom, top) in
+                # data units, so (h, 0) keeps the picture upright on the reversed scale
+                self.image_mark.x, self.image_mark.y = (0.0, float(w)), (float(h), 0.0)
         small = downsample(frame, self.display_size)
         if self.auto_clim.value:
             finite = small[np.isfinite(small)]
@@ -337,7 +343,13 @@ class LiveImage(LiveWidget):
         r, c = self.row.value, self.col.value
         key = (seq, clim, self.cmap.value, frame.shape)
         if key != self._rendered:
-            self.image.value = encode_png(apply_colormap(small, clim, self.cmap.value))
+            png = encode_png(apply_colormap(small, clim, self.cmap.value))
+            old, self.image = (
+                self.image,
+                ipywidgets.Image(value=png, format="png", layout=self._image_layout),
+            )
+            self.image_mark.image = self.image
+            old.close()
             self._rendered = key
         row_y = np.asarray(frame[r, :], dtype=np.float64)
         col_x = np.asarray(frame[:, c], dtype=np.float64)

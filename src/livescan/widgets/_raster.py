@@ -97,12 +97,16 @@ class LiveRaster(LiveWidget):
         self._run_uid: str | None = None
 
         self._fixed_clim = clim is not None
-        color_kw: dict[str, Any] = {"scheme": cmap}
-        if clim is not None:
-            lo, hi = (float(v) for v in clim)
-            if not lo < hi:
-                raise ValueError(f"clim must have min < max, not {clim!r}")
-            color_kw.update(min=lo, max=hi)
+        # The colour scale always has finite limits, from the first message on: fixed ones,
+        # or a placeholder (0, 1) that the flushes replace by the measured range. Left to
+        # bqplot (min/max None) the domain of an all-NaN raster is NaN; when data arrive,
+        # the ColorAxis listener that redraws the colour bar throws on NaN ticks ("invalid
+        # format: .undefinedg") and Backbone stops there, so the heat map's own view of
+        # the scale keeps the NaN domain and paints every cell one colour.
+        lo, hi = (0.0, 1.0) if clim is None else (float(v) for v in clim)
+        if not lo < hi:
+            raise ValueError(f"clim must have min < max, not {clim!r}")
+        color_kw: dict[str, Any] = {"scheme": cmap, "min": lo, "max": hi}
         self.x_scale = bqplot.LinearScale(min=min(x0, x1), max=max(x0, x1), reverse=x1 < x0)
         self.y_scale = bqplot.LinearScale(min=min(y0, y1), max=max(y0, y1), reverse=y1 < y0)
         self.color_scale = bqplot.ColorScale(**color_kw)
@@ -199,12 +203,13 @@ class LiveRaster(LiveWidget):
             )  # fmt: skip
 
     def _flush(self) -> None:
-        # bqplot's colour scale does not skip NaN when it autoscales: set the limits here
+        # The limits come from the measured pixels (never NaN: see __init__); they keep
+        # the last run's values until the first pixel of a new run arrives.
         if not self._fixed_clim:
             finite = self.array[np.isfinite(self.array)]
             if finite.size:
                 lo, hi = float(finite.min()), float(finite.max())
-                hi = hi if hi > lo else lo + 1e-12 + abs(lo) * 1e-9
+                hi = hi if hi > lo else lo + max(1e-12, abs(lo) * 1e-9)
                 if (self.color_scale.min, self.color_scale.max) != (lo, hi):
                     with self.color_scale.hold_sync():
                         self.color_scale.min, self.color_scale.max = lo, hi
