@@ -5,7 +5,17 @@ The engine calls :func:`display_run` when a run is submitted inside a kernel; it
 widgets the run was given (``RE(plan, [LiveTable(...), LivePlot(...)])``).
 """
 
+from livescan.jupyter._dashboard import Dashboard, Peaks, peak_stats
 from livescan.jupyter._display import display_run, live_widget_of, run_layout
 from livescan.jupyter._status import RunLike, RunStatus
 
-__all__ = ["RunLike", "RunStatus", "display_run", "live_widget_of", "run_layout"]
+__all__ = [
+    "Dashboard",
+    "Peaks",
+    "RunLike",
+    "RunStatus",
+    "display_run",
+    "live_widget_of",
+    "peak_stats",
+    "run_layout",
+]
