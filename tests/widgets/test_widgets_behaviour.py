@@ -225,6 +225,32 @@ def test_grid_view_keeps_rows_precision_and_summary(recorder):
     assert "scan num: 1" in recorder.state(view.summary)["value"]
 
 
+def test_grid_is_born_with_its_number_formats_and_takes_event_pages(recorder):
+    """ipydatagrid 1.4 drops renderers set on a grid already shown (a race in its view):
+    the grid that shows the columns must carry them in its comm_open state."""
+    view = TableGridView()
+    box = view.widget
+    view.begin(["det", "n"], {"det": 3}, {"det": "number", "n": "integer"})
+    view.rows([1, 2, 3], [1e9, 1e9 + 1, 1e9 + 2], [[1.0, None, 2.5], [4, 5, 6]])
+    view.row(4, 1e9 + 3, [0.125, 7])
+    view.end("done")
+    grid = view.grid
+    assert recorder.state(box)["children"][0] == f"IPY_MODEL_{grid.model_id}"
+    (opened,) = [m for m in recorder.messages if m.comm_id == grid.model_id
+                 and m.msg_type == "comm_open"]  # fmt: skip
+    refs = opened.data["state"]["renderers"]
+    formats = {k: recorder.state(v.removeprefix("IPY_MODEL_"))["format"] for k, v in refs.items()}
+    assert formats == {"det": ".3f", "n": "d"}
+    assert recorder.history(grid)[-1]["_row_count"] == 4
+    data = view.data
+    assert data.index.tolist() == [1, 2, 3, 4]
+    assert data["det"].tolist()[:1] + data["det"].tolist()[2:] == [1.0, 2.5, 0.125]
+    assert np.isnan(data["det"].iloc[1]) and data["n"].tolist() == [4, 5, 6, 7]
+    # the grid shown before the columns were known is closed
+    closed = {m.comm_id for m in recorder.messages if m.msg_type == "comm_close"}
+    assert grid.model_id not in closed and len(closed) >= 1
+
+
 def test_widgets_without_a_kernel_say_why():
     with pytest.warns(NoFrontendWarning, match="no Jupyter kernel"):
         plot = LivePlot("det")

@@ -1,10 +1,18 @@
 """TableGridView: the ipydatagrid face of the text LiveTable.
 
 ``livescan.callbacks.LiveTable`` decides what to show (fields, precision, the summary)
-and calls ``begin`` / ``row`` / ``end`` on this view. Rows go into numpy columns in the
-kernel; the browser gets an ipydatagrid ``StreamingDataGrid``, which asks the kernel for
-the rows on screen only. A flush therefore sends the row count and a "data changed"
-tick (a few hundred bytes), never the whole table, however long the run.
+and calls ``begin`` / ``row`` (or ``rows`` for an event page) / ``end`` on this view.
+Rows go into numpy columns in the kernel; the browser gets an ipydatagrid
+``StreamingDataGrid``, which asks the kernel for the rows on screen only. A flush
+therefore sends the row count and a "data changed" tick (a few hundred bytes), never the
+whole table, however long the run.
+
+Precision: the grid shows each number with the descriptor's precision through
+per-column ``TextRenderer(format='.3f')``, and the kernel sends full values (sorting and
+filtering stay numeric). The renderers must be part of the grid's first state: set on a
+grid already shown, they lose a race in ipydatagrid 1.4's view (its initial, empty
+renderer set can land last), and the browser silently keeps its default format. So each
+new set of columns gets a new grid, made with its renderers, in the same box.
 """
 
 from __future__ import annotations
@@ -67,12 +75,9 @@ class TableGridView:
         self._time_text: list[str] = []
         self._summary = ""
         self._shown_rows = -1
-        self.grid = StreamingDataGrid(
-            self._frame(),
-            base_column_size=110,
-            base_row_header_size=80,
-            layout=ipywidgets.Layout(height=height, width="100%"),
-        )
+        self._new_columns = False
+        self._grid_layout = ipywidgets.Layout(height=height, width="100%")
+        self.grid = self._make_grid()
         self.summary = ipywidgets.HTML(value="")
         self.widget = ipywidgets.VBox(
             [self.grid, self.summary], layout=ipywidgets.Layout(width="100%")
@@ -109,6 +114,21 @@ class TableGridView:
             col.append(v)
         self._throttle.poke()
 
+    def rows(self, seq_nums: list[int], times: list[float], columns: list[list[Any]]) -> None:
+        """Many events at once (an event page): one list per column, in column order."""
+        n = len(seq_nums)
+        if not n:
+            return
+        self._seq.extend(np.asarray(seq_nums, dtype=np.int64))
+        self._time.extend(np.asarray(times, dtype=np.float64))
+        for col, values in zip(self._values, columns):
+            if col._data.dtype == object:
+                for v in values:
+                    col.append(v)
+            else:
+                col.extend(np.array(values, dtype=np.float64))  # None -> NaN
+        self._throttle.poke()
+
     def end(self, summary: str) -> None:
         """The run stopped: show the summary line and push the final state."""
         self._summary = summary
@@ -124,17 +144,13 @@ class TableGridView:
     def __len__(self) -> int:
         return self._seq.n
 
-    def _frame(self, rounded: bool = False) -> pd.DataFrame:
+    def _frame(self) -> pd.DataFrame:
         n = self._seq.n
         for t in self._time.view()[len(self._time_text) :]:
             self._time_text.append(format_time(float(t)))
         cols: dict[str, Any] = {"time": np.array(self._time_text[:n], dtype=object)}
         for name, col in zip(self.columns, self._values):
-            values = col.view().copy()
-            if rounded and self.dtypes.get(name) == "number":
-                # the text table's precision even where the grid's number format is not used
-                values = np.round(values, int(self.precisions.get(name, 3)))
-            cols[name] = values
+            cols[name] = col.view().copy()
         return pd.DataFrame(cols, index=pd.Index(self._seq.view().copy(), name="seq_num"))
 
     # -- browser side --------------------------------------------------------------------
@@ -148,17 +164,29 @@ class TableGridView:
 
     def _flush(self) -> None:
         n = self._seq.n
-        if n != self._shown_rows or getattr(self, "_new_columns", False):
-            with self.grid.hold_sync():
-                if getattr(self, "_new_columns", False):
-                    self.grid.renderers = self._make_renderers()
-                    self._new_columns = False
-                self.grid.data = self._frame(rounded=True)
+        if self._new_columns:
+            # new columns: a new grid born with its renderers (see the module docstring)
+            old, self.grid = self.grid, self._make_grid(self._make_renderers())
+            self.widget.children = (self.grid, self.summary)
+            old.close()
+            self._new_columns = False
+            self._shown_rows = n
+        elif n != self._shown_rows:
+            self.grid.data = self._frame()
             self.grid.tick()
             self._shown_rows = n
         text = f"<pre style='margin:2px 0'>{self._summary}</pre>" if self._summary else ""
         if self.summary.value != text:
             self.summary.value = text
+
+    def _make_grid(self, renderers: dict[str, TextRenderer] | None = None) -> StreamingDataGrid:
+        return StreamingDataGrid(
+            self._frame(),
+            renderers=renderers or {},
+            base_column_size=110,
+            base_row_header_size=80,
+            layout=self._grid_layout,
+        )
 
     def _make_renderers(self) -> dict[str, TextRenderer]:
         """Number formats from the descriptor's precision (made at flush, off the event path)."""
