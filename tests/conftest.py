@@ -38,3 +38,10 @@ def _reset_sim_devices():
     for m in (sim.motor, sim.motor1, sim.motor2, sim.motor3):
         m.set(0.0)
         m.delay = 0.0
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last. Playwright's sync API leaves an asyncio loop marked as
+    running in the main thread while its (session-scoped) browser is open; any test after
+    it would see "a running loop" and take the notebook code path."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
