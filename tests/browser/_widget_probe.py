@@ -15,8 +15,11 @@ from _lab import count_path_points, eval_views, wait_for_js
 
 __all__ = [
     "figure_line_points",
+    "grid_cell",
+    "grid_cell_text",
     "grid_row_count",
     "heatmap_colors",
+    "image_element",
     "kernel_exec",
     "start_run_all",
     "status_events",
@@ -91,8 +94,60 @@ def heatmap_colors(page) -> dict[str, Any] | None:
              return {values: flat.map((v) => (Number.isFinite(v) ? v : null)),
                      rows: rows.length, cells: cells.length, filled, blank, distinct,
                      fills: Array.from(new Set(cells.map(fillOf))).slice(0, 3),
+                     cell_fills: cells.map((r) => getComputedStyle(r).fill),
                      domain: [cs.get('min'), cs.get('max')]};
            }""",
+    )
+
+
+def grid_cell_text(page, row: int, column: str) -> str | None:
+    """The text the first grid draws in a body cell: its data model's value through the
+    cell renderer the grid's canvas uses for it (None while the row is not loaded)."""
+    return eval_views(
+        page,
+        """(views, [r, name]) => {
+             const g = views.find((v) => v.grid && v.grid.dataModel);
+             if (!g) return null;
+             const dm = g.grid.dataModel;
+             if (r >= dm.rowCount('body')) return null;
+             for (let c = 0; c < dm.columnCount('body'); c++) {
+               const metadata = dm.metadata('body', r, c);
+               if (metadata.name !== name) continue;
+               const value = dm.data('body', r, c);
+               // a StreamingDataGrid shows '...' until the kernel sent the row
+               if (value === undefined || value === '...') return null;
+               const config = {region: 'body', row: r, column: c, metadata, value,
+                               x: 0, y: 0, width: 100, height: 20};
+               const renderer = g.grid.grid.cellRenderers.get(config);
+               return renderer.format(config);
+             }
+             return null;
+           }""",
+        [row, column],
+    )
+
+
+def image_element(page, selector: str = ".livescan-liveimage image") -> dict[str, Any] | None:
+    """The SVG ``<image>`` a bqplot Image mark draws: where it is on the page (CSS px), and
+    the picture behind its ``href`` (bytes, natural size once decoded)."""
+    return page.evaluate(
+        """async (selector) => {
+             const el = document.querySelector(selector);
+             if (!el) return null;
+             const href = el.getAttribute('href') || '';
+             let bytes = 0, natural = [0, 0];
+             if (href) {
+               bytes = (await (await fetch(href)).blob()).size;
+               const img = new Image();
+               img.src = href;
+               try { await img.decode(); natural = [img.naturalWidth, img.naturalHeight]; }
+               catch (e) { natural = [0, 0]; }
+             }
+             const r = el.getBoundingClientRect();
+             return {href, bytes, natural, rect: {x: r.x, y: r.y, width: r.width,
+                                                  height: r.height}};
+           }""",
+        selector,
     )
 
 

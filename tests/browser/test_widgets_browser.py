@@ -1,24 +1,31 @@
 """The live widgets in a real JupyterLab + Chromium: what the page shows, and the controls.
 
 Reads back from the page: the points of the LivePlot line (SVG path), the grid's row count
-(ipydatagrid data model), the heat-map values (GridHeatMap model and drawn cells), the frame
-shown by LiveImage; clicks Pause / Resume / Abort on the run-status widget for a run started
-with ``RE(plan)`` and one started with ``await RE(plan)``. Screenshots go to
-test-artifacts/browser/.
+(ipydatagrid data model) and cell text (through the grid's own cell renderers), the heat-map
+values and the colour of each drawn cell, the frame LiveImage draws (the screenshot of its
+``<image>`` compared cell by cell with the kernel's colour-mapped frame); clicks Pause /
+Resume / Abort on the run-status widget for a run started with ``RE(plan)`` and one started
+with ``await RE(plan)``. Screenshots go to test-artifacts/browser/.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import re
 import time
 
 import nbformat
+import numpy as np
 import pytest
 from _lab import open_notebook, run_all, screenshot, wait_for_views, widget_value
 from _widget_probe import (
     figure_line_points,
     grid_cell,
+    grid_cell_text,
     grid_row_count,
     heatmap_colors,
+    image_element,
     kernel_exec,
     start_run_all,
     status_events,
@@ -65,21 +72,29 @@ def test_a_scan_with_all_four_widgets_shows_its_data(lab, lab_page):
     assert points == [100]
     # the grid: 100 rows; a cell of the last row holds the last seq_num's data
     assert wait_until(lambda: grid_row_count(lab_page) == 100, what="100 grid rows")
-    # the heat map: every cell coloured, values as in the kernel
+    # the grid draws the descriptor's precision (3): 1.0 shows as "1.000"
+    assert wait_until(lambda: grid_cell_text(lab_page, 0, "motor1"), what="cell text") == "-1.000"
+    det4_first = float(kernel_exec(lab_page, "print(repr(float(table.view.data['det4'].iloc[0])))"))
+    assert grid_cell_text(lab_page, 0, "det4") == f"{det4_first:.3f}"
+    # the heat map: every cell coloured, values as in the kernel, colours as viridis says
     hm = wait_until(lambda: heatmap_colors(lab_page), what="heat map")
     assert hm["rows"] == 10 and len(hm["values"]) == 100 and hm["cells"] == 100
     assert all(v is not None for v in hm["values"]), hm
     assert hm["filled"] == 100 and hm["blank"] == 0, hm
+    assert hm["distinct"] >= 10, hm["fills"]  # not one flat colour
     assert hm["domain"] == pytest.approx([min(hm["values"]), max(hm["values"])])
     kernel_values = kernel_exec(lab_page, "print(raster.data.ravel().tolist())")
     expected = [float(v) for v in kernel_values.strip().strip("[]").split(",")]
     assert hm["values"] == pytest.approx(expected)
+    fills = [_rgb(f) for f in hm["cell_fills"]]
+    lowest, highest = int(np.argmin(hm["values"])), int(np.argmax(hm["values"]))
+    assert np.abs(fills[lowest] - _rgb("#440154")).max() <= 3, hm["cell_fills"][lowest]
+    assert np.abs(fills[highest] - _rgb("#fde725")).max() <= 3, hm["cell_fills"][highest]
     # the image: following the newest frame, 100 of 100
     assert widget_value(lab_page, "IntSliderModel", "description") == "frame"
     assert widget_value(lab_page, "IntSliderModel", "value") == 100
     assert widget_value(lab_page, "IntSliderModel", "max") == 100
-    href = lab_page.locator(".livescan-liveimage image").first.get_attribute("href")
-    assert href and href.startswith("blob:")
+    _assert_frame_drawn(lab_page, "image")
     # the crosshair sliders hold what the kernel set (centre of the 64×64 frame)
     assert widget_value(lab_page, "IntSliderModel", "value", index=1) == 32
     assert widget_value(lab_page, "IntSliderModel", "value", index=2) == 32
@@ -94,7 +109,47 @@ def test_a_scan_with_all_four_widgets_shows_its_data(lab, lab_page):
     lab_page.locator(".livescan-run").first.scroll_into_view_if_needed()
     screenshot(lab_page.locator(".livescan-run").first, "widgets-all-four-run")
     screenshot(lab_page.locator(".livescan-liveimage").first, "widgets-liveimage")
+    screenshot(lab_page.locator(".livescan-raster").first, "widgets-liveraster")
+    screenshot(lab_page.locator(".livescan-livetable").first, "widgets-livetable")
     screenshot(lab_page, "widgets-all-four-page")
+
+
+def _rgb(css: str) -> np.ndarray:
+    """``'rgb(1, 2, 3)'`` or ``'#010203'`` as an int array."""
+    if css.startswith("#"):
+        return np.array([int(css[i : i + 2], 16) for i in (1, 3, 5)])
+    return np.array([int(v) for v in re.findall(r"\d+", css)[:3]])
+
+
+def _assert_frame_drawn(page, var: str) -> None:
+    """The LiveImage's picture is on the page: its ``<image>`` holds a 64×64 PNG, and the
+    screenshot of it shows, cell by cell, the kernel's frame through the colour map
+    (row 0 at the top). Cells under the crosshair (row/column 32) are not sampled."""
+    from PIL import Image
+
+    el = wait_until(
+        lambda: (e := image_element(page)) and e["bytes"] > 0 and e, what="a PNG in <image>"
+    )
+    assert el["natural"] == [64, 64], el
+    assert el["rect"]["width"] > 200 and el["rect"]["height"] > 200, el
+    code = (
+        "import json\nfrom livescan.widgets import apply_colormap\n"
+        f"print(json.dumps(apply_colormap({var}.frame(), tuple({var}.clim.value), "
+        f"{var}.cmap.value).tolist()))"
+    )
+    expected = np.array(json.loads(kernel_exec(page, code)), dtype=int)
+    assert expected.shape == (64, 64, 3)
+    png = page.locator(".livescan-liveimage image").first.screenshot()
+    shot = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    h, w = shot.shape[:2]
+    assert shot.std() > 10, "the image area is one flat colour"
+    picks = [4, 12, 20, 28, 36, 44, 52, 60]
+    drawn = np.array(
+        [[shot[int((r + 0.5) * h / 64), int((c + 0.5) * w / 64)] for c in picks] for r in picks]
+    )
+    want = expected[np.ix_(picks, picks)]
+    assert np.abs(drawn - want).max() <= 12, (drawn - want).max()
+    assert len({tuple(p) for p in drawn.reshape(-1, 3)}) >= 8  # varied, not flat
 
 
 @pytest.mark.parametrize("style", ["handle", "await"])

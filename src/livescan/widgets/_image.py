@@ -138,7 +138,7 @@ class LiveImage(LiveWidget):
             ("column", "row profile"), reverse_y=False, width="420px", height="200px"
         )
         self.col_profile, self.col_figure = _profile(
-            ("column profile", "row"), reverse_y=True, width="220px", height="420px"
+            ("column profile", "row"), reverse_y=True, width="220px", height="420px", x_ticks=3
         )
         self.slider = ipywidgets.IntSlider(
             value=0, min=0, max=0, description="frame", disabled=True,
@@ -369,14 +369,21 @@ class LiveImage(LiveWidget):
         )
 
 
-def _profile(labels: tuple[str, str], *, reverse_y: bool, width: str, height: str):
+def _profile(
+    labels: tuple[str, str],
+    *,
+    reverse_y: bool,
+    width: str,
+    height: str,
+    x_ticks: int | None = None,
+):
     """A small figure with one line: a cross section of the shown frame."""
     sx, sy = bqplot.LinearScale(), bqplot.LinearScale(reverse=reverse_y)
     line = bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": sx, "y": sy})
     fig = bqplot.Figure(
         marks=[line],
         axes=[
-            bqplot.Axis(scale=sx, label=labels[0]),
+            bqplot.Axis(scale=sx, label=labels[0], num_ticks=x_ticks),
             bqplot.Axis(scale=sy, side="left", label=labels[1]),
         ],
         fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 10},
