@@ -102,7 +102,9 @@ def test_scan_gets_a_plot_per_hinted_detector_peaks_and_a_table(RE, recorder):
     assert p.max == pytest.approx((0.0, 1.0))
     # ... and the page shows them, with a marker at cen on the plot
     peaks_html = recorder.state(dash.peaks_html)["value"]
-    assert "<b>det</b>" in peaks_html and f"<td>{p.fwhm:.4g}</td>" in peaks_html
+    # at the motor's precision (3), -0.000 shown as 0.000
+    assert "<td><b>det</b></td><td>0.000</td><td>0.000</td><td>0.000 → 1.000</td>" in peaks_html
+    assert f"<td>{p.fwhm:.3f}</td>" in peaks_html
     marker = dash._markers["det"][0]
     assert recorder.array(marker, "x").tolist() == pytest.approx([p.cen, p.cen])
     assert marker in plot.figure.marks

@@ -105,14 +105,6 @@ def _close_tree(widget: Any, seen: set[int] | None = None) -> None:
     widget.close()
 
 
-def _fmt(value: Any, prec: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float | int):
-        return f"{value:.{prec}g}" if isinstance(value, float) else str(value)
-    return html.escape(str(value))
-
-
 class Dashboard(CallbackBase):
     """One live view for every run, chosen from the run's hints.
 
@@ -315,6 +307,7 @@ class Dashboard(CallbackBase):
         self._built = False
         self._baseline_desc: dict[str, Any] = {}
         self._x: str | None = None
+        self._precision: dict[str, Any] = {}
         self._children = []
         self._image_children = []
 
@@ -445,6 +438,7 @@ class Dashboard(CallbackBase):
             if x != "time" and x not in keys:
                 x = None  # noted above; plot against seq_num
             self._x = x
+            self._precision = {k: v.get("precision", 4) for k, v in keys.items()}
             for y in scalars:
                 plots[y] = self._view(
                     ("plot", y, x or "seq_num"), lambda y=y, x=x: self._new_plot(y, x), used
@@ -580,6 +574,14 @@ class Dashboard(CallbackBase):
         if self._x is None or self._x == "time":
             return
         rows = []
+        precision = self._precision
+
+        def fx(v: Any) -> str:
+            return _fmt_num(v, precision.get(self._x or "", 4)) or "–"
+
+        def fy(field: str, v: Any) -> str:
+            return _fmt_num(v, precision.get(field, 4)) or "–"
+
         for y, plot in self.plots.items():
             if not plot.runs or plot.runs[-1].uid != (self._start or {}).get("uid"):
                 continue
@@ -591,9 +593,9 @@ class Dashboard(CallbackBase):
             self._mark_centre(y, plot, stats)
             mx, mn = stats.max or (None, None), stats.min or (None, None)
             rows.append(
-                f"<tr><td><b>{html.escape(y)}</b></td><td>{_fmt(stats.com)}</td>"
-                f"<td>{_fmt(stats.cen)}</td><td>{_fmt(mx[0])} → {_fmt(mx[1])}</td>"
-                f"<td>{_fmt(mn[0])} → {_fmt(mn[1])}</td><td>{_fmt(stats.fwhm)}</td></tr>"
+                f"<tr><td><b>{html.escape(y)}</b></td><td>{fx(stats.com)}</td>"
+                f"<td>{fx(stats.cen)}</td><td>{fx(mx[0])} → {fy(y, mx[1])}</td>"
+                f"<td>{fx(mn[0])} → {fy(y, mn[1])}</td><td>{fx(stats.fwhm)}</td></tr>"
             )
         if rows:
             head = (
@@ -772,7 +774,8 @@ def _fmt_num(value: Any, prec: Any = 4) -> str:
         return ""
     if isinstance(value, float):
         try:
-            return f"{value:.{int(prec)}f}"
+            text = f"{value:.{int(prec)}f}"
+            return text[1:] if text.startswith("-") and float(text) == 0 else text
         except (TypeError, ValueError):
             return f"{value:.4g}"
     return html.escape(str(value))
