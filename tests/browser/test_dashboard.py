@@ -60,8 +60,8 @@ PANEL_VIEWS_JS = """
     buttons: Array.from(panel.node.querySelectorAll('.livescan-run-status button'))
                   .map((b) => b.innerText.trim()),
     peaks: q('.livescan-dashboard-peaks') ? q('.livescan-dashboard-peaks').innerText : '',
-    runs: q('.livescan-dashboard-runs select')
-            ? Array.from(q('.livescan-dashboard-runs select').options).map((o) => o.text.replace(/\u00a0/g, ' ')) : [],
+    runs: Array.from(panel.node.querySelectorAll('.livescan-dashboard-runs select option'))
+               .map((o) => o.text.replace(/\u00a0/g, ' ')),  // labels use no-break spaces
   };
 }
 """
