@@ -318,8 +318,7 @@ from livescan.callbacks import LivePlot, LiveRaster, LiveTable
 from livescan.plans import grid_scan, scan
 from livescan.sim import det4, motor1, motor2
 
-raster = LiveRaster((15, 15), "det4", xlabel="motor2", ylabel="motor1",
-                    extent=(-2, 2, -2, 2))
+raster = LiveRaster((15, 15), "det4", xlabel="motor2", ylabel="motor1", extent=(-2, 2, -2, 2))
 plan = grid_scan([det4], motor1, -2, 2, 15, motor2, -2, 2, 15, snake_axes=True)
 result = await RE(plan, [raster, LivePlot("det4")])
 print(result.exit_status, raster.data.shape, f"max {raster.data.max():.3f}")"""),
@@ -379,6 +378,7 @@ from livescan.export import (
 )
 from livescan.plans import count, scan
 from livescan.sim import det, img, motor1
+
 
 def tree(folder):
     \"\"\"The files under a folder, relative to it.\"\"\"
@@ -495,7 +495,7 @@ callback — the live widgets included — as if they were live.
     code(ENGINE),
     code("""
 from livescan.callbacks import LiveImage, LivePlot, LiveRaster, LiveTable
-from livescan.plans import count, grid_scan, scan
+from livescan.plans import grid_scan, scan
 from livescan.sim import det, det4, img, motor, motor1, motor2
 
 await RE(scan([det], motor, -2, 2, num=21), sample="Si")

@@ -53,6 +53,13 @@ def test_notebooks_are_committed_clean_and_match_the_build_script():
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None, (name, cell.source)
         assert "widgets" not in nb.metadata
+    for args in (["check"], ["format", "--check"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--no-cache", str(NOTEBOOKS)],
+            capture_output=True,
+            text=True,
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_the_tutorials_cover_the_spec_sections():
