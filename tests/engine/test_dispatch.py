@@ -270,3 +270,26 @@ def test_pages_reach_widgets_before_the_next_motor_move(RE) -> None:
     RE(scan([det], motor, 0, 1, num=4), Widget())
     assert len(lags) == 4
     assert max(lags) < 0.05, f"a point reached the widget {max(lags):.3f} s late"
+
+
+def test_page_subscribers_get_every_event_of_every_stream(RE) -> None:
+    from livescan.plans import baseline_wrapper
+    from livescan.sim import motor1
+
+    class Widget:
+        accepts_event_pages = True
+
+        def __init__(self):
+            self.by_descriptor: dict[str, list[int]] = {}
+            self.names: dict[str, str] = {}
+
+        def __call__(self, name, doc):
+            if name == "descriptor":
+                self.names[doc["uid"]] = doc["name"]
+            if name == "event_page":
+                self.by_descriptor.setdefault(doc["descriptor"], []).extend(doc["seq_num"])
+
+    w = Widget()
+    RE(baseline_wrapper(count([det], num=3), [motor1]), w)
+    seen = {w.names[d]: seqs for d, seqs in w.by_descriptor.items()}
+    assert seen == {"baseline": [1, 2], "primary": [1, 2, 3]}

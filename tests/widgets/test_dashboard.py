@@ -254,12 +254,6 @@ def test_event_pages_are_routed_to_every_view_and_baseline_is_tabulated(RE, reco
     assert "baseline" in recorder.state(dash.header)["value"]  # stream list
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatch bug: LossyLane.emit appends an event that follows another stream's "
-    "events to the page list it just flushed (stale local `page`), so page subscribers "
-    "lose the end-of-run baseline reading",
-)
 def test_end_of_run_baseline_reading_reaches_the_dashboard(RE, recorder):
     dash = Dashboard()
     RE.subscribe(dash)

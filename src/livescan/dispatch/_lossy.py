@@ -131,10 +131,9 @@ class LossyLane:
             if sub.name != "all" and sub.name != name:
                 continue
             if is_event and sub.pages:
-                page = st.page
-                if page and page[-1]["descriptor"] != doc["descriptor"]:
-                    self._flush_page(sub, st, must=True)
-                page.append(doc)
+                if st.page and st.page[-1]["descriptor"] != doc["descriptor"]:
+                    self._flush_page(sub, st, must=True)  # replaces st.page
+                st.page.append(doc)
                 continue
             if st.page:
                 self._flush_page(sub, st, must=True)
