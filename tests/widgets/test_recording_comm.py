@@ -11,7 +11,7 @@ import pytest
 from livescan.callbacks import LiveTable
 from livescan.plans import scan
 from livescan.sim import det, motor
-from livescan.widgets import LivePlot, LiveRaster
+from livescan.widgets import LivePlot, LiveRaster, TableGridView
 
 RATE = 20.0
 PER_WIDGET_CONSTANT = 4  # the start/stop messages a widget sends once per run
@@ -99,3 +99,24 @@ def test_the_grid_sends_only_the_rows_the_browser_asks_for(RE, recorder, widgets
     assert list(np.frombuffer(reply.buffers[seq["value"]], dtype=seq["dtype"])) == list(
         range(9991, 10_001)
     )
+
+
+def test_the_grid_sorted_in_the_browser_stays_sorted_as_rows_arrive(recorder):
+    view = TableGridView()
+    view.begin(["det"], {"det": 3}, {"det": "number"})
+    view.rows([1, 2], [1e9, 1e9 + 1], [[0.5, 0.2]])
+    view.flush()
+    grid = view.grid
+    grid._transforms = [{"type": "sort", "column": "det", "desc": True}]  # a header click
+    view.rows([3, 4], [1e9 + 2, 1e9 + 3], [[0.9, 0.1]])
+    view.flush()
+    assert recorder.state(grid)["_row_count"] == 4
+    recorder.clear()
+    recorder.comms[grid.model_id].simulate(
+        {"method": "custom", "content": {"type": "data-request",
+                                         "r1": 0, "r2": 3, "c1": 0, "c2": 1}}
+    )  # fmt: skip
+    (reply,) = recorder.messages
+    col = reply.data["content"]["value"]["data"]["det"]
+    got = np.frombuffer(reply.buffers[col["value"]], dtype=col["dtype"])
+    assert got.tolist() == [0.9, 0.5, 0.2, 0.1]

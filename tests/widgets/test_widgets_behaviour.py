@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from livescan.documents import RunComposer
+from livescan.callbacks import DocumentCollector
+from livescan.documents import RunComposer, unpack_event_page
 from livescan.errors import FieldError
 from livescan.plans import count, grid_scan, scan
 from livescan.sim import det, det4, direct_img, img, motor, motor1, motor2
@@ -249,6 +250,48 @@ def test_grid_is_born_with_its_number_formats_and_takes_event_pages(recorder):
     # the grid shown before the columns were known is closed
     closed = {m.comm_id for m in recorder.messages if m.msg_type == "comm_close"}
     assert grid.model_id not in closed and len(closed) >= 1
+
+
+def test_widgets_take_event_pages_and_end_where_events_one_by_one_would(RE, recorder):
+    paged = DocumentCollector()
+    paged.accepts_event_pages = True  # sees what the lossy lane gives the widgets
+
+    def widgets():
+        return (
+            LivePlot("det4", "motor2"),
+            LivePlot("det4", "time"),
+            LiveRaster((4, 5), "det4"),
+            LiveRaster((3, 5), "det4"),  # too small: the last row's points are ignored
+            LiveImage("direct_img", max_frames=3),
+        )
+
+    live = widgets()
+    assert all(type(w).accepts_event_pages for w in live)
+    plan = grid_scan([det4, direct_img], motor1, -1, 1, 4, motor2, -1, 1, 5, snake_axes=True)
+    with pytest.warns(RasterShapeWarning):
+        RE(plan, [paged, *live])
+    assert "event_page" in paged.names() and "event" not in paged.names()
+    assert sum(len(p["seq_num"]) for p in paged["event_page"]) == 20
+
+    one_by_one = widgets()
+    with pytest.warns(RasterShapeWarning):
+        for name, doc in paged:
+            docs = unpack_event_page(doc) if name == "event_page" else [doc]
+            for d in docs:
+                for w in one_by_one:
+                    w("event" if name == "event_page" else name, d)
+    for a, b in zip(live[:2], one_by_one[:2]):
+        ((ax, ay),), ((bx, by),) = a.data, b.data
+        np.testing.assert_allclose(ax, bx)
+        np.testing.assert_array_equal(ay, by)
+    for a, b in zip(live[2:4], one_by_one[2:4]):
+        np.testing.assert_array_equal(a.array, b.array)
+        assert a.ignored == b.ignored
+    assert live[3].ignored == 5 and np.isfinite(live[2].array).all()
+    assert live[4].seq_nums == one_by_one[4].seq_nums == [18, 19, 20]
+    np.testing.assert_array_equal(live[4].frame(), one_by_one[4].frame())
+    # what the browser was sent is the kernel's data
+    np.testing.assert_array_equal(recorder.array(live[2].mark, "color"), live[2].array)
 
 
 def test_widgets_without_a_kernel_say_why():

@@ -233,6 +233,9 @@ class LiveImage(LiveWidget):
     def datum(self, doc: dict[str, Any]) -> None:
         self.filler("datum", doc)
 
+    #: The lossy lane batches events into pages for us (one call per ~10 ms of scan).
+    accepts_event_pages = True
+
     def event(self, doc: dict[str, Any]) -> None:
         if doc["descriptor"] not in self._descriptors:
             return
@@ -240,7 +243,29 @@ class LiveImage(LiveWidget):
             value = doc["data"][self.field]
         except KeyError:
             return
-        external = (doc.get("filled") or {}).get(self.field) is False or isinstance(value, str)
+        self._add_frame(doc["seq_num"], value, (doc.get("filled") or {}).get(self.field))
+        self._throttle.poke()
+
+    def event_page(self, doc: dict[str, Any]) -> None:
+        """Many events at once: only the newest ``max_frames`` of them are kept."""
+        if doc["descriptor"] not in self._descriptors:
+            return
+        try:
+            values = doc["data"][self.field]
+        except KeyError:
+            return
+        filled = (doc.get("filled") or {}).get(self.field) or [None] * len(values)
+        seq_nums = doc["seq_num"]
+        keep = max(0, len(seq_nums) - int(self.frames.maxlen or len(seq_nums)))
+        for value in values[:keep]:  # never shown: forget their datums (memory bound)
+            if isinstance(value, str):
+                self.filler.datums.pop(value, None)
+        for seq, value, flag in zip(seq_nums[keep:], values[keep:], filled[keep:]):
+            self._add_frame(seq, value, flag)
+        self._throttle.poke()
+
+    def _add_frame(self, seq_num: int, value: Any, filled: bool | None) -> None:
+        external = filled is False or isinstance(value, str)
         if not external:
             value = np.asarray(value)
             if value.ndim > 2:
@@ -248,13 +273,12 @@ class LiveImage(LiveWidget):
                     value.shape[-2:]) else value  # fmt: skip
             if value.ndim != 2:
                 raise ImageShapeError(
-                    f"LiveImage: event {doc['seq_num']} has {self.field!r} of shape "
+                    f"LiveImage: event {seq_num} has {self.field!r} of shape "
                     f"{value.shape}; LiveImage shows 2-D frames"
                 )
         if len(self.frames) == self.frames.maxlen and isinstance(self.frames[0][1], str):
             self.filler.datums.pop(self.frames[0][1], None)  # keep memory bounded
-        self.frames.append((int(doc["seq_num"]), value))
-        self._throttle.poke()
+        self.frames.append((int(seq_num), value))
 
     def stop(self, doc: dict[str, Any]) -> None:
         self._throttle.flush_now()

@@ -5,7 +5,9 @@ and calls ``begin`` / ``row`` (or ``rows`` for an event page) / ``end`` on this 
 Rows go into numpy columns in the kernel; the browser gets an ipydatagrid
 ``StreamingDataGrid``, which asks the kernel for the rows on screen only. A flush
 therefore sends the row count and a "data changed" tick (a few hundred bytes), never the
-whole table, however long the run.
+whole table, however long the run; and the kernel answers a request for rows from the
+columns, building only those rows (a whole pandas frame is made only for the grid's own
+sort and filter).
 
 Precision: the grid shows each number with the descriptor's precision through
 per-column ``TextRenderer(format='.3f')``, and the kernel sends full values (sorting and
@@ -41,6 +43,37 @@ def format_time(t: float) -> str:
     return ttime.strftime("%H:%M:%S", ttime.localtime(t)) + f".{int((t % 1) * 10)}"
 
 
+class _ColumnsGrid(StreamingDataGrid):
+    """A StreamingDataGrid whose rows come from a TableGridView's columns, on request."""
+
+    def __init__(self, view: TableGridView, *args: Any, **kwargs: Any) -> None:
+        self._view = view
+        self._stale = False
+        super().__init__(*args, **kwargs)
+
+    def _handle_comm_msg(self, _: Any, content: dict[str, Any], buffers: Any) -> None:
+        if content.get("type") == "data-request" and not self._transforms:
+            r1, r2, c1, c2 = (int(content[k]) for k in ("r1", "r2", "c1", "c2"))
+            rows = self._view._frame(r1, r2 + 1).iloc[:, c1 : c2 + 1]
+            value, bufs = self._serialize_helper(rows)
+            reply = {"event_type": "data-reply", "value": value,
+                     "r1": r1, "r2": r2, "c1": c1, "c2": c2}  # fmt: skip
+            self.send(reply, bufs)
+            return
+        if self._stale:  # sort, filter or unique values: ipydatagrid's own code, whole frame
+            self.refresh()
+        super()._handle_comm_msg(_, content, buffers)
+
+    def refresh(self) -> None:
+        """Give ipydatagrid the whole frame (and re-apply the user's sort and filter)."""
+        frame = self._view._frame()
+        self.data = frame
+        if self._transforms:
+            self._transformed_data = self._apply_frontend_transforms(self._transforms, frame)
+            self._row_count = len(self._transformed_data)
+        self._stale = False
+
+
 class TableGridView:
     """A growing ipydatagrid table: seq_num (row header), time, then the fields.
 
@@ -72,7 +105,6 @@ class TableGridView:
         self._seq = Column(np.int64)
         self._time = Column(np.float64)
         self._values: list[Column] = []
-        self._time_text: list[str] = []
         self._summary = ""
         self._shown_rows = -1
         self._new_columns = False
@@ -98,7 +130,6 @@ class TableGridView:
             Column(np.float64) if self.dtypes.get(c) in _NUMERIC else Column(object)
             for c in self.columns
         ]
-        self._time_text = []
         self._summary = ""
         self._shown_rows = -1
         self._new_columns = True
@@ -144,14 +175,17 @@ class TableGridView:
     def __len__(self) -> int:
         return self._seq.n
 
-    def _frame(self) -> pd.DataFrame:
-        n = self._seq.n
-        for t in self._time.view()[len(self._time_text) :]:
-            self._time_text.append(format_time(float(t)))
-        cols: dict[str, Any] = {"time": np.array(self._time_text[:n], dtype=object)}
+    def _frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+        """Rows ``start:stop`` (all by default) as a frame indexed by seq_num."""
+        rows = slice(start, self._seq.n if stop is None else min(stop, self._seq.n))
+        times = self._time.view()[rows]
+        cols: dict[str, Any] = {
+            "time": np.array([format_time(float(t)) for t in times], dtype=object)
+        }
         for name, col in zip(self.columns, self._values):
-            cols[name] = col.view().copy()
-        return pd.DataFrame(cols, index=pd.Index(self._seq.view().copy(), name="seq_num"))
+            cols[name] = col.view()[rows].copy()
+        index = pd.Index(self._seq.view()[rows].copy(), name="seq_num")
+        return pd.DataFrame(cols, index=index)
 
     # -- browser side --------------------------------------------------------------------
     def _flush_if_live(self) -> None:
@@ -172,7 +206,11 @@ class TableGridView:
             self._new_columns = False
             self._shown_rows = n
         elif n != self._shown_rows:
-            self.grid.data = self._frame()
+            if self.grid._transforms:  # the user sorted or filtered: whole frame
+                self.grid.refresh()
+            else:  # the row count and a tick; the browser then asks for the rows it shows
+                self.grid._stale = True
+                self.grid._row_count = n
             self.grid.tick()
             self._shown_rows = n
         text = f"<pre style='margin:2px 0'>{self._summary}</pre>" if self._summary else ""
@@ -180,7 +218,8 @@ class TableGridView:
             self.summary.value = text
 
     def _make_grid(self, renderers: dict[str, TextRenderer] | None = None) -> StreamingDataGrid:
-        return StreamingDataGrid(
+        return _ColumnsGrid(
+            self,
             self._frame(),
             renderers=renderers or {},
             base_column_size=110,
