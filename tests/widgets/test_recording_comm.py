@@ -82,12 +82,7 @@ def test_the_grid_sends_only_the_rows_the_browser_asks_for(RE, recorder, widgets
     table = widgets[0]
     RE(scan([det], motor, -1, 1, num=10_000), table)
     grid = table.view.grid
-    recorder.clear()
-    recorder.comms[grid.model_id].simulate(
-        {"method": "custom", "content": {"type": "data-request",
-                                         "r1": 9990, "r2": 9999, "c1": 0, "c2": 3}}
-    )  # fmt: skip
-    (reply,) = recorder.messages
+    reply = _request_rows(recorder, grid, 9990, 9999, 3)
     assert reply.data["content"]["event_type"] == "data-reply"
     assert reply.size < 4096
     value = reply.data["content"]["value"]
@@ -111,12 +106,16 @@ def test_the_grid_sorted_in_the_browser_stays_sorted_as_rows_arrive(recorder):
     view.rows([3, 4], [1e9 + 2, 1e9 + 3], [[0.9, 0.1]])
     view.flush()
     assert recorder.state(grid)["_row_count"] == 4
-    recorder.clear()
-    recorder.comms[grid.model_id].simulate(
-        {"method": "custom", "content": {"type": "data-request",
-                                         "r1": 0, "r2": 3, "c1": 0, "c2": 1}}
-    )  # fmt: skip
-    (reply,) = recorder.messages
+    reply = _request_rows(recorder, grid, 0, 3, 1)
     col = reply.data["content"]["value"]["data"]["det"]
     got = np.frombuffer(reply.buffers[col["value"]], dtype=col["dtype"])
     assert got.tolist() == [0.9, 0.5, 0.2, 0.1]
+
+
+def _request_rows(recorder, grid, r1: int, r2: int, c2: int):
+    """The browser asks for rows r1..r2, columns 0..c2; the kernel's one reply."""
+    recorder.clear()
+    content = {"type": "data-request", "r1": r1, "r2": r2, "c1": 0, "c2": c2}
+    recorder.comms[grid.model_id].simulate({"method": "custom", "content": content})
+    (reply,) = recorder.messages
+    return reply

@@ -184,43 +184,39 @@ class LivePlot(LiveWidget):
     accepts_event_pages = True
 
     def event(self, doc: dict[str, Any]) -> None:
-        run = self._current
-        if run is None or doc["descriptor"] not in self._descriptors:
-            return
-        data = doc["data"]
-        try:
-            yv = data[self.y]
-            if self.x == "seq_num" and "seq_num" not in data:
-                xv = doc["seq_num"]
-            elif self.x == "time" and "time" not in data:
-                xv = doc["time"] - run.start_time
-            else:
-                xv = data[self.x]
-        except KeyError:
-            return
-        run.x.append(xv)
-        run.y.append(yv)
-        self._throttle.poke()
+        xy = self._xy(doc)
+        if xy is not None:
+            run, xv, yv = xy
+            run.x.append(xv)
+            run.y.append(yv)
+            self._throttle.poke()
 
     def event_page(self, doc: dict[str, Any]) -> None:
         """Many events at once: whole columns appended (column-wise event_page)."""
+        xy = self._xy(doc)
+        if xy is not None:
+            run, xv, yv = xy
+            run.x.extend(np.array(xv, dtype=np.float64))
+            run.y.extend(np.array(yv, dtype=np.float64))
+            self._throttle.poke()
+
+    def _xy(self, doc: dict[str, Any]) -> tuple[_Run, Any, Any] | None:
+        """The current run and the x and y of an event (values) or a page (columns)."""
         run = self._current
         if run is None or doc["descriptor"] not in self._descriptors:
-            return
+            return None
         data = doc["data"]
         try:
             yv = data[self.y]
             if self.x == "seq_num" and "seq_num" not in data:
                 xv = doc["seq_num"]
             elif self.x == "time" and "time" not in data:
-                xv = np.asarray(doc["time"], dtype=np.float64) - run.start_time
+                xv = np.subtract(doc["time"], run.start_time)
             else:
                 xv = data[self.x]
         except KeyError:
-            return
-        run.x.extend(np.array(xv, dtype=np.float64))
-        run.y.extend(np.array(yv, dtype=np.float64))
-        self._throttle.poke()
+            return None
+        return run, xv, yv
 
     def stop(self, doc: dict[str, Any]) -> None:
         self._throttle.flush_now()
