@@ -11,7 +11,7 @@ import datetime
 import importlib
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from livescan.callbacks._base import CallbackBase
@@ -41,6 +41,10 @@ class TableView(Protocol):
     def row(self, seq_num: int, time: float, values: list[Any]) -> None: ...
 
     def end(self, summary: str) -> None: ...
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)  # None or NaN
 
 
 def _fields_of(fields: Any) -> list[str]:
@@ -248,6 +252,34 @@ class LiveTable(CallbackBase):
         self._emit(summary)
         if self.logbook is not None:
             self.logbook("\n".join(self._lines))
+
+    def format_text(self, rows: Iterable[tuple[int, float | str, Sequence[Any]]]) -> str:
+        """The text table (bluesky's layout) of ``rows`` — ``(seq_num, time, values)`` in
+        this table's column order, ``time`` as a timestamp or already formatted — with
+        the summary line: what a grid-mode table leaves
+        behind as a static fallback in an executed notebook."""
+        lines: list[str] = []
+        saved, self._lines = self._lines, lines
+        try:
+            self._header()
+            for n, (seq_num, t, values) in enumerate(rows, start=1):
+                if n % self.print_header_interval == 0:
+                    self._header()
+                stamp = (
+                    t
+                    if isinstance(t, str)
+                    else (datetime.datetime.fromtimestamp(t).strftime("%H:%M:%S.%f")[:-5])
+                )
+                cells = [
+                    self._format(c, None if _missing(v) else v)
+                    for c, v in zip(self._columns, values, strict=True)
+                ]
+                lines.append(self._row([str(int(seq_num)), stamp, *cells]))
+            lines.append(self._border())
+            lines.append(self.summary())
+        finally:
+            self._lines = saved
+        return "\n".join(lines)
 
     def summary(self) -> str:
         """``generator scan ['3edaae5b'] (scan num: 1)`` for the current/last run."""

@@ -1,0 +1,64 @@
+"""Static fallbacks of a finished run's output: text tables and one PNG of the figures."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from livescan.callbacks import LiveImage, LivePlot, LiveRaster, LiveTable
+from livescan.jupyter._fallback import fallback_image, fallback_text, static_bundle
+from livescan.plans import count, grid_scan, scan
+from livescan.sim import det, det4, direct_img, motor, motor1, motor2
+
+
+def test_text_fallback_is_the_bluesky_table_of_every_row(RE, recorder) -> None:
+    grid = LiveTable([det, motor], view="grid")
+    text_lines: list[str] = []
+    text = LiveTable([det, motor], view="text", out=text_lines.append)
+
+    class Handle:
+        plan_name, scan_id, exit_status, num_points, num_events = "scan", 1, "success", 5, 5
+        elapsed, reason = 0.1, ""
+
+    RE(scan([det], motor, -1, 1, num=5), [grid, text])
+    out = fallback_text(Handle(), [grid, LivePlot("det", "motor")])
+    first, table = out.split("\n\n")
+    assert first == "scan (scan 1): success, 5/5 events in 0.1 s"
+    assert table.splitlines() == text_lines  # same rows, same layout, same summary
+
+
+def test_png_fallback_draws_plot_raster_and_frame(RE, recorder) -> None:
+    plot = LivePlot("det", "motor")
+    raster = LiveRaster((5, 6), "det4", xlabel="motor2", ylabel="motor1")
+    image = LiveImage("direct_img")
+    RE(scan([det], motor, -2, 2, num=21), plot)
+    RE(grid_scan([det4], motor1, -1, 1, 5, motor2, -1, 1, 6), raster)
+    RE(count([direct_img], num=2), image)
+    png = fallback_image([plot, raster, image, LiveTable(["det"], view="text")])
+    assert png is not None and png.startswith(b"\x89PNG")
+    picture = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    h, w, _ = picture.shape
+    assert w > 600 and h > 400  # two columns, two rows of panels
+    # the panels are not blank: many distinct colours (line, heat map, frame)
+    colours = {tuple(c) for c in picture.reshape(-1, 3)[::7]}
+    assert len(colours) > 100
+    assert fallback_image([LiveTable(["det"], view="text")]) is None
+
+
+def test_bundle_keeps_the_widget_view(recorder) -> None:
+    import ipywidgets
+
+    box = ipywidgets.VBox()
+
+    class Handle:
+        plan_name, scan_id, exit_status, num_points, num_events = "count", 2, "abort", 9, 3
+        elapsed, reason = 1.25, "aborted by the user"
+
+    bundle = static_bundle(box, Handle(), [])
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    assert (
+        bundle["text/plain"] == "count (scan 2): abort, 3/9 events in 1.2 s — aborted by the user"
+    )
+    assert "image/png" not in bundle
