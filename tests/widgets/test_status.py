@@ -106,3 +106,41 @@ def test_queued_run_can_be_aborted_from_its_status(RE, recorder):
     assert second.done() and second.num_events == 0 and result == ()
     assert result.exit_status == "abort"
     assert "abort" in _state(recorder, status)
+
+
+def test_clicks_from_another_thread_act_on_the_runs_loop(RE, recorder):
+    """ipykernel 7 may deliver a click on another thread: pause, resume, abort of the
+    running scan and abort of a queued one all land, and the widget shows them."""
+    import threading
+
+    motor.delay = 0.003
+
+    def click(status, name):
+        t = threading.Thread(target=status.buttons[name].click)
+        t.start()
+        t.join()
+
+    async def main():
+        first = RE(scan([det], motor, -1, 1, num=2000))
+        second = RE(scan([det], motor, -1, 1, num=50))
+        status, queued = RunStatus(first), RunStatus(second)
+        while first.num_events < 10:
+            await asyncio.sleep(0.01)
+        click(status, "pause")
+        while first.state != "paused":
+            await asyncio.sleep(0.01)
+        paused_at = first.num_events
+        await asyncio.sleep(0.1)
+        assert first.num_events == paused_at and "paused" in _state(recorder, status)
+        click(queued, "abort")
+        click(status, "resume")
+        while first.num_events < paused_at + 10:
+            await asyncio.sleep(0.01)
+        click(status, "abort")
+        return first, second, status, queued, await first, await second
+
+    first, second, status, queued, r1, r2 = asyncio.run(main())
+    assert r1.exit_status == "abort" and 10 < first.num_events < 2000
+    assert r2.exit_status == "abort" and second.num_events == 0
+    assert "abort" in _state(recorder, status) and "abort" in _state(recorder, queued)
+    assert not recorder.state(status.problems)["value"]

@@ -132,8 +132,12 @@ class RunStatus:
         """What a button click does: call ``handle.<name>()`` on the run's event loop;
         errors show in the widget.
 
-        ipykernel may deliver a click on another thread than the loop the run is on;
-        the engine's state (asyncio events) is only safe to touch from its own loop.
+        ipykernel 7 may deliver a click on another thread than the loop the run is on.
+        ``RE.pause/resume/stop/abort/halt`` are safe to call from any thread now, but
+        the rest of a press is not: aborting a *queued* run takes it off the engine's
+        queue (loop-only state), and the error message and the refresh set traits of
+        this widget, which the run's listener also sets from the loop. So the whole
+        press moves to the run's loop, as one unit, and errors still reach the widget.
         """
         loop = self._loop
         if loop is not None and not loop.is_closed():
