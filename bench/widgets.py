@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """What live widgets cost a scan: livescan's throttled widgets vs bluesky's matplotlib ones.
 
-The same scan (det over motor) runs bare and with LiveTable (grid), LivePlot and LiveRaster
-subscribed; widget messages go to a counting comm (what a kernel would send to the browser),
-so serialisation is paid as in a notebook. Beside it, bluesky's LivePlot and
+The same scan (det over motor) runs bare, with LiveTable (grid), LivePlot and LiveRaster
+subscribed, and with LivePlot and LiveRaster only, interleaved; widget messages go to a
+counting comm (what a kernel would send to the browser), so serialisation is paid as in a
+notebook. ``*_paired`` ratios are medians of per-repeat ratios (robust to load drifting on
+a shared machine). Beside it, bluesky's LivePlot and
 BestEffortCallback on matplotlib's Agg backend, on bluesky's own RunEngine (fewer points:
 it is slow). Prints one JSON object; every figure is the median of ``--repeat`` runs.
 
@@ -61,38 +63,46 @@ def bench_livescan(points: int, repeat: int) -> dict[str, Any]:
     counter = CountingComm()
     side = round(points**0.5)
     RE = RunEngine(display=False)
-    bare, widgets, msgs, nbytes = [], [], [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        RE(scan([det], motor, -1, 1, num=points))
-        bare.append(time.perf_counter() - t0)
+    bare, widgets, plots, msgs, nbytes = [], [], [], [], []
 
-        subs = [
-            LiveTable(["det", "motor"], view="grid", out=lambda line: None),
-            LivePlot("det", "motor"),
-            LiveRaster((side, points // side), "det"),
-        ]
-        counter.reset()
+    def run(subs: list[Any]) -> float:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             RE(scan([det], motor, -1, 1, num=points), subs)
-        dt = time.perf_counter() - t0
+        return time.perf_counter() - t0
+
+    for _ in range(repeat):
+        bare.append(run([]))
+        table = LiveTable(["det", "motor"], view="grid", out=lambda line: None)
+        plot, raster = LivePlot("det", "motor"), LiveRaster((side, points // side), "det")
+        counter.reset()
+        dt = run([table, plot, raster])
         widgets.append(dt)
         msgs.append(counter.messages / dt)
         nbytes.append(counter.bytes / dt)
+        # the same without the table (its text LiveTable takes events one by one unless it
+        # opts into event pages): where the remaining cost sits
+        plots.append(run([LivePlot("det", "motor"), LiveRaster((side, points // side), "det")]))
     rate_bare = points / _median(bare)
     rate_widgets = points / _median(widgets)
+    rate_plots = points / _median(plots)
     return {
         "points": points,
         "bare_events_per_s": round(rate_bare),
         "widgets_events_per_s": round(rate_widgets),
         "ratio": round(rate_widgets / rate_bare, 3),
         "target_ratio": 0.8,
+        "ratio_paired": round(_median([b / w for b, w in zip(bare, widgets)]), 3),
+        "plot_raster_events_per_s": round(rate_plots),
+        "plot_raster_ratio_paired": round(_median([b / p for b, p in zip(bare, plots)]), 3),
+        "plot_raster_ratio": round(rate_plots / rate_bare, 3),
+        "table_takes_event_pages": bool(getattr(LiveTable, "accepts_event_pages", False)),
         "comm_messages_per_s": round(_median(msgs), 1),
         "comm_bytes_per_s": round(_median(nbytes)),
         "seconds_bare": [round(x, 4) for x in bare],
         "seconds_widgets": [round(x, 4) for x in widgets],
+        "seconds_plot_raster": [round(x, 4) for x in plots],
     }
 
 
