@@ -74,6 +74,9 @@ class LiveTable(CallbackBase):
     descriptor; array fields are skipped with a warning.
     """
 
+    #: the lossy lane may hand this callback batches of events as event pages
+    accepts_event_pages = True
+
     def __init__(
         self,
         fields: Sequence[Any] | Any,

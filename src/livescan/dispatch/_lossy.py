@@ -95,6 +95,7 @@ class LossyLane:
         self._spent_total = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pairs: tuple[tuple[Subscription, LossyStats], ...] = ()
+        self._last_page: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 
     # -- subscriptions -------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -122,6 +123,7 @@ class LossyLane:
         self._spent_total = 0.0
         self.failures = []
         self.stats = {token: LossyStats(sub.label) for token, sub in self.subs.items()}
+        self._last_page = None
         self._rebuild()
 
     # -- delivery ------------------------------------------------------------------------
@@ -174,14 +176,25 @@ class LossyLane:
         queue it if another document must follow it, else keep collecting."""
         if not st.pending and self._allowed(st):
             events, st.page = st.page, []
-            self._call(sub, st, "event_page", pack_event_page(*events))
+            self._call(sub, st, "event_page", self._pack(events))
         elif must:
             events, st.page = st.page, []
-            st.pending.append(("event_page", pack_event_page(*events)))
+            st.pending.append(("event_page", self._pack(events)))
         elif len(st.page) > self.max_page:
             drop = len(st.page) - self.max_page
             del st.page[:drop]
             st.skipped += drop
+
+    def _pack(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """One event_page for ``events``; subscribers that flush the same span of events
+        (the usual case: every widget flushes at the same engine yield) share it."""
+        key = (id(events[0]), id(events[-1]), len(events))
+        cached = self._last_page
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        page = pack_event_page(*events)
+        self._last_page = (key, page)
+        return page
 
     @staticmethod
     def _enqueue(st: LossyStats, name: str, doc: dict[str, Any]) -> None:
