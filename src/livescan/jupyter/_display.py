@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import logging
+
 import ipywidgets
 
 from livescan.jupyter._status import RunLike, RunStatus
 
 __all__ = ["display_run", "live_widget_of", "run_layout"]
+
+log = logging.getLogger("livescan.jupyter")
 
 
 def live_widget_of(obj: Any) -> ipywidgets.Widget | None:
@@ -79,6 +83,28 @@ def display_run(handle: RunLike) -> ipywidgets.Box | None:
 
     status = RunStatus(handle)
     handle._status_widget = status  # type: ignore[attr-defined]
-    box = run_layout(status, getattr(handle, "subscriptions", ()) or ())
-    display(box)
+    subs = list(getattr(handle, "subscriptions", ()) or ())
+    box = run_layout(status, subs)
+    output = display(box, display_id=True)
+    if output is not None:
+        _leave_fallback_at_the_end(handle, box, subs, output)
     return box
+
+
+def _leave_fallback_at_the_end(
+    handle: RunLike, box: ipywidgets.Box, subs: list[Any], output: Any
+) -> None:
+    """When the run finishes, update its output in place: the same widget view, plus the
+    text tables and a PNG of the figures for viewers that cannot run widgets."""
+    from livescan.jupyter._fallback import static_bundle
+
+    def finished(h: Any) -> None:
+        if not h.done() or getattr(h, "_fallback_left", False):
+            return
+        h._fallback_left = True
+        try:
+            output.update(static_bundle(box, h, subs), raw=True)
+        except Exception:  # a fallback must never hide the run's own result
+            log.exception("could not leave a static fallback for %r", h)
+
+    handle.add_listener(finished)
