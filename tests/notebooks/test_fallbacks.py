@@ -19,7 +19,8 @@ CELLS = [
     "from livescan.plans import scan, grid_scan\n"
     "from livescan.sim import det, motor, det4, motor1, motor2\n"
     "RE = RunEngine()",
-    "await RE(scan([det], motor, -1, 1, num=7), [LiveTable([det, motor]), LivePlot('det', 'motor')])",
+    "await RE(scan([det], motor, -1, 1, num=7),\n"
+    "         [LiveTable([det, motor]), LivePlot('det', 'motor')])",
     "await RE(grid_scan([det4], motor1, -1, 1, 4, motor2, -1, 1, 5), LiveRaster((4, 5), 'det4'))",
 ]
 
