@@ -425,13 +425,17 @@ def widget_value(page, model_name: str, trait: str, index: int = 0) -> Any:
     )
 
 
-def wait_for_views(page, model_name: str, count: int = 1, timeout: float = 60.0) -> None:
-    """Wait until at least ``count`` views of widget model ``model_name`` are shown."""
+def wait_for_views(
+    page, model_name: str | tuple[str, ...], count: int = 1, timeout: float = 60.0
+) -> None:
+    """Wait until at least ``count`` views of widget model ``model_name`` (or of any of a
+    tuple of names) are shown."""
+    names = [model_name] if isinstance(model_name, str) else list(model_name)
     wait_for_js(
         page,
-        """([name, count]) => window.__livescan.views()
-             .filter((v) => v.model.get('_model_name') === name).length >= count""",
-        arg=[model_name, count],
+        """([names, count]) => window.__livescan.views()
+             .filter((v) => names.includes(v.model.get('_model_name'))).length >= count""",
+        arg=[names, count],
         timeout=timeout,
     )
 

@@ -85,11 +85,15 @@ def _settle(read, done, timeout: float = 60.0):
         time.sleep(0.2)
 
 
+# a live table is a StreamingDataGrid; a finished one a DataGrid holding its rows
+GRIDS = ("StreamingDataGridModel", "DataGridModel")
+
+
 def test_first_tutorial_runs_in_jupyterlab(lab, lab_page):
     name = lab.add_notebook(TUTORIAL)
     open_notebook(lab_page, lab, name)
     run_all(lab_page, timeout=300)
-    wait_for_views(lab_page, "StreamingDataGridModel", count=3)
+    wait_for_views(lab_page, GRIDS, count=3)
 
     # The plot: the reused LivePlot shows both scans (31 and 21 points) wherever it is shown;
     # the noisy scan has all its 41 points.

@@ -63,7 +63,7 @@ def test_a_scan_with_all_four_widgets_shows_its_data(lab, lab_page):
     open_notebook(lab_page, lab, name)
     run_all(lab_page)
 
-    wait_for_views(lab_page, "StreamingDataGridModel")
+    wait_for_views(lab_page, ("StreamingDataGridModel", "DataGridModel"))
     # the line: 100 points drawn
     points = wait_until(
         lambda: [n for n in figure_line_points(lab_page, "det4 vs seq_num") if n == 100],

@@ -170,14 +170,15 @@ class WidgetState:
         out = []
         for box in self.with_class("livescan-livetable"):
             parts = self.children(box)
-            grid = next(p for p in parts if p.name == "StreamingDataGridModel")
+            # live: a StreamingDataGrid; a finished small table: a DataGrid holding its rows
+            grid = next(p for p in parts if p.name in ("StreamingDataGridModel", "DataGridModel"))
             summary = " ".join(p.state.get("value", "") for p in parts if p.name == "HTMLModel")
             match = _SUMMARY.search(summary)
             fields = [f["name"] for f in grid.state["_data"]["schema"]["fields"]]
             out.append(
                 {
                     "scan_id": int(match["scan"]) if match else None,
-                    "rows": grid.state["_row_count"],
+                    "rows": _grid_rows(grid),
                     "fields": fields,
                     "box": box,
                 }
@@ -213,3 +214,10 @@ def png_luminance(png: bytes) -> np.ndarray:
 
     with Image.open(io.BytesIO(png)) as im:
         return np.asarray(im.convert("L"), dtype=float)
+
+
+def _grid_rows(grid: Any) -> int:
+    if "_row_count" in grid.state:
+        return int(grid.state["_row_count"])
+    column = grid.state["_data"]["data"]["seq_num"]
+    return int(column["shape"][0]) if isinstance(column, dict) else len(column)

@@ -51,3 +51,22 @@ def test_each_run_output_has_a_text_table_and_a_picture(tmp_path) -> None:
     assert sum(line.startswith("|") and line.split("|")[1].strip().isdigit() for line in lines) == 7
     assert lines[-1].startswith("generator scan ['")
     assert out.cells[2].outputs[0]["data"]["text/plain"].startswith("grid_scan (scan 2): success")
+
+
+@pytest.mark.notebook
+def test_the_stored_widget_state_holds_the_final_table_rows(tmp_path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in CELLS[:2]]
+    path = tmp_path / "table_state.ipynb"
+    nbformat.write(nb, path)
+    out = execute_notebook(path, timeout=120)
+    state = out.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    grids = [m for m in state.values() if m["model_name"] == "DataGridModel"]
+    assert len(grids) == 1
+    assert grids[0]["state"]["_data"]["data"]["seq_num"]["shape"] == [7]
+    buffers = {tuple(b["path"]): b for b in grids[0]["buffers"]}
+    det = grids[0]["state"]["_data"]["data"]["det"]
+    raw = base64.b64decode(buffers[("_data", "data", "det", "value")]["data"])
+    np.testing.assert_allclose(
+        np.frombuffer(raw, dtype=det["dtype"]), np.exp(-(np.linspace(-1, 1, 7) ** 2) / 2)
+    )

@@ -67,7 +67,7 @@ def test_status_reports_illegal_clicks_and_callback_errors(RE, recorder):
 
 def test_display_run_lays_out_status_and_the_runs_widgets_once(RE, recorder, monkeypatch):
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
     table = LiveTable(["det"], view="grid", out=lambda line: None)
     plot, raster, image = LivePlot("det"), LiveRaster((2, 2), "det"), LiveImage("x")
 

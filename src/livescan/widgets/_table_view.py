@@ -27,7 +27,7 @@ from typing import Any
 import ipywidgets
 import numpy as np
 import pandas as pd
-from ipydatagrid import StreamingDataGrid, TextRenderer
+from ipydatagrid import DataGrid, StreamingDataGrid, TextRenderer
 
 from livescan.widgets._base import NoFrontendWarning, frontend_available
 from livescan.widgets._buffer import Column
@@ -91,6 +91,8 @@ class TableGridView:
         self, table: Any = None, *, max_rate: float = DEFAULT_MAX_RATE, height: str = "280px"
     ) -> None:
         self.table = table
+        #: finished tables up to this many rows keep their rows in the widget state
+        self.static_rows = 1_000
         self.live = frontend_available()
         if not self.live:
             warnings.warn(
@@ -161,10 +163,21 @@ class TableGridView:
         self._throttle.poke()
 
     def end(self, summary: str) -> None:
-        """The run stopped: show the summary line and push the final state."""
+        """The run stopped: show the summary line and push the final state.
+
+        A finished table of at most ``static_rows`` rows then becomes a plain DataGrid
+        that holds its rows in its own state, so a saved or exported notebook shows them
+        (a streaming grid's state holds none: it asks the kernel for what is on screen)."""
         self._summary = summary
         self._throttle.poke()
         self._throttle.flush_now()
+        if self.columns and 0 < self._seq.n <= self.static_rows:
+            old = self.grid
+            self.grid = DataGrid(self._frame(), renderers=self._make_renderers(),
+                                 base_column_size=110, base_row_header_size=80,
+                                 layout=self._grid_layout)  # fmt: skip
+            self.widget.children = (self.grid, self.summary)
+            old.close()
 
     # -- data ----------------------------------------------------------------------------
     @property
