@@ -324,3 +324,19 @@ def test_widgets_without_a_kernel_say_why():
                           ("stop", run.stop())]:  # fmt: skip
             plot(name, doc)
     assert plot.data[0][1].tolist() == [1.0]  # data kept for later
+
+
+def test_a_constant_reading_still_gets_an_open_axis(RE, recorder):
+    """bqplot collapses an autoscaled axis when every value is equal and draws no line."""
+    from livescan.plans import count
+
+    plot = LivePlot("det", "seq_num")
+    RE(count([det], num=5), plot)  # motor parked: det reads 1.0 five times
+    state = recorder.state(plot.y_scale)
+    assert state["min"] < 1.0 < state["max"]
+    RE(scan([det], motor, -1, 1, num=5), plot)  # real spread: autoscaling again
+    state = recorder.state(plot.y_scale)
+    assert state["min"] is None and state["max"] is None
+    fixed = LivePlot("det", ylim=(0, 2))
+    RE(count([det], num=3), fixed)
+    assert (recorder.state(fixed.y_scale)["min"], recorder.state(fixed.y_scale)["max"]) == (0, 2)

@@ -118,6 +118,12 @@ class LivePlot(LiveWidget):
             ys = bqplot.LinearScale(**_limits(ylim, "ylim"))
             new_axes.append(bqplot.Axis(scale=ys, label=self.y, side="left", grid_lines="dashed"))
         self.x_scale, self.y_scale = xs, ys
+        # scales this plot made without limits: it keeps them from collapsing to a point
+        self._auto_scales = [
+            s
+            for s, lim in ((xs, xlim), (ys, ylim))
+            if lim is None and any(a.scale is s for a in new_axes)
+        ]
         if fig is None:
             fig = bqplot.Figure(
                 marks=[],
@@ -235,6 +241,10 @@ class LivePlot(LiveWidget):
         with run.mark.hold_sync():
             run.mark.x = x[idx]
             run.mark.y = y[idx]
+            for scale in self._auto_scales:
+                _keep_open(
+                    scale, [r.mark.x if scale is self.x_scale else r.mark.y for r in self.runs]
+                )
         run.sent = run.y.n
 
     def shown(self, run: int = -1) -> tuple[np.ndarray, np.ndarray]:
@@ -253,3 +263,21 @@ def _limits(lim: tuple[float, float] | None, name: str) -> dict[str, float]:
     if not lo < hi:
         raise ValueError(f"{name} must have min < max, not {lim!r}")
     return {"min": lo, "max": hi}
+
+
+def _keep_open(scale: bqplot.LinearScale, arrays: list[Any]) -> None:
+    """Autoscale, except where all shown values are equal (a constant reading, a single
+    point): bqplot would collapse the axis to one value and draw nothing; pad it instead."""
+    finite = [a[np.isfinite(a)] for a in (np.asarray(v, dtype=float) for v in arrays) if a.size]
+    finite = [a for a in finite if a.size]
+    if not finite:
+        return
+    lo = min(float(a.min()) for a in finite)
+    hi = max(float(a.max()) for a in finite)
+    if hi - lo > 1e-12 * max(1.0, abs(hi)):
+        if scale.min is not None or scale.max is not None:
+            scale.min = scale.max = None  # back to autoscaling
+        return
+    pad = max(abs(hi) * 0.05, 1e-3)
+    if scale.min != lo - pad or scale.max != hi + pad:
+        scale.min, scale.max = lo - pad, hi + pad
