@@ -176,11 +176,11 @@ def _served_file(url: str, npm: dict[str, Path]) -> Path | None:
     return None
 
 
-def test_exported_html_of_the_tutorial_draws_the_plot_offline(
-    lab_browser, npm_cache, tmp_path, monkeypatch
-):
+def _exported_page(lab_browser, npm_cache, tmp_path, monkeypatch, tutorial: Path):
+    """Execute ``tutorial``, convert it to HTML, open the page offline (widget scripts
+    served from local files, every other request refused). Returns (page, served, errors)."""
     monkeypatch.setenv("LIVESCAN_TUTORIAL_DIR", str(tmp_path / "scratch"))
-    executed = execute_notebook(TUTORIAL, timeout=180)
+    executed = execute_notebook(tutorial, timeout=180)
     nbformat.write(executed, tmp_path / "tutorial.ipynb")
     subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "tutorial.ipynb"],
@@ -190,8 +190,7 @@ def test_exported_html_of_the_tutorial_draws_the_plot_offline(
         timeout=120,
     )
     html = tmp_path / "tutorial.html"
-
-    served, refused = [], []
+    served: list[str] = []
 
     def handle(route):
         url = route.request.url
@@ -199,7 +198,6 @@ def test_exported_html_of_the_tutorial_draws_the_plot_offline(
             return route.continue_()
         path = _served_file(url, npm_cache)
         if path is None:
-            refused.append(url)
             return route.abort()
         served.append(url)
         return route.fulfill(path=str(path), content_type="application/javascript")
@@ -207,9 +205,17 @@ def test_exported_html_of_the_tutorial_draws_the_plot_offline(
     page = lab_browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.route("**/*", handle)
+    page.goto(html.as_uri())
+    return page, served, errors
+
+
+def test_exported_html_of_the_tutorial_draws_the_plot_offline(
+    lab_browser, npm_cache, tmp_path, monkeypatch
+):
+    page, served, errors = _exported_page(lab_browser, npm_cache, tmp_path, monkeypatch,
+                                          TUTORIAL)  # fmt: skip
     try:
-        page.route("**/*", handle)
-        page.goto(html.as_uri())
         # every figure view, its title and the points of each line mark (legend samples aside)
         read_figures = """() => Array.from(document.querySelectorAll('.bqplot.figure')).map(
             (f) => [f.querySelector('.mainheading')?.textContent,
@@ -232,11 +238,57 @@ def test_exported_html_of_the_tutorial_draws_the_plot_offline(
         ], figures
         states = page.locator(".livescan-run-status .livescan-state").all_inner_texts()
         assert [s.strip() for s in states] == ["success"] * 6
+        # the finished tables: grids drawn (ipydatagrid paints on canvases) with their rows
+        tables = page.locator(".livescan-livetable")
+        assert tables.count() == 3
+        summaries = [t.inner_text() for t in tables.all()]
+        assert any("(scan num: 4)" in s for s in summaries), summaries
+        shot = screenshot(tables.nth(1), "tutorial-01-exported-html-table")
+        assert _distinct_colours(shot) > 20  # text in cells, not an empty grid
         assert any("embed-amd.js" in u for u in served)
         assert any("/bqplot@" in u for u in served)
+        assert any("/ipydatagrid@" in u for u in served)
         assert not errors, errors
         page.locator(".bqplot.figure").first.scroll_into_view_if_needed()
         screenshot(page.locator(".bqplot.figure").first, "tutorial-01-exported-html-plot")
         screenshot(page, "tutorial-01-exported-html")
+    finally:
+        page.close()
+
+
+def _distinct_colours(png: Path) -> int:
+    from PIL import Image
+
+    with Image.open(png) as im:
+        return len(set(im.convert("RGB").getdata()))
+
+
+def test_exported_html_shows_heat_maps_and_camera_frames_offline(
+    lab_browser, npm_cache, tmp_path, monkeypatch
+):
+    tutorial = REPO / "notebooks" / "03_rasters_and_images.ipynb"
+    page, _, errors = _exported_page(lab_browser, npm_cache, tmp_path, monkeypatch,
+                                          tutorial)  # fmt: skip
+    try:
+        page.wait_for_function(
+            "() => document.querySelectorAll('.livescan-raster rect').length >= 15 * 15",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(500)
+        # heat-map cells painted with many colours (viridis), not one flat colour
+        fills = page.evaluate(
+            """() => Array.from(document.querySelector('.livescan-raster').querySelectorAll('rect'))
+                 .map((r) => r.style.fill || r.getAttribute('fill'))"""
+        )
+        assert len({f for f in fills if f and f != "none"}) >= 10, fills[:20]
+        # the camera frames: a PNG in each image viewer, drawn with real content
+        images = page.locator(".livescan-liveimage image")
+        assert images.count() >= 1
+        href = images.first.get_attribute("href") or images.first.get_attribute("xlink:href")
+        assert href and href.startswith(("blob:", "data:image/png")), href
+        shot = screenshot(page.locator(".livescan-liveimage").first, "tutorial-03-exported-image")
+        assert _distinct_colours(shot) > 50
+        screenshot(page.locator(".livescan-raster").first, "tutorial-03-exported-raster")
+        assert not errors, errors
     finally:
         page.close()
