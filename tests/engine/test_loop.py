@@ -312,3 +312,22 @@ def test_ctrl_c_in_a_script_ends_the_run_cleanly(tmp_path) -> None:
     assert proc.returncode == 3, out
     assert "stop abort interrupted (KeyboardInterrupt)" in out
     assert "KeyboardInterrupt closed=True state=idle" in out
+
+
+def test_a_failed_run_nobody_awaits_is_logged(RE, caplog) -> None:
+    import logging
+
+    def broken():
+        yield Msg("open_run")
+        raise RuntimeError("plan bug nobody awaited")
+
+    async def main():
+        handle = RE(broken())
+        while not handle.done():
+            await asyncio.sleep(0.005)
+        return handle
+
+    with caplog.at_level(logging.ERROR, "livescan.engine"):
+        handle = run_async(main())
+    assert handle.exit_status == "fail"
+    assert any("plan bug nobody awaited" in r.getMessage() for r in caplog.records)

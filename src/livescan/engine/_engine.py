@@ -296,12 +296,13 @@ class RunEngine:
             handle._finish(result, exception)
         if exception is not None and not isinstance(exception, Exception):
             raise exception  # KeyboardInterrupt, SystemExit, CancelledError
-        if (
-            exception is not None
+        blocking = (
+            self._runner is not None
             and handle._future is not None
-            and self.display
-            and not handle._displayed
-        ):
+            and handle._future.get_loop() is self._runner.get_loop()
+        )
+        if exception is not None and not blocking and not handle._displayed:
+            # nobody may await this handle and no status widget shows it: say it here
             log.error("%s failed: %s", handle.plan_name, exception)
 
     def _display(self, handle: RunHandle) -> None:
