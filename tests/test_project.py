@@ -16,10 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 LINTED = [p for p in ("src", "tests", "bench", "dev.py") if (REPO / p).exists()]
 CONCISE = ["--output-format", "concise"]  # one line per problem in the failure message
 
-# Public packages whose ``__all__`` must be exact. The first three exist from day one; the
-# others are checked as soon as they are real packages (a bare folder does not count).
-REQUIRED_PUBLIC = ["livescan", "livescan.documents", "livescan.errors"]
-LATER_PUBLIC = [
+# Public packages whose ``__all__`` must be exact: every one must exist.
+PUBLIC = [
+    "livescan",
+    "livescan.documents",
+    "livescan.errors",
     "livescan.plans",
     "livescan.sim",
     "livescan.engine",
@@ -51,18 +52,15 @@ def _report(result: subprocess.CompletedProcess[str]) -> str:
     return f"exit code {result.returncode}\n{result.stdout}\n{result.stderr}"
 
 
-def _module_exists(name: str) -> bool:
-    """True once ``name`` is a real module or package (has a file), not a bare folder."""
+def _require(name: str) -> None:
+    """Fail clearly if ``name`` is missing or only a bare folder (no ``__init__.py``)."""
     try:
         spec = importlib.util.find_spec(name)
     except ModuleNotFoundError:
-        return False
-    return spec is not None and spec.origin not in (None, "namespace")
-
-
-def _require(name: str, required: list[str]) -> None:
-    if name not in required and not _module_exists(name):
-        pytest.skip(f"{name} is not written yet")
+        spec = None
+    assert spec is not None and spec.origin not in (None, "namespace"), (
+        f"{name} is not a package with an __init__.py"
+    )
 
 
 # -- lint -----------------------------------------------------------------------------------
@@ -109,9 +107,9 @@ def _public_names(module: types.ModuleType) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("name", REQUIRED_PUBLIC + LATER_PUBLIC)
+@pytest.mark.parametrize("name", PUBLIC)
 def test_dunder_all_is_complete(name):
-    _require(name, REQUIRED_PUBLIC)
+    _require(name)
     module = importlib.import_module(name)
     assert hasattr(module, "__all__"), f"{name} has no __all__"
     listed = list(module.__all__)
@@ -139,7 +137,7 @@ print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & set(heavy))))
 
 @pytest.mark.parametrize("name", WIDGET_FREE)
 def test_import_does_not_load_widget_libraries(name, tmp_path):
-    _require(name, ["livescan"])
+    _require(name)
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, name, json.dumps(WIDGET_LIBRARIES)],
         cwd=tmp_path,
