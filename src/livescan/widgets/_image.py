@@ -233,18 +233,9 @@ class LiveImage(LiveWidget):
     def datum(self, doc: dict[str, Any]) -> None:
         self.filler("datum", doc)
 
-    #: The lossy lane batches events into pages for us (one call per ~10 ms of scan).
+    #: The lossy lane batches events into pages for us (one call per ~10 ms of scan);
+    #: a single event (a replay, bluesky's RunEngine) arrives as a page of one.
     accepts_event_pages = True
-
-    def event(self, doc: dict[str, Any]) -> None:
-        if doc["descriptor"] not in self._descriptors:
-            return
-        try:
-            value = doc["data"][self.field]
-        except KeyError:
-            return
-        self._add_frame(doc["seq_num"], value, (doc.get("filled") or {}).get(self.field))
-        self._throttle.poke()
 
     def event_page(self, doc: dict[str, Any]) -> None:
         """Many events at once: only the newest ``max_frames`` of them are kept."""

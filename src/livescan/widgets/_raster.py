@@ -176,26 +176,9 @@ class LiveRaster(LiveWidget):
     def _show_error(self, msg: str) -> None:
         self.figure.title = msg
 
-    #: The lossy lane batches events into pages for us (one call per ~10 ms of scan).
+    #: The lossy lane batches events into pages for us (one call per ~10 ms of scan);
+    #: a single event (a replay, bluesky's RunEngine) arrives as a page of one.
     accepts_event_pages = True
-
-    def event(self, doc: dict[str, Any]) -> None:
-        if doc["descriptor"] not in self._descriptors:
-            return
-        try:
-            value = doc["data"][self.I]
-        except KeyError:
-            return
-        nrows, ncols = self.raster_shape
-        k = int(doc["seq_num"]) - 1
-        if not 0 <= k < nrows * ncols:
-            self.ignored += 1
-            return
-        row, col = divmod(k, ncols)
-        if self.snaking and row % 2:
-            col = ncols - 1 - col
-        self.array[row, col] = value
-        self._throttle.poke()
 
     def event_page(self, doc: dict[str, Any]) -> None:
         """Many events at once: their pixels set with one fancy-indexed assignment."""
