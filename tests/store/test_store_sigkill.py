@@ -101,25 +101,7 @@ def test_sigkill_of_a_running_engine_leaves_a_readable_unfinished_run(tmp_path):
 
 def test_sigkill_mid_run_keeps_every_written_document(tmp_path):
     store = tmp_path / "store"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(store)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    reported = []
-    try:
-        for line in child.stdout:
-            reported.append(line.split())
-            if len(reported) >= 60:
-                break
-        os.kill(child.pid, signal.SIGKILL)
-        out, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == -signal.SIGKILL, err
-    reported += [line.split() for line in out.splitlines()]
+    reported = _run_and_kill(CHILD, store, 60)
     assert len(reported) >= 60
 
     db = RunStore(store)  # opens normally after the kill
