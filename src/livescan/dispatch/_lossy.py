@@ -62,15 +62,6 @@ class LossyStats:
         self.skipped = 0
         self.errors = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "delivered": self.delivered,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "pending": len(self.pending) + len(self.page),
-            "seconds": round(self.spent, 6),
-        }
-
 
 class LossyLane:
     def __init__(
@@ -89,7 +80,6 @@ class LossyLane:
         self.max_page = max_page
         self.clock = clock
         self.stats: dict[int, LossyStats] = {}
-        self.failures: list[CallbackFailure] = []
         self.on_failure: Callable[[CallbackFailure], None] | None = None
         self._t0 = clock()
         self._spent_total = 0.0
@@ -121,7 +111,6 @@ class LossyLane:
         """Reset the clock and the counters: budgets are per run."""
         self._t0 = self.clock()
         self._spent_total = 0.0
-        self.failures = []
         self.stats = {token: LossyStats(sub.label) for token, sub in self.subs.items()}
         self._last_page = None
         self._rebuild()
@@ -257,7 +246,6 @@ class LossyLane:
     def _failed(self, sub: Subscription, st: LossyStats, name: str, exc: BaseException) -> None:
         st.errors += 1
         failure = (sub.label, name, exc)
-        self.failures.append(failure)
         if st.errors == 1:
             log.error(
                 "callback %s raised on a %r document; the run goes on (lossy subscription)",

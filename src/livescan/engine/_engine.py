@@ -117,9 +117,6 @@ class RunEngine:
         if self._current is not None:
             self._current._notify()
 
-    def _illegal(self, message: str) -> IllegalStateTransition:
-        return IllegalStateTransition(message)
-
     def add_listener(self, fn: Callable[[RunHandle], Any]) -> None:
         """``fn(handle)`` for every run: state changes, and every ~50 ms while running."""
         self._listeners.append(fn)

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from livescan.errors import IllegalStateTransition
+
 if TYPE_CHECKING:
     from livescan.engine._engine import RunEngine
 
@@ -134,7 +136,7 @@ class RunHandle:
     # -- control -------------------------------------------------------------------------
     def _require_current(self, what: str) -> RunEngine:
         if self.engine._current is not self:
-            raise self.engine._illegal(f"cannot {what} this run: it is {self.state}")
+            raise IllegalStateTransition(f"cannot {what} this run: it is {self.state}")
         return self.engine
 
     def pause(self) -> None:
