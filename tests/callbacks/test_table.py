@@ -242,3 +242,14 @@ def test_no_warning_for_plain_scalars(RE) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         RE(count([det]), LiveTable([det], view="text", out=lambda s: None))
+
+
+def test_format_text_returns_the_table_without_printing_it(RE) -> None:
+    t, lines = table([det])
+    RE(count([det], num=2), t)
+    printed = list(lines)
+    rows = [(i + 1, 1e9 + i, [1.0]) for i in range(2)]
+    text = t.format_text(rows).splitlines()
+    assert lines == printed  # nothing more was printed
+    assert text[:3] == printed[:3] and text[-1] == printed[-1]
+    assert len(text) == 7

@@ -136,15 +136,17 @@ class LiveTable(CallbackBase):
     def _border(self) -> str:
         return "+" + "+".join("-" * w for w in self._widths()) + "+"
 
-    def _header(self) -> None:
+    def _header_lines(self) -> list[str]:
         pad = " " * self.extra_pad
         names = ["seq_num", "time", *self._columns]
         cells = [
             n.rjust(w - self.extra_pad) + pad for n, w in zip(names, self._widths(), strict=True)
         ]
-        self._emit(self._border())
-        self._emit("|" + "|".join(cells) + "|")
-        self._emit(self._border())
+        return [self._border(), "|" + "|".join(cells) + "|", self._border()]
+
+    def _header(self) -> None:
+        for line in self._header_lines():
+            self._emit(line)
 
     def _row(self, values: list[str | None]) -> str:
         pad = " " * self.extra_pad
@@ -261,27 +263,21 @@ class LiveTable(CallbackBase):
         this table's column order, ``time`` as a timestamp or already formatted — with
         the summary line: what a grid-mode table leaves
         behind as a static fallback in an executed notebook."""
-        lines: list[str] = []
-        saved, self._lines = self._lines, lines
-        try:
-            self._header()
-            for n, (seq_num, t, values) in enumerate(rows, start=1):
-                if n % self.print_header_interval == 0:
-                    self._header()
-                stamp = (
-                    t
-                    if isinstance(t, str)
-                    else (datetime.datetime.fromtimestamp(t).strftime("%H:%M:%S.%f")[:-5])
-                )
-                cells = [
-                    self._format(c, None if _missing(v) else v)
-                    for c, v in zip(self._columns, values, strict=True)
-                ]
-                lines.append(self._row([str(int(seq_num)), stamp, *cells]))
-            lines.append(self._border())
-            lines.append(self.summary())
-        finally:
-            self._lines = saved
+        lines = self._header_lines()
+        for n, (seq_num, t, values) in enumerate(rows, start=1):
+            if n % self.print_header_interval == 0:
+                lines += self._header_lines()
+            stamp = (
+                t
+                if isinstance(t, str)
+                else (datetime.datetime.fromtimestamp(t).strftime("%H:%M:%S.%f")[:-5])
+            )
+            cells = [
+                self._format(c, None if _missing(v) else v)
+                for c, v in zip(self._columns, values, strict=True)
+            ]
+            lines.append(self._row([str(int(seq_num)), stamp, *cells]))
+        lines += [self._border(), self.summary()]
         return "\n".join(lines)
 
     def summary(self) -> str:
