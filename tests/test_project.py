@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-LINTED = [p for p in ("src", "tests", "bench", "dev.py") if (REPO / p).exists()]
+LINTED = [p for p in ("src", "tests", "bench", "notebooks", "dev.py") if (REPO / p).exists()]
 CONCISE = ["--output-format", "concise"]  # one line per problem in the failure message
 
 # Public packages whose ``__all__`` must be exact: every one must exist.
