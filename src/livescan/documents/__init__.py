@@ -1,6 +1,8 @@
 """Documents: what a run emits, how to build them, route them, fill them and encode them.
 
 This is the bottom layer: it imports nothing else from livescan but ``livescan.errors``.
+It also says what hints mean (dimensions, hinted fields, frame shapes) and which live
+views a run calls for (:func:`choose_views`), for every consumer alike.
 """
 
 from livescan.documents._compose import RunComposer, check_metadata_keys, new_uid
@@ -10,6 +12,13 @@ from livescan.documents._fill import (
     HDF5FrameHandler,
     register_handler,
     resource_path,
+)
+from livescan.documents._hints import (
+    dependent_fields,
+    frame_dims,
+    hinted_dimensions,
+    hinted_fields,
+    run_dimensions,
 )
 from livescan.documents._json import NumpyEncoder, dumps, loads, to_jsonable
 from livescan.documents._router import (
@@ -25,6 +34,7 @@ from livescan.documents._subs import (
     check_subscription_name,
     normalize_subs,
 )
+from livescan.documents._views import ViewSpec, choose_views
 
 __all__ = [
     "DOCUMENT_NAMES",
@@ -36,16 +46,23 @@ __all__ = [
     "Handler",
     "NumpyEncoder",
     "RunComposer",
+    "ViewSpec",
     "check_callable",
     "check_metadata_keys",
     "check_subscription_name",
+    "choose_views",
+    "dependent_fields",
     "dumps",
+    "frame_dims",
+    "hinted_dimensions",
+    "hinted_fields",
     "loads",
     "new_uid",
     "normalize_subs",
     "pack_event_page",
     "register_handler",
     "resource_path",
+    "run_dimensions",
     "to_jsonable",
     "unpack_event_page",
 ]

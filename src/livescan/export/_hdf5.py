@@ -30,7 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from livescan.documents import DocumentRouter, dumps, unpack_event_page
+from livescan.documents import (
+    DocumentRouter,
+    dumps,
+    hinted_dimensions,
+    hinted_fields,
+    unpack_event_page,
+)
 from livescan.errors import ExportError, FileExistsExportError
 from livescan.export._frames import FrameSource
 from livescan.export._template import FilenameTemplate
@@ -222,12 +228,7 @@ class _StreamGroup:
 
 def _axes(start: Mapping[str, Any], stream: str, columns: Mapping[str, _Column]) -> list[str]:
     out: list[str] = []
-    dims = (start.get("hints") or {}).get("dimensions") or []
-    for dim in dims:
-        try:
-            fields, dim_stream = dim
-        except (TypeError, ValueError):
-            continue
+    for fields, dim_stream in hinted_dimensions(start):
         if dim_stream == stream:
             out += [f for f in fields if f in columns and not columns[f].shape]
     if not out:
@@ -241,12 +242,7 @@ def _signal(
     def numeric(k: str) -> bool:
         return columns[k].ds.dtype.kind in "biuf"
 
-    hinted = [
-        f
-        for d in descriptors
-        for h in (d.get("hints") or {}).values()
-        for f in (h.get("fields") or [])
-    ]
+    hinted = [f for d in descriptors for f in hinted_fields(d)]
     candidates = [f for f in hinted if f in columns and f not in axes and numeric(f)]
     candidates += [
         f for f in columns if f not in axes and numeric(f) and not f.endswith("_setpoint")

@@ -20,89 +20,24 @@ earlier runs with the same axes, or replace them (``overplot=False``, or the tog
 
 from __future__ import annotations
 
-import html
 import logging
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets
 
 from livescan.callbacks import CallbackBase, LiveTable
-from livescan.documents import unpack_event_page
+from livescan.documents import ViewSpec, choose_views, run_dimensions, unpack_event_page
+from livescan.jupyter import _panels
+from livescan.jupyter._history import RunHistory
 from livescan.jupyter._peaks import Peaks, peak_stats
 from livescan.jupyter._status import RunStatus
+from livescan.jupyter._views import ViewCache, close_tree, make_view, mark_centre
 from livescan.widgets import DEFAULT_MAX_RATE, LiveImage, LivePlot, LiveRaster
 
 __all__ = ["Dashboard", "Peaks", "peak_stats"]
 
 logger = logging.getLogger("livescan.jupyter")
-
-_SCALAR = ("number", "integer")
-_LIVE = object()  # the "live" entry of the past-runs list
-
-
-def _dimensions(start: dict[str, Any]) -> tuple[list[list[str]], str, str]:
-    """``(dimension field lists, stream, where they came from)`` of a start document.
-
-    ``hints.dimensions`` first, else one dimension per motor, else ``time``. All
-    dimensions must share one stream; if they do not, the first one's stream wins.
-    """
-    hinted = (start.get("hints") or {}).get("dimensions")
-    if hinted:
-        dims, streams = [], []
-        for entry in hinted:
-            fields, stream = entry
-            dims.append([str(f) for f in fields])
-            streams.append(stream)
-        return dims, streams[0], "hints"
-    motors = start.get("motors")
-    if motors:
-        return [[str(m)] for m in motors], "primary", "motors"
-    return [["time"]], "primary", "time"
-
-
-def _frame_dims(shape: Any) -> list[int]:
-    dims = [int(s) for s in (shape or [])]
-    while len(dims) > 2 and dims[0] == 1:
-        dims = dims[1:]
-    return dims
-
-
-def _dependent_fields(descriptor: dict[str, Any], dims: Iterable[str]) -> list[str]:
-    """Hinted fields of the descriptor (else every object key), without the dimensions."""
-    keys = descriptor.get("data_keys", {})
-    fields: list[str] = []
-    for hint in (descriptor.get("hints") or {}).values():
-        fields.extend(hint.get("fields", []) if isinstance(hint, dict) else [])
-    if not fields:
-        for object_fields in (descriptor.get("object_keys") or {}).values():
-            fields.extend(object_fields)
-    if not fields:
-        fields = list(keys)
-    skip = set(dims)
-    return [f for f in dict.fromkeys(fields) if f in keys and f not in skip]
-
-
-def _close_tree(widget: Any, seen: set[int] | None = None) -> None:
-    """Close an ipywidget and every widget it holds (marks, scales, children …)."""
-    seen = set() if seen is None else seen
-    if not isinstance(widget, ipywidgets.Widget) or id(widget) in seen:
-        return
-    seen.add(id(widget))
-    for name in list(widget.keys):
-        value = getattr(widget, name, None)
-        if isinstance(value, dict):
-            items: Iterable[Any] = value.values()
-        elif isinstance(value, list | tuple):
-            items = value
-        else:
-            items = (value,)
-        for item in items:
-            if isinstance(item, ipywidgets.Widget):
-                _close_tree(item, seen)
-    widget.close()
 
 
 class Dashboard(CallbackBase):
@@ -136,9 +71,8 @@ class Dashboard(CallbackBase):
         max_rate: float = DEFAULT_MAX_RATE,
         recent: int = 20,
     ) -> None:
-        self.store = store
+        self.history = RunHistory(store, recent, self.show_run)
         self.max_rate = float(max_rate)
-        self.recent = int(recent)
         #: peak statistics of the last 1-D run, by dependent field
         self.peaks: dict[str, Peaks] = {}
         #: baseline readings of the last run: field -> [reading at start, at end]
@@ -154,7 +88,7 @@ class Dashboard(CallbackBase):
         self.replaying: Any = None  # the stored run being replayed, if any
         self._engine: Any = None
         self._token: int | None = None
-        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._cache = ViewCache(self._forget_markers)
         self._children: list[Callable[[str, dict[str, Any]], Any]] = []
         self._image_children: list[LiveImage] = []
         self._markers: dict[str, list[Any]] = {}
@@ -177,15 +111,7 @@ class Dashboard(CallbackBase):
             tooltips=["New runs add lines to the plots", "New runs replace the plots"],
             style={"button_width": "80px"},
         )
-        self.run_list = W.Dropdown(
-            options=[("live", _LIVE)],
-            value=_LIVE,
-            description="Past runs",
-            layout=W.Layout(width="auto", min_width="260px", flex="1 1 auto"),
-            disabled=self.store is None,
-        )
-        self.run_list.add_class("livescan-dashboard-runs")
-        self.run_list.observe(self._on_pick, names="value")
+        self.run_list = self.history.widget
         self.clear_button = W.Button(description="Clear", icon="trash",
                                      tooltip="Remove every view and line",
                                      layout=W.Layout(width="80px"))  # fmt: skip
@@ -218,6 +144,24 @@ class Dashboard(CallbackBase):
             layout=W.Layout(width="100%", padding="4px"),
         )
         self.widget.add_class("livescan-dashboard")
+
+    @property
+    def store(self) -> Any:
+        """The run store whose past runs are listed (None: no list)."""
+        return self.history.store
+
+    @store.setter
+    def store(self, store: Any) -> None:
+        self.history.store = store
+
+    @property
+    def recent(self) -> int:
+        """How many past runs the list shows."""
+        return self.history.recent
+
+    @recent.setter
+    def recent(self, value: int) -> None:
+        self.history.recent = int(value)
 
     @property
     def overplot(self) -> bool:
@@ -267,7 +211,7 @@ class Dashboard(CallbackBase):
         self.status = RunStatus(handle)
         self.status_box.children = (self.status.widget,)
         if old is not None:
-            _close_tree(old.widget)
+            close_tree(old.widget)
         return self.status
 
     def open_sidecar(self, title: str = "livescan", anchor: str = "split-right") -> Any:
@@ -323,11 +267,11 @@ class Dashboard(CallbackBase):
         self.peaks_html.value = ""
         self.baseline_html.value = ""
         self.notes_html.value = ""
-        self._dims, self._dim_stream, source = _dimensions(doc)
+        self._dims, self._dim_stream, source = run_dimensions(doc)
         if source != "hints":
             self._note(f"no hints.dimensions in the start document: using {source}")
         if self.replaying is None and self.store is not None:
-            self._select_live()
+            self.history.select_live()
         self._render_header()
 
     def descriptor(self, doc: dict[str, Any]) -> None:
@@ -402,95 +346,37 @@ class Dashboard(CallbackBase):
         if text in self.notes:
             return
         self.notes.append(text)
-        items = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes[-8:])
-        self.notes_html.value = f"<ul style='margin:2px 0;color:#9a6700'>{items}</ul>"
+        self.notes_html.value = _panels.notes_html(self.notes)
 
     # -- choosing views ------------------------------------------------------------------
     def _choose_views(self, descriptor: dict[str, Any]) -> None:
         start = self._start or {}
-        keys = descriptor.get("data_keys", {})
-        dim_fields = [f for dim in self._dims for f in dim]
-        missing = [f for f in dim_fields if f != "time" and f not in keys]
-        if missing:
-            self._note(f"dimension field(s) {missing} are not in the {self._dim_stream!r} stream")
-        deps = _dependent_fields(descriptor, dim_fields)
-        scalars = [f for f in deps if keys[f].get("dtype") in _SCALAR and not keys[f].get("shape")]
-        frames = [
-            f
-            for f in deps
-            if keys[f].get("dtype") == "array" and len(_frame_dims(keys[f].get("shape"))) == 2
-        ]
-        other = [f for f in deps if f not in scalars and f not in frames]
-        for f in other:
-            if keys[f].get("dtype") == "array":
-                self._note(f"{f!r} has shape {keys[f].get('shape')}: not shown")
-
-        used: list[tuple[Any, ...]] = []
+        notes: list[str] = []
+        specs = choose_views(start, descriptor, notes=notes)
+        for note in notes:
+            self._note(note)
         plots: dict[str, LivePlot] = {}
         rasters: dict[str, LiveRaster] = {}
         images: dict[str, LiveImage] = {}
-        ndim = len(self._dims)
-        self._x = None
-        if scalars and start.get("num_points") == 1:
-            self._note("a single point: shown in the table only")
-        elif scalars and ndim == 1:
-            x: str | None = self._dims[0][0]
-            if x != "time" and x not in keys:
-                x = None  # noted above; plot against seq_num
-            self._x = x
-            self._precision = {k: v.get("precision", 4) for k, v in keys.items()}
-            for y in scalars:
-                plots[y] = self._view(
-                    ("plot", y, x or "seq_num"), lambda y=y, x=x: self._new_plot(y, x), used
-                )
-        elif scalars and ndim == 2 and self._gridded(start):
-            shape = [int(v) for v in start["shape"]]
-            extent = self._extent(start)
-            ylabel, xlabel = self._dims[0][0], self._dims[1][0]
-            for f in scalars:
-                key = ("raster", f, tuple(shape), extent, xlabel, ylabel)
-                rasters[f] = self._view(
-                    key,
-                    lambda f=f, shape=shape, extent=extent, xl=xlabel, yl=ylabel: LiveRaster(
-                        shape,
-                        f,
-                        extent=extent,
-                        xlabel=xl,
-                        ylabel=yl,
-                        stream_name=self._dim_stream,
-                        max_rate=self.max_rate,
-                    ),
-                    used,
-                )
-        elif scalars:
-            why = "not a rectilinear grid" if ndim == 2 else f"{ndim} dimensions"
-            self._note(f"{why}: plotted against seq_num")
-            for y in scalars:
-                plots[y] = self._view(
-                    ("plot", y, "seq_num"), lambda y=y: self._new_plot(y, None), used
-                )
-        for f in frames:
-            images[f] = self._view(
-                ("image", f),
-                lambda f=f: LiveImage(
-                    f, stream_name=self._dim_stream, max_rate=min(self.max_rate, 10.0)
-                ),
-                used,
-            )
-        table_fields = [f for f in dim_fields if f in keys] + [
-            f for f in deps if f not in frames and keys[f].get("dtype") != "array"
-        ]
-        table_fields = list(dict.fromkeys(table_fields))
         table = None
-        if table_fields:
-            table = self._view(
-                ("table", tuple(table_fields), self._dim_stream),
-                lambda: LiveTable(
-                    table_fields, view="grid", stream_name=self._dim_stream, out=_discard
-                ),
-                used,
+        for spec in specs:
+            view = self._cache.get(
+                spec,
+                lambda spec=spec: make_view(spec, self.max_rate),
+                reuse=self.overplot or spec.kind != "plot",
             )
-        self._evict(used)
+            if spec.kind == "plot":
+                plots[spec.field] = view
+            elif spec.kind == "raster":
+                rasters[spec.field] = view
+            elif spec.kind == "image":
+                images[spec.field] = view
+            else:
+                table = view
+        self._cache.evict(specs, overplot=self.overplot)
+        self._x = next((s.x for s in specs if s.kind == "plot"), None)
+        keys = descriptor.get("data_keys", {})
+        self._precision = {k: v.get("precision", 4) for k, v in keys.items()}
 
         self.plots, self.rasters, self.images, self.table = plots, rasters, images, table
         self._children = [*plots.values(), *rasters.values(), *images.values()]
@@ -515,73 +401,15 @@ class Dashboard(CallbackBase):
                 self._call(child, name, doc)
         self._pending = []
 
-    def _view(self, key: tuple[Any, ...], make: Callable[[], Any], used: list) -> Any:
-        reuse = self.overplot or key[0] != "plot"
-        if not reuse and key in self._cache:
-            self._forget(key)  # replace mode: a fresh plot, the old one closed
-        view = self._cache.get(key)
-        if view is None:
-            view = make()
-        self._cache[key] = view
-        self._cache.move_to_end(key)
-        used.append(key)
-        return view
-
-    def _new_plot(self, y: str, x: str | None) -> LivePlot:
-        return LivePlot(y, x, stream_name=self._dim_stream, max_rate=self.max_rate)
-
-    def _evict(self, used: list[tuple[Any, ...]]) -> None:
-        """Forget views not used by this run: all of them in replace mode, else the oldest
-        beyond a dozen (so a scan, a count and a scan again still overplot)."""
-        keep = set(used)
-        unused = [k for k in self._cache if k not in keep]
-        if self.overplot:
-            unused = unused[: max(0, len(self._cache) - 12)]
-        for key in unused:
-            self._forget(key)
-
-    def _forget(self, key: tuple[Any, ...]) -> None:
-        view = self._cache.pop(key)
-        if key[0] == "plot":
-            self._markers.pop(key[1], None)
-        widget = getattr(getattr(view, "view", None), "widget", None) or view.widget
-        _close_tree(widget)
-
-    @staticmethod
-    def _gridded(start: dict[str, Any]) -> bool:
-        hints = start.get("hints") or {}
-        shape, extents = start.get("shape"), start.get("extents")
-        return (
-            hints.get("gridding") == "rectilinear"
-            and shape is not None
-            and len(shape) == 2
-            and extents is not None
-            and len(extents) == 2
-        )
-
-    @staticmethod
-    def _extent(start: dict[str, Any]) -> tuple[float, float, float, float]:
-        """Pixel edges so that pixel centres sit at the grid positions: the slow axis
-        (first dimension) runs along the rows, the fast one along the columns."""
-        (s0, s1), (f0, f1) = ([float(v) for v in e] for e in start["extents"])
-        rows, cols = (int(v) for v in start["shape"])
-        half_row = (s1 - s0) / max(1, rows - 1) / 2
-        half_col = (f1 - f0) / max(1, cols - 1) / 2
-        return (f0 - half_col, f1 + half_col, s0 - half_row, s1 + half_row)
+    def _forget_markers(self, spec: ViewSpec) -> None:
+        if spec.kind == "plot":
+            self._markers.pop(spec.field, None)
 
     # -- at the stop ---------------------------------------------------------------------
     def _compute_peaks(self) -> None:
         if self._x is None or self._x == "time":
             return
-        rows = []
-        precision = self._precision
-
-        def fx(v: Any) -> str:
-            return _fmt_num(v, precision.get(self._x or "", 4)) or "–"
-
-        def fy(field: str, v: Any) -> str:
-            return _fmt_num(v, precision.get(field, 4)) or "–"
-
+        peaks: dict[str, Peaks] = {}
         for y, plot in self.plots.items():
             if not plot.runs or plot.runs[-1].uid != (self._start or {}).get("uid"):
                 continue
@@ -589,47 +417,10 @@ class Dashboard(CallbackBase):
             stats = peak_stats(xs, ys, x_name=self._x, y_name=y)
             if stats.points < 2:
                 continue
-            self.peaks[y] = stats
-            self._mark_centre(y, plot, stats)
-            mx, mn = stats.max or (None, None), stats.min or (None, None)
-            rows.append(
-                f"<tr><td><b>{html.escape(y)}</b></td><td>{fx(stats.com)}</td>"
-                f"<td>{fx(stats.cen)}</td><td>{fx(mx[0])} → {fy(y, mx[1])}</td>"
-                f"<td>{fx(mn[0])} → {fy(y, mn[1])}</td><td>{fx(stats.fwhm)}</td></tr>"
-            )
-        if rows:
-            head = (
-                f"<tr><th></th><th>com</th><th>cen</th><th>max ({html.escape(self._x)} → y)</th>"
-                f"<th>min</th><th>fwhm</th></tr>"
-            )
-            self.peaks_html.value = (
-                "<table class='livescan-peaks' style='border-collapse:collapse;"
-                "font-family:monospace;font-size:12px' cellpadding='3'>"
-                f"{head}{''.join(rows)}</table>"
-            )
-
-    def _mark_centre(self, y: str, plot: LivePlot, stats: Peaks) -> None:
-        """A dashed vertical line at ``cen`` (else ``com``) on the plot, one per field."""
-        import bqplot
-
-        where = stats.cen if stats.cen is not None else stats.com
-        old = self._markers.pop(y, [])
-        marks = [m for m in plot.figure.marks if m not in old]
-        if where is not None and stats.max is not None and stats.min is not None:
-            mark = bqplot.Lines(
-                x=[where, where],
-                y=[stats.min[1], stats.max[1]],
-                scales={"x": plot.x_scale, "y": plot.y_scale},
-                line_style="dashed",
-                colors=["#555555"],
-                labels=[f"cen {where:.4g}"],
-                display_legend=False,
-            )
-            marks.append(mark)
-            self._markers[y] = [mark]
-        plot.figure.marks = marks
-        for m in old:
-            m.close()  # not its scales: the plot's lines share them
+            self.peaks[y] = peaks[y] = stats
+            self._markers[y] = mark_centre(plot, stats, self._markers.pop(y, []))
+        if peaks:
+            self.peaks_html.value = _panels.peaks_html(self._x, peaks, self._precision)
 
     def _baseline_event(self, doc: dict[str, Any]) -> None:
         for key, value in doc.get("data", {}).items():
@@ -644,96 +435,18 @@ class Dashboard(CallbackBase):
         if not self.baseline:
             return
         keys = self._baseline_desc.get("data_keys", {})
-        rows = []
-        for field, readings in self.baseline.items():
-            prec = keys.get(field, {}).get("precision", 4)
-            first = readings[0]
-            last = readings[1] if len(readings) > 1 else None
-            change = ""
-            if isinstance(first, int | float) and isinstance(last, int | float):
-                change = _fmt_num(last - first, prec)
-            rows.append(
-                f"<tr><td>{html.escape(field)}</td><td>{_fmt_num(first, prec)}</td>"
-                f"<td>{_fmt_num(last, prec)}</td><td>{change}</td></tr>"
-            )
-        self.baseline_html.value = (
-            "<b>Baseline</b><table class='livescan-baseline' style='border-collapse:collapse;"
-            "font-family:monospace;font-size:12px' cellpadding='3'>"
-            "<tr><th>field</th><th>start</th><th>end</th><th>change</th></tr>"
-            f"{''.join(rows)}</table>"
-        )
+        self.baseline_html.value = _panels.baseline_html(self.baseline, keys)
 
     def _render_header(self) -> None:
-        s = self._start or {}
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(s.get("time", 0))))
-        parts = [
-            f"<b>scan {html.escape(str(s.get('scan_id', '–')))}</b>",
-            f"<b>{html.escape(str(s.get('plan_name', '')))}</b>",
-            f"uid <code>{html.escape(str(s.get('uid', '')))}</code>",
-            when,
-        ]
-        lines = [" · ".join(parts)]
-        detail = []
-        if s.get("detectors"):
-            detail.append("detectors: " + html.escape(", ".join(map(str, s["detectors"]))))
-        dims = ", ".join(" / ".join(d) for d in self._dims)
-        if dims:
-            detail.append(f"dimensions: {html.escape(dims)}")
-        streams = sorted(set(self._streams.values()))
-        if streams:
-            detail.append("streams: " + html.escape(", ".join(streams)))
-        if detail:
-            lines.append(" · ".join(detail))
-        if self._stop is not None:
-            status = str(self._stop.get("exit_status", "?"))
-            events = self._stop.get("num_events") or {}
-            counts = ", ".join(f"{k}: {v}" for k, v in events.items())
-            reason = self._stop.get("reason") or ""
-            lines.append(
-                f"finished: <span class='livescan-dashboard-exit'>{html.escape(status)}</span>"
-                + (f" — {html.escape(reason)}" if reason else "")
-                + (f" · events {html.escape(counts)}" if counts else "")
-            )
-        if self._from_store:
-            lines.append("<i>replayed from the run store</i>")
-        self.header.value = "<div style='line-height:1.5'>" + "<br>".join(lines) + "</div>"
+        self.header.value = _panels.header_html(
+            self._start, self._stop, self._dims, self._streams.values(),
+            from_store=self._from_store,
+        )  # fmt: skip
 
     # -- past runs -----------------------------------------------------------------------
     def refresh_runs(self) -> None:
         """Reload the list of past runs from the store (newest first)."""
-        if self.store is None:
-            return
-        options: list[tuple[str, Any]] = [("live", _LIVE)]
-        for run in reversed(self.store[-self.recent :]):
-            start = run.start
-            when = time.strftime("%m-%d %H:%M:%S", time.localtime(float(start.get("time", 0))))
-            status = run.exit_status or "unfinished"
-            label = (
-                f"{start.get('scan_id', '?')} · {start.get('plan_name', '?')} · {when} · {status}"
-            )
-            options.append((label, run.uid))
-        current = self.run_list.value
-        values = [v for _, v in options]
-        self.run_list.unobserve(self._on_pick, names="value")
-        try:
-            self.run_list.options = options
-            self.run_list.value = current if current in values else _LIVE
-        finally:
-            self.run_list.observe(self._on_pick, names="value")
-        self.run_list.disabled = False
-
-    def _select_live(self) -> None:
-        if self.run_list.value is not _LIVE:
-            self.run_list.unobserve(self._on_pick, names="value")
-            try:
-                self.run_list.value = _LIVE
-            finally:
-                self.run_list.observe(self._on_pick, names="value")
-
-    def _on_pick(self, change: dict[str, Any]) -> None:
-        if change["new"] is _LIVE or change["new"] is None:
-            return
-        self.show_run(change["new"])
+        self.history.refresh()
 
     def show_run(self, run: Any) -> bool:
         """Replay a stored run (a Run, a uid or a store key) into the views.
@@ -744,7 +457,7 @@ class Dashboard(CallbackBase):
 
         if self._start is not None and self._stop is None and self.replaying is None:
             self._note("a run is in progress: past runs can be shown when it ends")
-            self._select_live()
+            self.history.select_live()
             return False
         if not hasattr(run, "documents"):
             if self.store is None:
@@ -759,27 +472,10 @@ class Dashboard(CallbackBase):
 
     def clear(self) -> None:
         """Remove every view (and the lines of earlier runs)."""
-        for key in list(self._cache):
-            self._forget(key)
+        self._cache.clear()
         self.plots, self.rasters, self.images, self.table = {}, {}, {}, None
         self._children, self._image_children = [], []
         self.plots_box.children = ()
         self.images_box.children = ()
         self.table_box.children = ()
         self.peaks_html.value = ""
-
-
-def _fmt_num(value: Any, prec: Any = 4) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        try:
-            text = f"{value:.{int(prec)}f}"
-            return text[1:] if text.startswith("-") and float(text) == 0 else text
-        except (TypeError, ValueError):
-            return f"{value:.4g}"
-    return html.escape(str(value))
-
-
-def _discard(_line: str) -> None:
-    """Where the dashboard's grid table sends text lines: nowhere (the grid shows them)."""

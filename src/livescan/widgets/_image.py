@@ -19,7 +19,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from livescan.documents import Filler
+from livescan.documents import Filler, frame_dims
 from livescan.errors import LivescanError
 from livescan.widgets._base import LiveWidget
 from livescan.widgets._colormap import COLORMAPS, apply_colormap, downsample, encode_png
@@ -32,16 +32,6 @@ logger = logging.getLogger("livescan.widgets")
 
 class ImageShapeError(LivescanError, ValueError):
     """LiveImage was given data that is not a 2-D frame."""
-
-
-def _frame_dims(shape: Any) -> list[int] | None:
-    """Frame shape without leading 1s (``[1, h, w]`` is one frame); None if unknown."""
-    if shape is None:
-        return None
-    dims = [int(s) for s in shape]
-    while len(dims) > 2 and dims[0] == 1:
-        dims = dims[1:]
-    return dims
 
 
 class LiveImage(LiveWidget):
@@ -213,7 +203,7 @@ class LiveImage(LiveWidget):
         if not self._accept_descriptor(doc, [self.field]):
             return
         dk = doc["data_keys"][self.field]
-        dims = _frame_dims(dk.get("shape"))
+        dims = frame_dims(dk.get("shape"))
         if dk.get("dtype") not in (None, "array") or (dims is not None and len(dims) != 2):
             msg = (
                 f"LiveImage: field {self.field!r} is not a 2-D frame (dtype "
