@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import importlib.util
+import inspect
 import json
 import subprocess
 import sys
@@ -123,6 +126,91 @@ def test_dunder_all_is_complete(name):
         f"{name} has public names missing from __all__: {unlisted} "
         "(add them, or rename them with a leading underscore)"
     )
+
+
+# -- docstrings -------------------------------------------------------------------------------
+
+# Packages whose public definitions all have a docstring (becomes PUBLIC when all are done).
+DOCUMENTED = ["livescan.documents"]
+
+
+def _own_class_doc(cls: type) -> str | None:
+    """The docstring written in ``cls`` itself (not inherited, not made up by a dataclass)."""
+    doc = cls.__dict__.get("__doc__")
+    if not isinstance(doc, str) or not doc.strip():
+        return None
+    generated = dataclasses.is_dataclass(cls) or hasattr(cls, "_fields")
+    if generated and doc.startswith(f"{cls.__name__}("):  # "Name(field: type, ...)"
+        return None
+    return doc
+
+
+_PROPERTIES = (property, functools.cached_property)
+
+
+def _public_members(cls: type) -> dict[str, type]:
+    """Public methods and properties of ``cls``, by name, with the livescan class defining each.
+
+    Members come from ``cls`` and its livescan base classes (private bases included: their
+    public methods are part of ``cls``); names with a leading underscore are left out.
+    """
+    found: dict[str, type] = {}
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("livescan"):
+            continue
+        for name, value in vars(klass).items():
+            if name.startswith("_") or name in found:
+                continue
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            if inspect.isfunction(value) or isinstance(value, _PROPERTIES):
+                found[name] = klass
+    return found
+
+
+def _where(obj: object) -> str:
+    """The file (relative to the repository) that defines ``obj``, else its module's name."""
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    file = getattr(module, "__file__", None)
+    if file is None:
+        return getattr(obj, "__module__", "?")
+    path = Path(file)
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def _undocumented(module: types.ModuleType) -> list[str]:
+    """``file: Name`` / ``file: Class.member`` for every public definition without a docstring."""
+    missing = []
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if inspect.isclass(obj):
+            if _own_class_doc(obj) is None:
+                missing.append(f"{_where(obj)}: class {obj.__qualname__}")
+            for member, klass in _public_members(obj).items():
+                value = vars(klass)[member]
+                if isinstance(value, (staticmethod, classmethod)):
+                    value = value.__func__
+                # inspect.getdoc finds a documented base class's docstring for an override.
+                if not (inspect.getdoc(value) or "").strip():
+                    missing.append(f"{_where(klass)}: {klass.__qualname__}.{member}")
+        elif (inspect.isroutine(obj) or inspect.ismodule(obj)) and not (obj.__doc__ or "").strip():
+            missing.append(f"{_where(obj)}: {name}")
+    return sorted(set(missing))
+
+
+@pytest.mark.parametrize("name", DOCUMENTED)
+def test_public_definitions_have_docstrings(name):
+    """Every class and function in ``__all__``, and every public method and property of those
+    classes, has a docstring (an override may rely on the documented method it overrides)."""
+    _require(name)
+    missing = _undocumented(importlib.import_module(name))
+    if missing:
+        pytest.fail(
+            f"{len(missing)} public definitions reachable from {name}.__all__ have no "
+            "docstring. Give each one a line that says what it is for (or make it private with "
+            "a leading underscore):\n  " + "\n  ".join(missing),
+            pytrace=False,
+        )
 
 
 # -- the engine runs without widgets -------------------------------------------------------

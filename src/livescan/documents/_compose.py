@@ -61,6 +61,7 @@ class RunComposer:
         self.stopped = False
 
     def start(self) -> dict[str, Any]:
+        """The run's start document (made when the composer was created)."""
         return self.start_doc
 
     def descriptor(
@@ -73,6 +74,7 @@ class RunComposer:
         hints: Mapping[str, Any] | None = None,
         time: float | None = None,
     ) -> dict[str, Any]:
+        """A descriptor document opening the event stream ``name`` with these data keys."""
         doc: dict[str, Any] = {
             "uid": new_uid(),
             "time": ttime.time() if time is None else time,
@@ -98,6 +100,7 @@ class RunComposer:
         filled: dict[str, bool] | None = None,
         time: float | None = None,
     ) -> dict[str, Any]:
+        """The next event of the stream ``descriptor`` opened (seq_num counts from 1)."""
         duid = descriptor["uid"]
         seq = self._seq[duid] + 1
         self._seq[duid] = seq
@@ -124,6 +127,7 @@ class RunComposer:
         uid: str | None = None,
         path_semantics: str = "posix",
     ) -> dict[str, Any]:
+        """A resource document: a file (``root``/``resource_path``) that datums point into."""
         return {
             "uid": uid or new_uid(),
             "spec": spec,
@@ -135,6 +139,7 @@ class RunComposer:
         }
 
     def datum(self, resource: Mapping[str, Any], datum_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The next datum document in ``resource``: how to find one piece of data in it."""
         ruid = resource["uid"]
         i = self._datum_counters.get(ruid, 0)
         self._datum_counters[ruid] = i + 1
@@ -143,6 +148,7 @@ class RunComposer:
     def stop(
         self, exit_status: str = "success", reason: str = "", *, time: float | None = None
     ) -> dict[str, Any]:
+        """The stop document: how the run ended and the number of events per stream."""
         if exit_status not in ("success", "abort", "fail"):
             raise ValueError(
                 f"exit_status must be 'success', 'abort' or 'fail', not {exit_status!r}"

@@ -146,6 +146,7 @@ class Filler:
         return handler(**datum["datum_kwargs"])
 
     def fill_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``event`` with every external value loaded (the event itself if none)."""
         keys = self.external_keys(event)
         if not keys:
             return event

@@ -22,6 +22,7 @@ SUBSCRIPTION_KEYS = ("all", "start", "descriptor", "event", "stop", "resource", 
 
 
 def check_subscription_name(name: Any) -> str:
+    """Return ``name`` if callbacks may subscribe to it, else raise ``UnknownDocumentName``."""
     if name not in SUBSCRIPTION_KEYS:
         raise UnknownDocumentName(
             f"{name!r} is not a document name to subscribe to; use one of "
@@ -31,6 +32,7 @@ def check_subscription_name(name: Any) -> str:
 
 
 def check_callable(func: Any, where: str = "subscription") -> Callback:
+    """Return ``func`` if it is callable, else raise ``NotCallableError`` naming ``where``."""
     if not callable(func):
         raise NotCallableError(
             f"{where}: {func!r} is not callable; subscribe a function f(name, doc) or a "
