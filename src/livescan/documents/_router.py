@@ -85,43 +85,43 @@ class DocumentRouter:
         return getattr(self, name)(doc)
 
     def start(self, doc: dict[str, Any]) -> Any:
-        """Called with each start document; override to use it."""
+        """Handle a start document (the base class ignores it)."""
         return None
 
     def descriptor(self, doc: dict[str, Any]) -> Any:
-        """Called with each descriptor document; override to use it."""
+        """Handle a descriptor document (the base class ignores it)."""
         return None
 
     def event(self, doc: dict[str, Any]) -> Any:
-        """Called with each event; by default handed on as a page of one to ``event_page``."""
+        """Handle an event (by default handed to ``event_page`` as a page of one, if overridden)."""
         if _overrides(self, "event_page"):
             return self.event_page(pack_event_page(doc))
         return None
 
     def event_page(self, doc: dict[str, Any]) -> Any:
-        """Called with each event page; by default unpacked into ``event`` calls."""
+        """Handle an event page (by default unpacked into ``event`` calls, if overridden)."""
         if _overrides(self, "event"):
             for event in unpack_event_page(doc):
                 self.event(event)
         return None
 
     def resource(self, doc: dict[str, Any]) -> Any:
-        """Called with each resource document; override to use it."""
+        """Handle a resource document (the base class ignores it)."""
         return None
 
     def datum(self, doc: dict[str, Any]) -> Any:
-        """Called with each datum document; override to use it."""
+        """Handle a datum document (the base class ignores it)."""
         return None
 
     def datum_page(self, doc: dict[str, Any]) -> Any:
-        """Called with each datum page; by default unpacked into ``datum`` calls."""
+        """Handle a datum page (by default unpacked into ``datum`` calls, if overridden)."""
         if _overrides(self, "datum"):
             for datum in _unpack_datum_page(doc):
                 self.datum(datum)
         return None
 
     def stop(self, doc: dict[str, Any]) -> Any:
-        """Called with each stop document; override to use it."""
+        """Handle a stop document (the base class ignores it)."""
         return None
 
 
