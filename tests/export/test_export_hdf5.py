@@ -11,7 +11,7 @@ import pytest
 
 from livescan.errors import FileExistsExportError
 from livescan.export import HDF5Exporter, export_hdf5
-from livescan.export._hdf5 import _Column
+from livescan.export._h5column import Column as _Column
 from tests.store._docsets import feed, frames_of, make_run
 
 

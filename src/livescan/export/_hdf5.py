@@ -1,50 +1,25 @@
-"""HDF5 export: a whole run in one NeXus-flavoured HDF5 file.
+"""HDF5 export: a whole run in one NeXus-flavoured HDF5 file (layout: ``_nexus``).
 
-Layout (``/entry`` is an ``NXentry``, each stream an ``NXdata`` generic viewers plot)::
-
-    /                          NX_class=NXroot, default="entry", creator, file_time
-    /entry                     NXentry; attrs uid, scan_id, plan_name, exit_status, reason,
-                               default=<stream>
-      title, start_time, end_time
-      documents/               NXcollection: start, stop (JSON text; scalar keys of start
-                               also as attributes), descriptors, resources, datums (JSON each)
-      <stream>/                NXdata: attrs signal, axes, <axis>_indices
-        <field>                (N, *shape) chunked, one chunk per frame; attrs from the data key
-        seq_num                link to events/seq_num
-        events/                seq_num, time, uid
-        timestamps/<field>     (N,) float64
-
-The file is written as the documents arrive under ``<name>.partial`` and renamed to its
-final name at the stop document, so a file with the final name is always complete. If
-writing fails, the ``.partial`` file is closed (readable up to the failure) and left.
+:class:`HDF5Exporter` names each run's file from a template as the run arrives;
+:func:`export_hdf5` writes one stored run to a path.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from livescan.documents import (
-    DocumentRouter,
-    dumps,
-    hinted_dimensions,
-    hinted_fields,
-    unpack_event_page,
-)
-from livescan.errors import ExportError, FileExistsExportError
+from livescan.documents import DocumentRouter
+from livescan.errors import ExportError
 from livescan.export._frames import FrameSource
+from livescan.export._nexus import RunFile
 from livescan.export._template import FilenameTemplate
 
 __all__ = ["HDF5Exporter", "export_hdf5"]
 
 _COMPRESSIONS = (None, "gzip", "lzf")
-_RESERVED = ("events", "timestamps")
 
 
 def _check_compression(compression: str | None) -> None:
@@ -52,352 +27,11 @@ def _check_compression(compression: str | None) -> None:
         raise ValueError(f"compression must be one of {_COMPRESSIONS}, not {compression!r}")
 
 
-def _iso(t: float) -> str:
-    return _dt.datetime.fromtimestamp(float(t), _dt.UTC).isoformat()
-
-
-class _Column:
-    """A growable dataset. Frames (non-scalar rows) are written as they come; scalar rows
-    are gathered and written in blocks of ``_BLOCK`` (one small h5py write costs about as
-    much as a frame). The length is trimmed when the file closes."""
-
-    _BLOCK = 256
+class _RunExport(DocumentRouter):
+    """Writes each run it is given to one HDF5 file; :meth:`_path` names the file."""
 
     def __init__(
         self,
-        group: Any,
-        name: str,
-        dtype: Any,
-        shape: tuple[int, ...],
-        compression: str | None,
-        compression_opts: Any,
-    ) -> None:
-        chunks = (1, *shape) if shape else (1024,)
-        kwargs: dict[str, Any] = {}
-        if compression is not None and (shape or np.dtype(dtype).kind != "O"):
-            kwargs = {"compression": compression, "compression_opts": compression_opts}
-        self.ds = group.create_dataset(
-            name, shape=(0, *shape), maxshape=(None, *shape), chunks=chunks, dtype=dtype, **kwargs
-        )
-        self.shape = shape
-        self.n = 0  # rows written to the dataset
-        self._pending: list[Any] = []  # scalar rows not yet written
-
-    def append(self, value: Any) -> None:
-        if not self.shape:
-            self._pending.append(value)
-            if len(self._pending) >= self._BLOCK:
-                self.flush()
-            return
-        if self.n == self.ds.shape[0]:
-            self.ds.resize(max(64, 2 * self.n), axis=0)
-        self.ds[self.n] = value
-        self.n += 1
-
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        rows, self._pending = self._pending, []
-        end = self.n + len(rows)
-        if end > self.ds.shape[0]:
-            self.ds.resize(max(end, 2 * self.n), axis=0)
-        kind = self.ds.dtype.kind
-        self.ds[self.n : end] = np.array(rows, dtype=object if kind == "O" else self.ds.dtype)
-        self.n = end
-
-    def trim(self, rows: int) -> None:
-        self.flush()
-        self.n = min(self.n, rows)  # a row cut short by an error is dropped everywhere
-        if self.ds.shape[0] != self.n:
-            self.ds.resize(self.n, axis=0)
-
-
-class _StreamGroup:
-    def __init__(self, entry: Any, name: str, descriptor: dict[str, Any], owner: _RunFile):
-        self.name = name
-        self.owner = owner
-        self.group = entry.create_group(name)
-        self.group.attrs["NX_class"] = "NXdata"
-        self.events = self.group.create_group("events")
-        self.events.attrs["NX_class"] = "NXcollection"
-        self.timestamps = self.group.create_group("timestamps")
-        self.timestamps.attrs["NX_class"] = "NXcollection"
-        self.data_keys: dict[str, dict[str, Any]] = dict(descriptor["data_keys"])
-        for key in self.data_keys:
-            if key in _RESERVED:
-                raise ExportError(
-                    f"stream {name!r} has a field named {key!r}, which the HDF5 "
-                    f"layout reserves ({', '.join(_RESERVED)})"
-                )
-        self.descriptors = [descriptor]
-        self.columns: dict[str, _Column] = {}
-        self.meta: dict[str, _Column] = {}
-        self.rows = 0  # complete rows (every column written)
-
-    def _make(self, key: str, value: Any, event: dict[str, Any]) -> _Column:
-        import h5py
-
-        dk = self.data_keys[key]
-        external = self.owner.frames.is_external(event, key)
-        if external and not self.owner.fill:
-            dtype: Any = h5py.string_dtype()
-            shape: tuple[int, ...] = ()
-        else:
-            kind = dk.get("dtype")
-            shape = tuple(np.shape(value))
-            if kind == "string" or isinstance(value, str):
-                dtype = h5py.string_dtype()
-            elif dk.get("dtype_numpy") and np.dtype(dk["dtype_numpy"]).kind in "biuf":
-                dtype = np.dtype(dk["dtype_numpy"])
-            elif kind == "number":
-                dtype = np.result_type(np.asarray(value).dtype, np.float64)
-            elif kind == "integer":
-                dtype = np.int64
-            elif kind == "boolean":
-                dtype = np.bool_
-            else:
-                dtype = np.asarray(value).dtype
-                if dtype.kind in "OUS":
-                    dtype = h5py.string_dtype()
-        col = _Column(
-            self.group, key, dtype, shape, self.owner.compression, self.owner.compression_opts
-        )
-        for attr in ("source", "units", "precision", "dtype", "external", "dtype_numpy"):
-            if dk.get(attr) is not None:
-                col.ds.attrs[attr] = dk[attr]
-        return col
-
-    def append(self, event: dict[str, Any]) -> None:
-        import h5py
-
-        frames = self.owner.frames
-        if not self.meta:
-            self.meta["seq_num"] = _Column(self.events, "seq_num", np.int64, (), None, None)
-            self.meta["time"] = _Column(self.events, "time", np.float64, (), None, None)
-            self.meta["uid"] = _Column(self.events, "uid", h5py.string_dtype(), (), None, None)
-            if "seq_num" not in self.data_keys:
-                self.group["seq_num"] = h5py.SoftLink(self.meta["seq_num"].ds.name)
-        for key in self.data_keys:
-            if key not in event["data"]:
-                raise ExportError(
-                    f"event {event.get('seq_num')} of stream {self.name!r} has no value for {key!r}"
-                )
-            if frames.is_external(event, key) and not self.owner.fill:
-                value: Any = str(event["data"][key])
-            elif self.data_keys[key].get("dtype") == "array" or frames.is_external(event, key):
-                value = frames.value(event, key)
-            else:
-                value = event["data"][key]
-                if value is None:
-                    value = np.nan
-            col = self.columns.get(key)
-            if col is None:
-                col = self.columns[key] = self._make(key, value, event)
-                self.meta[f"ts:{key}"] = _Column(self.timestamps, key, np.float64, (), None, None)
-            if tuple(np.shape(value)) != col.shape and col.shape != ():
-                raise ExportError(
-                    f"event {event.get('seq_num')}: {key!r} has shape "
-                    f"{np.shape(value)}, the stream started with {col.shape}"
-                )
-            col.append(value)
-            ts = event.get("timestamps", {}).get(key)
-            self.meta[f"ts:{key}"].append(np.nan if ts is None else ts)
-        self.meta["seq_num"].append(event["seq_num"])
-        self.meta["time"].append(event["time"])
-        self.meta["uid"].append(event["uid"])
-        self.rows += 1
-
-    def finish(self, start: Mapping[str, Any]) -> bool:
-        for col in [*self.columns.values(), *self.meta.values()]:
-            col.trim(self.rows)
-        self.group.attrs["descriptors"] = [d["uid"] for d in self.descriptors]
-        axes = _axes(start, self.name, self.columns)
-        signal = _signal(self.descriptors, self.columns, axes)
-        if signal is None:
-            self.group.attrs["NX_class"] = "NXcollection"
-            return False
-        self.group.attrs["signal"] = signal
-        ndim = len(self.columns[signal].shape)
-        first = axes[0] if axes else ("seq_num" if "seq_num" in self.group else ".")
-        self.group.attrs["axes"] = [first] + ["."] * ndim
-        for ax in axes or [first]:
-            if ax != ".":
-                self.group.attrs[f"{ax}_indices"] = 0
-        return True
-
-
-def _axes(start: Mapping[str, Any], stream: str, columns: Mapping[str, _Column]) -> list[str]:
-    out: list[str] = []
-    for fields, dim_stream in hinted_dimensions(start):
-        if dim_stream == stream:
-            out += [f for f in fields if f in columns and not columns[f].shape]
-    if not out:
-        out = [m for m in start.get("motors") or [] if m in columns and not columns[m].shape]
-    return out
-
-
-def _signal(
-    descriptors: list[dict[str, Any]], columns: Mapping[str, _Column], axes: list[str]
-) -> str | None:
-    def numeric(k: str) -> bool:
-        return columns[k].ds.dtype.kind in "biuf"
-
-    hinted = [f for d in descriptors for f in hinted_fields(d)]
-    candidates = [f for f in hinted if f in columns and f not in axes and numeric(f)]
-    candidates += [
-        f for f in columns if f not in axes and numeric(f) and not f.endswith("_setpoint")
-    ]
-    scalars = [f for f in candidates if not columns[f].shape]
-    chosen = scalars or candidates
-    return chosen[0] if chosen else None
-
-
-class _RunFile:
-    """Writes one run into one HDF5 file as its documents arrive."""
-
-    def __init__(
-        self,
-        final: Path,
-        start: dict[str, Any],
-        *,
-        compression: str | None,
-        compression_opts: Any,
-        fill: bool,
-        overwrite: bool,
-        frames: FrameSource,
-    ) -> None:
-        import h5py
-
-        self.final = final
-        self.partial = final.with_name(final.name + ".partial")
-        if final.exists() and not overwrite:
-            raise FileExistsExportError(f"{final} exists; pass overwrite=True to replace it")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        self.compression = compression
-        self.compression_opts = (
-            4 if compression == "gzip" and compression_opts is None else compression_opts
-        )
-        self.fill = fill
-        self.frames = frames
-        self.start = start
-        self.streams: dict[str, _StreamGroup] = {}
-        self.by_descriptor: dict[str, _StreamGroup] = {}
-        self.resources: list[str] = []
-        self.datums: list[str] = []
-        self.f = h5py.File(self.partial, "w")
-        try:
-            self._header(start)
-        except BaseException:
-            self.f.close()
-            raise
-
-    def _header(self, start: dict[str, Any]) -> None:
-        from livescan import __version__
-
-        f = self.f
-        f.attrs.update(
-            {
-                "NX_class": "NXroot",
-                "default": "entry",
-                "creator": f"livescan {__version__}",
-                "file_name": self.final.name,
-                "file_time": _iso(start["time"]),
-            }
-        )
-        self.entry = entry = f.create_group("entry")
-        entry.attrs.update(
-            {"NX_class": "NXentry", "uid": start["uid"], "exit_status": "unfinished"}
-        )
-        for key in ("scan_id", "plan_name"):
-            if isinstance(start.get(key), int | float | str) and not isinstance(
-                start.get(key), bool
-            ):
-                entry.attrs[key] = start[key]
-        title = start.get("title") or f"{start.get('plan_name', 'run')} {start.get('scan_id', '')}"
-        entry["title"] = str(title).strip()
-        entry["start_time"] = _iso(start["time"])
-        self.docs = entry.create_group("documents")
-        self.docs.attrs["NX_class"] = "NXcollection"
-        ds = self.docs.create_dataset("start", data=dumps(start))
-        for k, v in start.items():
-            if isinstance(v, str | int | float | bool):
-                ds.attrs[k] = v
-
-    def __call__(self, name: str, doc: dict[str, Any]) -> None:
-        if name == "descriptor":
-            stream = doc.get("name", "primary")
-            group = self.streams.get(stream)
-            if group is None:
-                group = self.streams[stream] = _StreamGroup(self.entry, stream, doc, self)
-            else:
-                group.descriptors.append(doc)
-            self.by_descriptor[doc["uid"]] = group
-        elif name == "event":
-            self.by_descriptor[doc["descriptor"]].append(doc)
-        elif name == "event_page":
-            group = self.by_descriptor[doc["descriptor"]]
-            for event in unpack_event_page(doc):
-                group.append(event)
-        elif name == "resource":
-            self.resources.append(dumps(doc))
-        elif name in ("datum", "datum_page"):
-            self.datums.append(dumps(doc))
-
-    def _close(self, stop: dict[str, Any] | None) -> None:
-        import h5py
-
-        try:
-            str_t = h5py.string_dtype()
-            descriptors = [dumps(d) for g in self.streams.values() for d in g.descriptors]
-            for key, items in (
-                ("descriptors", descriptors),
-                ("resources", self.resources),
-                ("datums", self.datums),
-            ):
-                self.docs.create_dataset(key, data=np.array(items, dtype=object), dtype=str_t)
-            plotted = [name for name, g in self.streams.items() if g.finish(self.start)]
-            if plotted:
-                self.entry.attrs["default"] = "primary" if "primary" in plotted else plotted[0]
-            if stop is not None:
-                self.docs.create_dataset("stop", data=dumps(stop))
-                self.entry["end_time"] = _iso(stop["time"])
-                self.entry.attrs["exit_status"] = stop.get("exit_status", "")
-                self.entry.attrs["reason"] = stop.get("reason", "") or ""
-        finally:
-            self.f.close()
-
-    def finish(self, stop: dict[str, Any] | None) -> Path:
-        """Complete the file and give it its final name."""
-        self._close(stop)
-        os.replace(self.partial, self.final)
-        return self.final
-
-    def abandon(self, error: BaseException) -> None:
-        """Close the file after a failure; it stays as ``<name>.partial``."""
-        if not self.f:
-            return
-        with contextlib.suppress(Exception):
-            self.entry.attrs["exit_status"] = "export failed"
-            self.entry.attrs["reason"] = f"{type(error).__name__}: {error}"
-        with contextlib.suppress(Exception):
-            self._close(None)
-        with contextlib.suppress(Exception):
-            self.f.close()
-
-
-class HDF5Exporter(DocumentRouter):
-    """A lossless subscriber that writes each run to one HDF5 file (layout: module doc).
-
-    ``template`` names the file from the start document, e.g.
-    ``"exports/{start[scan_id]}_{start[uid]:.8}.h5"`` (same rules as the TIFF templates;
-    only ``start`` fields). The file gets its final name at the stop document;
-    :attr:`filenames` lists the finished files. ``fill=False`` stores datum ids instead of
-    copying file-backed frames in. ``compression``: ``None``, ``'gzip'`` or ``'lzf'``.
-    """
-
-    def __init__(
-        self,
-        template: str,
         *,
         compression: str | None = None,
         compression_opts: Any = None,
@@ -406,14 +40,16 @@ class HDF5Exporter(DocumentRouter):
         root_map: Mapping[str, str] | None = None,
     ) -> None:
         _check_compression(compression)
-        self.template = FilenameTemplate(template, roots=("start",))
         self.compression = compression
         self.compression_opts = compression_opts
         self.fill = bool(fill)
         self.overwrite = bool(overwrite)
         self.filenames: list[str] = []
         self._frames = FrameSource(root_map)
-        self._file: _RunFile | None = None
+        self._file: RunFile | None = None
+
+    def _path(self, start: dict[str, Any]) -> Path:
+        raise NotImplementedError
 
     def __call__(self, name: str, doc: dict[str, Any]) -> Any:
         try:
@@ -433,9 +69,9 @@ class HDF5Exporter(DocumentRouter):
         if self._file is not None:  # a run that never stopped: keep what it wrote
             self._file.finish(None)
         self._frames.reset()
-        path = self.template.render(start=doc)
+        path = self._path(doc)
         self.filenames = []
-        self._file = _RunFile(
+        self._file = RunFile(
             path,
             doc,
             compression=self.compression,
@@ -459,6 +95,50 @@ class HDF5Exporter(DocumentRouter):
             self._file = None
 
 
+class HDF5Exporter(_RunExport):
+    """A lossless subscriber that writes each run to one HDF5 file (layout: ``_nexus``).
+
+    ``template`` names the file from the start document, e.g.
+    ``"exports/{start[scan_id]}_{start[uid]:.8}.h5"`` (same rules as the TIFF templates;
+    only ``start`` fields). The file gets its final name at the stop document;
+    :attr:`filenames` lists the finished files. ``fill=False`` stores datum ids instead of
+    copying file-backed frames in. ``compression``: ``None``, ``'gzip'`` or ``'lzf'``.
+    """
+
+    def __init__(
+        self,
+        template: str,
+        *,
+        compression: str | None = None,
+        compression_opts: Any = None,
+        fill: bool = True,
+        overwrite: bool = False,
+        root_map: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            compression=compression,
+            compression_opts=compression_opts,
+            fill=fill,
+            overwrite=overwrite,
+            root_map=root_map,
+        )
+        self.template = FilenameTemplate(template, roots=("start",))
+
+    def _path(self, start: dict[str, Any]) -> Path:
+        return self.template.render(start=start)
+
+
+class _PathExport(_RunExport):
+    """Writes the run to one given path (for :func:`export_hdf5`)."""
+
+    def __init__(self, path: Path, **options: Any) -> None:
+        super().__init__(**options)
+        self.path = path
+
+    def _path(self, start: dict[str, Any]) -> Path:
+        return self.path
+
+
 def export_hdf5(
     run: Any,
     filename: str | os.PathLike[str],
@@ -479,31 +159,16 @@ def export_hdf5(
     """
     from livescan.store import documents_of
 
-    _check_compression(compression)
-    exporter = HDF5Exporter(
-        "x",
+    exporter = _PathExport(
+        Path(os.path.abspath(os.fspath(filename))),
         compression=compression,
         compression_opts=compression_opts,
         fill=fill,
         overwrite=overwrite,
     )
-    target = Path(os.path.abspath(os.fspath(filename)))
-    exporter.template = _Fixed(target)  # type: ignore[assignment]
     for name, doc in documents_of(run):
         exporter(name, doc)
-    if exporter._file is not None:
-        exporter.close()
+    exporter.close()
     if not exporter.filenames:
         raise ExportError("the run has no start document; nothing was exported")
     return Path(exporter.filenames[-1])
-
-
-class _Fixed:
-    """A template that always gives one path (for :func:`export_hdf5`)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.template = str(path)
-
-    def render(self, **_: Any) -> Path:
-        return self.path
