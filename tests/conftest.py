@@ -29,6 +29,14 @@ def RE(validator: DocumentValidator):
     assert engine.state == "idle", f"the test left the RunEngine {engine.state}"
 
 
+@pytest.fixture
+def recorder(monkeypatch):
+    """Every widget made in the test talks to a recording comm in place of a kernel."""
+    from tests.widgets._comm import CommRecorder
+
+    return CommRecorder().install(monkeypatch)
+
+
 @pytest.fixture(autouse=True)
 def _reset_sim_devices():
     """Put the shared simulated motors back at 0 between tests."""
