@@ -67,6 +67,8 @@ def baseline_wrapper(plan: Any, devices: Sequence[Any], name: str = "baseline") 
 def baseline_decorator(
     devices: Sequence[Any], name: str = "baseline"
 ) -> Callable[[Callable[..., Plan]], Callable[..., Plan]]:
+    """``baseline_wrapper`` as a decorator: the plan reads ``devices`` at its start and end."""
+
     def decorator(func: Callable[..., Plan]) -> Callable[..., Plan]:
         @functools.wraps(func)
         def wrapped(*args: Any, **kwargs: Any) -> Plan:

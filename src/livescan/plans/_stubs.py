@@ -107,19 +107,23 @@ def null() -> Plan:
 
 
 def stage(obj: Any) -> Plan:
+    """Stage ``obj`` (e.g. open a camera's file) before it is read."""
     return (yield Msg("stage", obj))
 
 
 def unstage(obj: Any) -> Plan:
+    """Unstage ``obj`` (undo ``stage``)."""
     return (yield Msg("unstage", obj))
 
 
 def stage_all(*objs: Any) -> Plan:
+    """Stage each of ``objs`` in order."""
     for obj in objs:
         yield from stage(obj)
 
 
 def unstage_all(*objs: Any) -> Plan:
+    """Unstage each of ``objs`` in reverse order."""
     for obj in reversed(objs):
         yield from unstage(obj)
 
@@ -130,6 +134,7 @@ def subscribe(name: str, func: Callable[[str, dict], Any]) -> Plan:
 
 
 def unsubscribe(token: int) -> Plan:
+    """Remove a subscription that ``subscribe`` made, by its token."""
     return (yield Msg("unsubscribe", None, token=token))
 
 
@@ -144,6 +149,7 @@ def mv(*args: Any, group: str | None = None) -> Plan:
 
 
 def rel_set(obj: Any, delta: float, *, group: str | None = None, wait: bool = False) -> Plan:
+    """Move ``obj`` by ``delta`` from where it is; with ``wait``, wait until it gets there."""
     ret = yield Msg("set", obj, obj.position + delta, group=group)
     if wait:
         yield Msg("wait", None, group=group)

@@ -32,6 +32,7 @@ class SimDevice:
 
     @property
     def hints(self) -> dict[str, list[str]]:
+        """The fields a plot or table should show by default (``{"fields": [...]}``)."""
         return {"fields": [self.name]}
 
     def _config(self) -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -39,10 +40,12 @@ class SimDevice:
         return {}
 
     def read_configuration(self) -> dict[str, dict[str, Any]]:
+        """The configuration readings, ``{key: {"value", "timestamp"}}``, as ophyd returns them."""
         now = time.time()
         return {k: {"value": v, "timestamp": now} for k, (v, _) in self._config().items()}
 
     def describe_configuration(self) -> dict[str, dict[str, Any]]:
+        """The data keys describing ``read_configuration()``."""
         return {k: dk for k, (_, dk) in self._config().items()}
 
     def __repr__(self) -> str:

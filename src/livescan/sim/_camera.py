@@ -106,12 +106,14 @@ class SimCamera(SimDevice):
 
     # -- staging and files ---------------------------------------------------------------
     def stage(self) -> list[SimCamera]:
+        """Prepare to acquire; with ``external=True`` open a new HDF5 file (one resource)."""
         if self.external and not self._staged:
             self._open_resource()
         self._staged = True
         return [self]
 
     def unstage(self) -> list[SimCamera]:
+        """Stop acquiring into the current file; the next ``stage()`` opens a new one."""
         self._staged = False
         self._resource = None
         self._path = None
@@ -170,6 +172,8 @@ class SimCamera(SimDevice):
 
     # -- the device protocol ---------------------------------------------------------------
     def trigger(self) -> SimStatus:
+        """Acquire a frame (or stack); the status finishes after ``exposure`` seconds."""
+
         def acquire() -> None:
             frame = self._acquire()
             self._t = time.time()
@@ -185,16 +189,19 @@ class SimCamera(SimDevice):
         return SimStatus.finished()
 
     def read(self) -> dict[str, dict[str, Any]]:
+        """The last frame, or its datum id with ``external=True``."""
         if self._frame is None and self._datum_id is None:
             self.trigger()
         value: Any = self._datum_id if self.external else self._frame
         return {self.name: {"value": value, "timestamp": self._t}}
 
     def collect_asset_docs(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield the resource and datum documents made since the last call."""
         while self._asset_docs:
             yield self._asset_docs.popleft()
 
     def describe(self) -> dict[str, dict[str, Any]]:
+        """The data key of the frames (shape, dtype, and ``external`` when in a file)."""
         shape = list(self.shape)
         if self.frames_per_point > 1:
             shape = [self.frames_per_point, *shape]

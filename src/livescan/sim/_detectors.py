@@ -60,15 +60,18 @@ class SynGauss(SimDevice):
         return v
 
     def trigger(self) -> SimStatus:
+        """Compute a new value from the motor's current readback."""
         self._value, self._t = self._compute(), time.time()
         return SimStatus.finished()
 
     def read(self) -> dict[str, dict[str, Any]]:
+        """The last computed value, ophyd-style (computed now if never triggered)."""
         if self._value is None:
             self.trigger()
         return {self.name: {"value": self._value, "timestamp": self._t}}
 
     def describe(self) -> dict[str, dict[str, Any]]:
+        """The data key of ``read()``."""
         return {self.name: number_key(f"SIM:{self.name}", self.precision)}
 
     def _config(self) -> dict[str, tuple[Any, dict[str, Any]]]:

@@ -39,9 +39,11 @@ class SimMotor(SimDevice):
 
     @property
     def position(self) -> float:
+        """The current readback."""
         return self.readback
 
     def set(self, value: float) -> SimStatus:
+        """Move to ``value``; the returned status finishes when the readback gets there."""
         try:
             target = float(value)
         except (TypeError, ValueError):
@@ -58,6 +60,7 @@ class SimMotor(SimDevice):
         return SimStatus.finished()
 
     def read(self) -> dict[str, dict[str, Any]]:
+        """The readback and setpoint readings, ophyd-style."""
         now = time.time()
         return {
             self.name: {"value": self.readback, "timestamp": self._t},
@@ -65,6 +68,7 @@ class SimMotor(SimDevice):
         }
 
     def describe(self) -> dict[str, dict[str, Any]]:
+        """The data keys of ``read()``."""
         return {
             self.name: number_key(f"SIM:{self.name}", self.precision, self.egu),
             f"{self.name}_setpoint": number_key(

@@ -26,6 +26,7 @@ class SimStatus:
 
     @classmethod
     def finished(cls) -> SimStatus:
+        """A status that is already finished successfully."""
         st = cls()
         st.done = st.success = True
         return st
@@ -49,17 +50,21 @@ class SimStatus:
         return st
 
     def set_finished(self) -> None:
+        """Mark the status successful and call its callbacks."""
         self.done = self.success = True
         self._fire()
 
     def set_exception(self, exc: BaseException) -> None:
+        """Mark the status failed with ``exc`` and call its callbacks."""
         self.done, self.success, self._exception = True, False, exc
         self._fire()
 
     def exception(self) -> BaseException | None:
+        """The exception the status failed with, or None."""
         return self._exception
 
     def add_callback(self, callback: Callable[[SimStatus], None]) -> None:
+        """Call ``callback(status)`` when the status finishes (now, if it already has)."""
         if self.done:
             callback(self)
         else:
