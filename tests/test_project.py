@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import re
 import subprocess
 import sys
 import types
@@ -87,6 +88,29 @@ def test_import_layers():
     assert lint_imports.exists(), f"import-linter is not installed next to {sys.executable}"
     result = _run(str(lint_imports), "--no-cache")
     assert result.returncode == 0, _report(result)
+
+
+_HIDDEN_IMPORT = re.compile(r"""(import_module|__import__)\(\s*[rbf]?["']livescan""")
+
+
+def test_no_hidden_imports_of_livescan():
+    """import-linter only sees import statements: a module loaded by name (importlib or
+    __import__) would be a dependency the layers contract cannot check. A lower layer
+    offers a slot instead, and livescan/__init__.py fills it."""
+    found = [
+        f"{path.relative_to(REPO)}:{n}: {line.strip()}"
+        for path in sorted((REPO / "src").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _HIDDEN_IMPORT.search(line)
+    ]
+    assert not found, "modules imported by name, hidden from import-linter:\n" + "\n".join(found)
+
+
+def test_hidden_import_pattern_catches_the_usual_spellings():
+    for line in ('importlib.import_module("livescan.jupyter")', "__import__('livescan.widgets')",
+                 'import_module( "livescan")'):  # fmt: skip
+        assert _HIDDEN_IMPORT.search(line), line
+    assert not _HIDDEN_IMPORT.search("importlib.import_module(name)")
 
 
 # -- __all__ ----------------------------------------------------------------------------------

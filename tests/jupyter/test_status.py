@@ -79,9 +79,9 @@ def test_display_run_lays_out_status_and_the_runs_widgets_once(RE, recorder, mon
         return handle, box
 
     handle, box = asyncio.run(main())
-    assert handle._displayed is True and shown == [box]
+    assert handle.display.shown is True and shown == [box]
     status_w, tiles, image_w = box.children
-    assert status_w is handle._status_widget.widget
+    assert status_w is handle.display.status.widget
     inner = [t.children[0] for t in tiles.children]
     assert inner == [table.view.widget, plot.figure, raster.widget]  # the table first
     assert image_w is image.widget

@@ -1,18 +1,19 @@
 """LiveTable: a table of chosen fields, one row per event.
 
 Outside a notebook (or with ``view='text'``) it prints bluesky's text layout. Inside a
-Jupyter kernel (``view='auto'``) or with ``view='grid'`` it feeds a grid widget from
-``livescan.widgets`` (loaded lazily, so this layer never imports a widget library).
+Jupyter kernel (``view='auto'``) or with ``view='grid'`` it feeds a grid view made by
+``LiveTable.view_factory``, a slot this layer offers and does not fill: it never imports
+a widget library. ``livescan/__init__.py`` fills it with a function that loads
+``livescan.widgets.TableGridView`` on first use.
 """
 
 from __future__ import annotations
 
 import datetime
-import importlib
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from livescan.callbacks._base import CallbackBase
 from livescan.documents import unpack_event_page
@@ -77,6 +78,11 @@ class LiveTable(CallbackBase):
     #: the lossy lane may hand this callback batches of events as event pages
     accepts_event_pages = True
 
+    #: ``view_factory(table) -> TableView``: makes the grid face of a table in a notebook.
+    #: The composition root (``livescan/__init__.py``) fills it; raising ImportError means
+    #: "no widget libraries here" (``view='auto'`` then falls back to text).
+    view_factory: ClassVar[Callable[[LiveTable], TableView] | None] = None
+
     def __init__(
         self,
         fields: Sequence[Any] | Any,
@@ -105,8 +111,10 @@ class LiveTable(CallbackBase):
         self.view: TableView | None = None
         if view == "grid" or (view == "auto" and in_kernel()):
             try:
-                widgets = importlib.import_module("livescan.widgets")
-                self.view = widgets.TableGridView(self)
+                factory = LiveTable.view_factory
+                if factory is None:
+                    raise ImportError("no table view is installed (LiveTable.view_factory)")
+                self.view = factory(self)
             except ImportError as exc:
                 if view == "grid":
                     raise ImportError(

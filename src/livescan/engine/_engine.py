@@ -15,7 +15,6 @@ decides where it runs:
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import logging
 import sys
@@ -27,7 +26,7 @@ from livescan.dispatch import Dispatcher
 from livescan.documents import Callback, check_callable, check_metadata_keys, normalize_subs
 from livescan.engine._context import RunContext
 from livescan.engine._executor import as_generator, execute
-from livescan.engine._handle import RunHandle, RunResult
+from livescan.engine._handle import RunHandle, RunResult, display_hook
 from livescan.engine._state import RunEngineState, check_transition
 from livescan.engine._verbs import VERBS, Verb
 from livescan.errors import IllegalStateTransition, PlanError, RunEngineInterrupted
@@ -298,22 +297,18 @@ class RunEngine:
             and handle._future is not None
             and handle._future.get_loop() is self._runner.get_loop()
         )
-        if exception is not None and not blocking and not handle._displayed:
+        if exception is not None and not blocking and not handle.display.shown:
             # nobody may await this handle and no status widget shows it: say it here
             log.error("%s failed: %s", handle.plan_name, exception)
 
     def _display(self, handle: RunHandle) -> None:
-        if "ipykernel" not in sys.modules:
+        hook = display_hook()
+        if hook is None or "ipykernel" not in sys.modules:
             return
         try:
-            jupyter = importlib.import_module("livescan.jupyter")
-        except ImportError:
+            hook(handle)
+        except ImportError:  # no widget libraries: the handle's repr shows the run
             return
-        display_run = getattr(jupyter, "display_run", None)
-        if display_run is None:
-            return
-        try:
-            display_run(handle)
         except Exception:
             log.exception("could not display the run-status widget")
 

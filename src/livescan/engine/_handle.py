@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Callable, Generator
@@ -14,9 +13,60 @@ from livescan.errors import IllegalStateTransition
 if TYPE_CHECKING:
     from livescan.engine._engine import RunEngine
 
-__all__ = ["RunHandle", "RunResult"]
+__all__ = [
+    "DisplayHook",
+    "DisplaySlot",
+    "RunHandle",
+    "RunResult",
+    "display_hook",
+    "set_display_hook",
+]
 
 log = logging.getLogger("livescan.engine")
+
+DisplayHook = Callable[["RunHandle"], Any]
+_display_hook: DisplayHook | None = None
+
+
+def set_display_hook(hook: DisplayHook | None) -> DisplayHook | None:
+    """Install ``hook(handle)``, which shows a run in a notebook; returns the previous one.
+
+    The engine calls it when a run is submitted inside a kernel, and a handle's
+    ``_ipython_display_`` calls it. The engine itself never imports a widget library:
+    ``livescan/__init__.py`` installs a hook that loads ``livescan.jupyter`` on first use.
+    A hook raising ImportError means "no widgets here" (text is shown instead).
+    """
+    global _display_hook
+    previous, _display_hook = _display_hook, hook
+    return previous
+
+
+def display_hook() -> DisplayHook | None:
+    """The installed run-display hook, or None."""
+    return _display_hook
+
+
+class DisplaySlot:
+    """Where a run's notebook output is recorded, filled by whoever shows the run.
+
+    ``shown``: the run was displayed (at most once per handle; see :meth:`claim`);
+    ``status``: the status widget object that shows it; ``fallback_left``: its output
+    was replaced by a static fallback when the run ended.
+    """
+
+    __slots__ = ("fallback_left", "shown", "status")
+
+    def __init__(self) -> None:
+        self.shown = False
+        self.status: Any = None
+        self.fallback_left = False
+
+    def claim(self) -> bool:
+        """True the first time (the caller shows the run), False afterwards."""
+        if self.shown:
+            return False
+        self.shown = True
+        return True
 
 
 class RunResult(tuple):
@@ -83,7 +133,8 @@ class RunHandle:
         self._future: asyncio.Future[RunResult] | None = None
         self._listeners: list[Callable[[RunHandle], Any]] = []
         self._finished = False
-        self._displayed = False
+        #: how this run is shown in a notebook (filled by the display hook)
+        self.display = DisplaySlot()
         self._ctx: Any = None
 
     # -- state ---------------------------------------------------------------------------
@@ -233,14 +284,16 @@ class RunHandle:
 
     # -- display -------------------------------------------------------------------------
     def _ipython_display_(self) -> None:
-        if self._displayed:
+        if self.display.shown:
             return
+        hook = _display_hook
         try:
-            jupyter = importlib.import_module("livescan.jupyter")
-            jupyter.display_run(self)
+            if hook is None:
+                raise ImportError("no run-display hook is installed")
+            hook(self)
         except ImportError as exc:  # widget libraries missing: show text
             print(f"{self!r}  (run-status widget unavailable: {exc})")
-            self._displayed = True
+            self.display.shown = True
 
     def __repr__(self) -> str:
         sid = f" scan_id={self.scan_id}" if self.scan_id is not None else ""

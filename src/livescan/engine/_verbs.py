@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from livescan._version import __version__
 from livescan.dispatch import LosslessFailure
 from livescan.documents import check_metadata_keys, to_jsonable
 from livescan.engine._context import Bundle, RunContext, Stream
@@ -45,7 +46,6 @@ def _name(obj: Any) -> str:
 # -- runs ---------------------------------------------------------------------------------
 @verb("open_run")
 async def open_run(ctx: RunContext, msg: Msg) -> str:
-    from livescan import __version__
     from livescan.documents import RunComposer
 
     if ctx.composer is not None:

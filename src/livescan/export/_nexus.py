@@ -226,7 +226,7 @@ class RunFile:
             raise
 
     def _header(self, start: dict[str, Any]) -> None:
-        from livescan import __version__
+        from livescan._version import __version__
 
         f = self.f
         f.attrs.update(

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import ipywidgets
 
+from livescan.engine import DisplaySlot
 from livescan.jupyter._status import RunLike, RunStatus
 
 __all__ = ["display_run", "live_widget_of", "run_layout"]
 
 log = logging.getLogger("livescan.jupyter")
+
+
+class ShownRun(RunLike, Protocol):
+    """A run handle with its display slot (``RunHandle.display``)."""
+
+    display: DisplaySlot
 
 
 def live_widget_of(obj: Any) -> ipywidgets.Widget | None:
@@ -72,16 +79,16 @@ def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]
     return box
 
 
-def display_run(handle: RunLike) -> ipywidgets.Box | None:
+def display_run(handle: ShownRun) -> ipywidgets.Box | None:
     """Show ``handle``'s run-status widget and its per-run live widgets in the current
-    cell's output (once per handle). Returns the layout box."""
-    if getattr(handle, "_displayed", False):
+    cell's output (once per handle, recorded in ``handle.display``). Returns the box."""
+    slot = handle.display
+    if not slot.claim():
         return None
-    handle._displayed = True  # type: ignore[attr-defined]
     from IPython.display import display
 
     status = RunStatus(handle)
-    handle._status_widget = status  # type: ignore[attr-defined]
+    slot.status = status
     subs = list(getattr(handle, "subscriptions", ()) or ())
     box = run_layout(status, subs)
     output = display(box, display_id=True)
@@ -91,16 +98,18 @@ def display_run(handle: RunLike) -> ipywidgets.Box | None:
 
 
 def _leave_fallback_at_the_end(
-    handle: RunLike, box: ipywidgets.Box, subs: list[Any], output: Any
+    handle: ShownRun, box: ipywidgets.Box, subs: list[Any], output: Any
 ) -> None:
     """When the run finishes, update its output in place: the same widget view, plus the
     text tables and a PNG of the figures for viewers that cannot run widgets."""
     from livescan.jupyter._fallback import static_bundle
 
+    slot = handle.display
+
     def finished(h: Any) -> None:
-        if not h.done() or getattr(h, "_fallback_left", False):
+        if not h.done() or slot.fallback_left:
             return
-        h._fallback_left = True
+        slot.fallback_left = True
         try:
             output.update(static_bundle(box, h, subs), raw=True)
         except Exception:  # a fallback must never hide the run's own result
