@@ -8,7 +8,8 @@ Set-up means: create ``.venv`` if it is missing and ``pip install -e .[test]`` i
 install is skipped while ``pyproject.toml`` is unchanged since the last successful install
 (its SHA-256 is kept in ``.venv/.livescan-install-stamp``). With ``CI=true`` nothing asks
 questions. The browser tests drive the system Chromium (``/usr/bin/chromium``, or the path in
-``LIVESCAN_CHROMIUM``); as root on Debian/Ubuntu ``dev.py test`` apt-installs it when missing.
+``LIVESCAN_CHROMIUM``) and the scale-out tests start ``redis-server``; as root on Debian/Ubuntu
+``dev.py test`` apt-installs each when missing.
 """
 
 from __future__ import annotations
@@ -131,15 +132,32 @@ def ensure_chromium() -> None:
         "                  LIVESCAN_CHROMIUM=/Applications/Chromium.app/Contents/MacOS/Chromium\n"
         "Do not run `playwright install`: the tests use the system browser."
     )
+    apt_install("chromium", CHROMIUM, hint, may=str(CHROMIUM) == "/usr/bin/chromium")
+
+
+def ensure_redis() -> None:
+    """The scale-out tests start the system redis-server; install it with apt when we may."""
+    if shutil.which("redis-server"):
+        return
+    hint = (
+        "The scale-out tests start redis-server (Redis 7).\n"
+        "  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y redis-server\n"
+        "  macOS:          brew install redis"
+    )
+    apt_install("redis-server", Path("/usr/bin/redis-server"), hint)
+
+
+def apt_install(package: str, path: Path, hint: str, *, may: bool = True) -> None:
+    """As root on Debian/Ubuntu, ``apt-get install`` ``package`` (which provides ``path``)."""
     apt_get = shutil.which("apt-get")
-    if not is_root() or apt_get is None or str(CHROMIUM) != "/usr/bin/chromium":
+    if not is_root() or apt_get is None or not may:
         raise DevError(hint)
-    say("Chromium is missing: installing it with apt-get (running as root)")
+    say(f"{package} is missing: installing it with apt-get (running as root)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run([apt_get, "update"], env=env)
-    run([apt_get, "install", "-y", "chromium"], env=env)
-    if not CHROMIUM.exists():
-        raise DevError(f"apt-get installed chromium but {CHROMIUM} is still missing.\n{hint}")
+    run([apt_get, "install", "-y", package], env=env)
+    if not path.exists():
+        raise DevError(f"apt-get installed {package} but {path} is still missing.\n{hint}")
 
 
 def cmd_lab(args: list[str]) -> int:
@@ -166,6 +184,7 @@ def cmd_lab(args: list[str]) -> int:
 def cmd_test(args: list[str]) -> int:
     python = ensure_venv()
     ensure_chromium()
+    ensure_redis()
     cmd = [str(python), "-m", "pytest", *args]
     say("$ " + " ".join(cmd))
     env = dict(os.environ, LIVESCAN_CHROMIUM=str(CHROMIUM))

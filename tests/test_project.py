@@ -32,6 +32,7 @@ PUBLIC = [
     "livescan.callbacks",
     "livescan.export",
     "livescan.store",
+    "livescan.remote",
     "livescan.widgets",
     "livescan.jupyter",
 ]

@@ -8,6 +8,7 @@
 from livescan.dispatch._dispatcher import Dispatcher
 from livescan.dispatch._lossless import LosslessFailure, LosslessLane
 from livescan.dispatch._lossy import CallbackFailure, LossyLane, LossyStats
+from livescan.dispatch._offload import Offload, OffloadError
 from livescan.dispatch._subscriber import Subscription, label_of
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "LosslessLane",
     "LossyLane",
     "LossyStats",
+    "Offload",
+    "OffloadError",
     "Subscription",
     "label_of",
 ]
