@@ -1,8 +1,8 @@
 """LiveImage: a frame viewer with a follow-the-newest slider, colour map, contrast limits
 and row/column cross sections at a movable crosshair.
 
-Frames may sit inside the events or in files (resource/datum, read through
-``livescan.documents.Filler`` only when shown). Only the last ``max_frames`` are kept.
+Frames may sit inside the events or in files (resource/datum, read only when shown);
+the last ``max_frames`` are kept in a :class:`~livescan.widgets._frame_store.FrameStore`.
 What the browser gets is one display-sized, colour-mapped PNG per update plus the two
 profiles, at most ``max_rate`` times a second.
 """
@@ -20,18 +20,14 @@ import ipywidgets
 import numpy as np
 
 from livescan.documents import Filler, frame_dims
-from livescan.errors import LivescanError
 from livescan.widgets._base import LiveWidget
 from livescan.widgets._colormap import COLORMAPS, apply_colormap, downsample, encode_png
 from livescan.widgets._decimate import minmax_indices
+from livescan.widgets._frame_store import FrameStore, ImageShapeError
 
 __all__ = ["ImageShapeError", "LiveImage"]
 
 logger = logging.getLogger("livescan.widgets")
-
-
-class ImageShapeError(LivescanError, ValueError):
-    """LiveImage was given data that is not a 2-D frame."""
 
 
 class LiveImage(LiveWidget):
@@ -68,18 +64,14 @@ class LiveImage(LiveWidget):
     ) -> None:
         if not isinstance(field, str):
             raise TypeError(f"LiveImage field must be a field name (str), not {field!r}")
-        if int(max_frames) < 1:
-            raise ValueError(f"max_frames must be at least 1, not {max_frames!r}")
+        store = FrameStore(field, max_frames, handlers=handlers, root_map=root_map)
         super().__init__(max_rate=max_rate)
         self.field = field
         self.stream_name = stream_name
         self.display_size = int(display_size)
-        self._handlers = dict(handlers or {})
-        self._root_map = dict(root_map or {})
-        self.frames: deque[tuple[int, Any]] = deque(maxlen=int(max_frames))
-        self.filler = Filler(self._handlers, root_map=self._root_map)
+        #: the frames kept, by seq_num
+        self.store = store
         self._descriptors: set[str] = set()
-        self._cache: tuple[int, np.ndarray] | None = None
         self._rendered: tuple | None = None
         self._updating = False
         self._expected: int | None = None
@@ -189,9 +181,7 @@ class LiveImage(LiveWidget):
     # -- documents -----------------------------------------------------------------------
     def start(self, doc: dict[str, Any]) -> None:
         self._throttle.flush_now()
-        self.filler = Filler(self._handlers, root_map=self._root_map)
-        self.frames.clear()  # seq_nums restart with each run
-        self._cache = None
+        self.store.start(doc)
         self._rendered = None
         self._expected = doc.get("num_points")
         self.follow.value = True
@@ -199,7 +189,7 @@ class LiveImage(LiveWidget):
         self.image_figure.title = f"{self.field} · scan {doc.get('scan_id', '?')}"
 
     def descriptor(self, doc: dict[str, Any]) -> None:
-        self.filler("descriptor", doc)
+        self.store("descriptor", doc)
         if not self._accept_descriptor(doc, [self.field]):
             return
         dk = doc["data_keys"][self.field]
@@ -218,10 +208,10 @@ class LiveImage(LiveWidget):
         self.info.value = f"<b style='color:#c00'>{html.escape(msg)}</b>"
 
     def resource(self, doc: dict[str, Any]) -> None:
-        self.filler("resource", doc)
+        self.store("resource", doc)
 
     def datum(self, doc: dict[str, Any]) -> None:
-        self.filler("datum", doc)
+        self.store("datum", doc)
 
     #: The lossy lane batches events into pages for us (one call per ~10 ms of scan);
     #: a single event (a replay, bluesky's RunEngine) arrives as a page of one.
@@ -235,60 +225,32 @@ class LiveImage(LiveWidget):
             values = doc["data"][self.field]
         except KeyError:
             return
-        filled = (doc.get("filled") or {}).get(self.field) or [None] * len(values)
-        seq_nums = doc["seq_num"]
-        keep = max(0, len(seq_nums) - int(self.frames.maxlen or len(seq_nums)))
-        for value in values[:keep]:  # never shown: forget their datums (memory bound)
-            if isinstance(value, str):
-                self.filler.datums.pop(value, None)
-        for seq, value, flag in zip(seq_nums[keep:], values[keep:], filled[keep:]):
-            self._add_frame(seq, value, flag)
+        filled = (doc.get("filled") or {}).get(self.field)
+        self.store.add_page(doc["seq_num"], values, filled)
         self._throttle.poke()
-
-    def _add_frame(self, seq_num: int, value: Any, filled: bool | None) -> None:
-        external = filled is False or isinstance(value, str)
-        if not external:
-            value = np.asarray(value)
-            if value.ndim > 2:
-                value = value.reshape(value.shape[-2:]) if value.size == np.prod(
-                    value.shape[-2:]) else value  # fmt: skip
-            if value.ndim != 2:
-                raise ImageShapeError(
-                    f"LiveImage: event {seq_num} has {self.field!r} of shape "
-                    f"{value.shape}; LiveImage shows 2-D frames"
-                )
-        if len(self.frames) == self.frames.maxlen and isinstance(self.frames[0][1], str):
-            self.filler.datums.pop(self.frames[0][1], None)  # keep memory bounded
-        self.frames.append((int(seq_num), value))
 
     def stop(self, doc: dict[str, Any]) -> None:
         self._throttle.flush_now()
 
     # -- frames --------------------------------------------------------------------------
     @property
+    def frames(self) -> deque[tuple[int, Any]]:
+        """``(seq_num, array or datum id)`` of the frames kept, oldest first."""
+        return self.store.frames
+
+    @property
+    def filler(self) -> Filler:
+        """The Filler that reads the kept file-backed frames."""
+        return self.store.filler
+
+    @property
     def seq_nums(self) -> list[int]:
         """The seq_nums of the frames kept (oldest first)."""
-        return [s for s, _ in self.frames]
+        return self.store.seq_nums
 
     def frame(self, seq_num: int | None = None) -> np.ndarray:
         """The full-resolution frame ``seq_num`` (newest by default), read if external."""
-        if not self.frames:
-            raise LookupError("LiveImage has no frames yet")
-        if seq_num is None:
-            seq_num = self.frames[-1][0]
-        if self._cache is not None and self._cache[0] == seq_num:
-            return self._cache[1]
-        payload = next((p for s, p in self.frames if s == seq_num), None)
-        if payload is None:
-            raise LookupError(f"frame {seq_num} is not kept (kept: {self.seq_nums})")
-        arr = self.filler.load(payload) if isinstance(payload, str) else payload
-        arr = np.asarray(arr)
-        if arr.ndim > 2 and arr.size == np.prod(arr.shape[-2:]):
-            arr = arr.reshape(arr.shape[-2:])
-        if arr.ndim != 2:
-            raise ImageShapeError(f"frame {seq_num} has shape {arr.shape}; expected 2-D")
-        self._cache = (seq_num, arr)
-        return arr
+        return self.store.frame(seq_num)
 
     # -- browser side --------------------------------------------------------------------
     def _flush(self) -> None:
