@@ -1,19 +1,27 @@
 """The store's index: one SQLite table of runs for lookup and search.
 
-The journals are the truth; the index is rebuilt from them when it is missing or when a
-journal is not in it (``RunStore.reindex``). SQLite commits are atomic, so a process
-killed mid-run leaves the index consistent (the run simply has no stop yet).
+The journals are the truth; the index is rebuilt from them when it is missing, damaged
+(moved aside to ``index.sqlite.damaged-<time>``) or when a journal is not in it
+(``RunStore.reindex``). SQLite commits are atomic, so a process killed mid-run leaves the
+index consistent (the run simply has no stop yet).
+
+Several processes may share one store: the index runs in WAL mode with a busy timeout,
+and adding a run is idempotent (``INSERT OR IGNORE``), so a process indexing another's
+fresh journal and that process indexing its own run never collide.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from livescan.documents import dumps, loads
+from livescan.documents import loads
+from livescan.store._journal import encode
 
 __all__ = ["Index", "IndexRow"]
 
@@ -47,11 +55,45 @@ class Index:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            path, timeout=30, check_same_thread=False, isolation_level=None
-        )
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
+        #: True when the index file was missing or damaged and was made anew
+        self.fresh = not path.exists() or path.stat().st_size == 0
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and (
+                "locked" in str(exc) or "busy" in str(exc)
+            ):
+                raise
+            damaged = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+            warnings.warn(
+                f"{path} is damaged ({exc}); moved it to {damaged.name} and rebuilding "
+                "the index from the journals",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            try:
+                path.replace(damaged)
+            except FileNotFoundError:  # another process moved it first
+                pass
+            for extra in ("-wal", "-shm"):
+                path.with_name(path.name + extra).unlink(missing_ok=True)
+            self.fresh = True
+            self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute("SELECT uid, scan_id, time, path, start FROM runs LIMIT 1").fetchall()
+            bad = conn.execute("PRAGMA quick_check").fetchone()
+            if bad is None or bad[0] != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {bad}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def close(self) -> None:
         with self._lock:
@@ -66,8 +108,8 @@ class Index:
         if not isinstance(scan_id, int) or isinstance(scan_id, bool):
             scan_id = None
         self._execute(
-            "INSERT INTO runs (uid, scan_id, time, path, start) VALUES (?, ?, ?, ?, ?)",
-            (start["uid"], scan_id, float(start["time"]), path, dumps(start)),
+            "INSERT OR IGNORE INTO runs (uid, scan_id, time, path, start) VALUES (?, ?, ?, ?, ?)",
+            (start["uid"], scan_id, float(start["time"]), path, encode(start)),
         )
 
     def set_stop(self, stop: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from livescan.documents import Filler
+from livescan.store._frames import FrameReader
 from livescan.store._journal import read_journal, read_last_document
 
 if TYPE_CHECKING:
@@ -67,10 +68,12 @@ class Run:
         Arrays come back as numpy arrays of the recorded dtype. With ``fill=True`` events
         carry the file-backed data (frames) instead of datum ids.
         """
-        decoder = _Decoder(self.store)
+        decoder = _Decoder(self.store, FrameReader(self.path.parent))
         filler = Filler() if fill else None
         for name, doc in read_journal(self.path):
             doc = decoder(name, doc)
+            if doc is None:
+                continue  # the store's own resource/datum for binary frames
             if filler is not None:
                 name, doc = filler(name, doc)
             yield name, doc
@@ -185,11 +188,14 @@ def _events(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
 class _Decoder:
     """Turns JSON lists back into numpy arrays of the dtype each data key had."""
 
-    def __init__(self, store: RunStore) -> None:
+    def __init__(self, store: RunStore, frames: FrameReader) -> None:
         self.store = store
+        self.frames = frames
         self._array_keys: dict[str, dict[str, str | None]] = {}
 
-    def __call__(self, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, name: str, doc: dict[str, Any]) -> dict[str, Any] | None:
+        if name in ("resource", "datum") and self.frames.is_ours(name, doc):
+            return None
         if name == "descriptor":
             recorded = self.store._dtypes_of(doc["uid"])
             keys: dict[str, str | None] = {}
@@ -201,26 +207,33 @@ class _Decoder:
         elif name == "event":
             keys = self._array_keys.get(doc["descriptor"], {})
             if keys:
-                doc["data"] = _decode_row(doc["data"], keys, doc.get("filled"))
+                doc["data"] = _decode_row(doc["data"], keys, doc.get("filled"), self.frames)
         elif name == "event_page":
             keys = self._array_keys.get(doc["descriptor"], {})
+            load = self.frames.load if self.frames else None
             for k, dt in keys.items():
                 if k in doc["data"]:
-                    doc["data"][k] = [_as_array(v, dt) for v in doc["data"][k]]
+                    doc["data"][k] = [_as_array(v, dt, load) for v in doc["data"][k]]
         return doc
 
 
 def _decode_row(
-    data: Mapping[str, Any], keys: Mapping[str, str | None], filled: Mapping[str, Any] | None
+    data: Mapping[str, Any],
+    keys: Mapping[str, str | None],
+    filled: Mapping[str, Any] | None,
+    frames: FrameReader,
 ) -> dict[str, Any]:
     out = dict(data)
+    load = frames.load if frames else None
     for k, dt in keys.items():
         if k in out and not (filled and filled.get(k) is False):
-            out[k] = _as_array(out[k], dt)
+            out[k] = _as_array(out[k], dt, load)
     return out
 
 
-def _as_array(value: Any, dtype: str | None) -> Any:
+def _as_array(value: Any, dtype: str | None, load: Any = None) -> Any:
     if isinstance(value, list):
         return np.asarray(value, dtype=dtype)
+    if load is not None and isinstance(value, str):
+        return load(value)
     return value

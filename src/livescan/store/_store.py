@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+import warnings
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from livescan.errors import RunNotFound, StoreError
+from livescan.store._frames import FrameWriter
 from livescan.store._index import Index, IndexRow, row_start
 from livescan.store._journal import JournalWriter, check_fsync, read_journal, read_last_document
 from livescan.store._paths import default_store_path
@@ -31,11 +33,18 @@ def active_store() -> RunStore:
 class _Open:
     """Book-keeping for a run being recorded."""
 
-    __slots__ = ("journal", "typed")
+    __slots__ = ("frames", "journal", "typed")
 
-    def __init__(self, journal: JournalWriter) -> None:
+    def __init__(self, journal: JournalWriter, frames: FrameWriter) -> None:
         self.journal = journal
+        self.frames = frames
         self.typed: set[str] = set()  # descriptors whose array dtypes are recorded
+
+    def close(self) -> None:
+        try:
+            self.frames.close()
+        finally:
+            self.journal.close()
 
 
 class RunStore:
@@ -50,13 +59,22 @@ class RunStore:
         run.start, run.stop, run["primary"]["det"], list(run.documents())
 
     Layout: ``<path>/<YYYY-MM-DD>/<uid>.jsonl`` (``[name, doc]`` per line, the suitcase-jsonl
-    convention) and ``<path>/index.sqlite``. ``fsync`` is ``'stop'`` (default),
-    ``'document'`` or ``'never'``; see :mod:`livescan.store._journal`.
+    convention) and ``<path>/index.sqlite``; arrays of ``binary_min_bytes`` or more inside
+    events go to ``<path>/<YYYY-MM-DD>/<uid>/<n>.bin`` (see :mod:`livescan.store._frames`).
+    ``fsync`` is ``'stop'`` (default), ``'document'`` or ``'never'``; see
+    :mod:`livescan.store._journal`. Several processes may record into one store at once.
     """
 
-    def __init__(self, path: str | Path | None = None, *, fsync: str = "stop") -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        fsync: str = "stop",
+        binary_min_bytes: int = 1024,
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_store_path()
         self.fsync = check_fsync(fsync)
+        self.binary_min_bytes = int(binary_min_bytes)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -84,12 +102,21 @@ class RunStore:
                 return
             run_uid = self._owner(name, doc)
             entry = self._open[run_uid]
-            if name in ("event", "event_page") and doc["descriptor"] not in entry.typed:
-                self._record_dtypes(entry, name, doc)
             try:
-                entry.journal.write(name, doc)
-            except BaseException:
+                if name in ("event", "event_page"):
+                    if doc["descriptor"] not in entry.typed:
+                        self._record_dtypes(entry, name, doc)
+                    entry.journal.write_many(entry.frames.encode(name, doc))
+                else:
+                    entry.journal.write(name, doc)
+            except BaseException as exc:
                 self._abandon(run_uid)
+                if isinstance(exc, OSError):
+                    raise StoreError(
+                        f"the run store at {self.path} could not record a {name!r} document "
+                        f"of run {run_uid[:8]}: {exc}; the run is kept up to its last "
+                        "recorded document"
+                    ) from exc
                 raise
             if name in ("descriptor", "resource"):
                 self._run_of[doc["uid"]] = run_uid
@@ -106,18 +133,25 @@ class RunStore:
         day = _dt.datetime.fromtimestamp(float(start["time"])).strftime("%Y-%m-%d")
         rel = f"{day}/{uid}.jsonl"
         try:
-            journal = JournalWriter(self.path / rel, fsync=self.fsync)
+            journal = JournalWriter(self.path / rel, ("start", start), fsync=self.fsync)
+        except FileExistsError as exc:
+            raise StoreError(
+                f"run {uid} is already in the store at {self.path} ({rel} exists); a store "
+                "records each run once"
+            ) from exc
         except OSError as exc:
             raise StoreError(
                 f"cannot create the journal of run {uid[:8]} in {self.path}: {exc}"
             ) from exc
         try:
-            journal.write("start", start)
             self._index.add_run(start, rel)
         except BaseException:
             journal.close()
             raise
-        self._open[uid] = _Open(journal)
+        frames = FrameWriter(
+            journal.path.parent, uid, min_bytes=self.binary_min_bytes, fsync=self.fsync
+        )
+        self._open[uid] = _Open(journal, frames)
 
     def _owner(self, name: str, doc: dict[str, Any]) -> str:
         if name == "stop" or (name in ("descriptor", "resource") and "run_start" in doc):
@@ -156,7 +190,7 @@ class RunStore:
     def _finish(self, run_uid: str, stop: dict[str, Any]) -> None:
         entry = self._open.pop(run_uid)
         try:
-            entry.journal.close()
+            entry.close()
         finally:
             self._forget(run_uid)
             self._index.set_stop(stop)
@@ -166,7 +200,7 @@ class RunStore:
         self._forget(run_uid)
         if entry is not None:
             try:
-                entry.journal.close()
+                entry.close()
             except OSError:
                 pass
 
@@ -274,10 +308,10 @@ class RunStore:
             rel = journal.relative_to(self.path).as_posix()
             if rel in known:
                 continue
-            first = next(iter(read_journal(journal)), None)
-            if first is None or first[0] != "start" or self._index.has(first[1]["uid"]):
+            first = _first_document(journal)
+            if first is None or self._index.has(first["uid"]):
                 continue
-            self._index.add_run(first[1], rel)
+            self._index.add_run(first, rel)
             changed += 1
         for uid, rel in self._index.unfinished():
             if uid in self._open:
@@ -290,6 +324,38 @@ class RunStore:
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r}) with {len(self)} runs"
+
+
+def _first_document(journal: Path) -> dict[str, Any] | None:
+    """The start document a journal begins with, or None (with a warning naming the file)
+    if it cannot be read or does not begin with a start."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            first = next(iter(read_journal(journal)), None)
+    except OSError as exc:
+        warnings.warn(f"{journal}: cannot be read ({exc}); left out", RuntimeWarning, stacklevel=4)
+        return None
+    for w in caught:
+        warnings.warn(str(w.message), RuntimeWarning, stacklevel=4)
+    if first is None or first[0] != "start" or not isinstance(first[1].get("uid"), str):
+        if journal.stat().st_size:
+            warnings.warn(
+                f"{journal}: does not begin with a start document; left out of the index",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        return None
+    try:
+        float(first[1]["time"])
+    except (KeyError, TypeError, ValueError):
+        warnings.warn(
+            f"{journal}:1: the start document has no valid time; left out of the index",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return None
+    return first[1]
 
 
 def _epoch(value: Any) -> float | None:

@@ -1,0 +1,194 @@
+"""Array data of a stored run in binary files beside its journal.
+
+An array of at least ``min_bytes`` inside an event is not written into the JSON journal:
+its bytes are appended to ``<uid>/<n>.bin`` (one file per stream field, frames back to
+back, C order) and the journal records, as bluesky's detectors do, a ``resource``
+(``spec='LIVESCAN_FRAMES'``, ``resource_path`` relative to the journal's folder,
+``resource_kwargs`` ``dtype``, ``shape``, ``descriptor``, ``key``) once, a ``datum``
+(``datum_kwargs={'index': i}``) per frame, and the event with the datum id in place of
+the array. The frame's bytes reach the operating system before the journal line that
+points to them, so a killed process never leaves a datum without its frame.
+
+Reading a run back hides these resources and datums and puts the arrays back: the
+documents equal the live ones.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from livescan.documents import new_uid
+
+__all__ = ["SPEC", "FrameReader", "FrameWriter"]
+
+SPEC = "LIVESCAN_FRAMES"
+
+
+class _File:
+    __slots__ = ("count", "dtype", "fd", "resource", "shape")
+
+    def __init__(self, fd: int, resource: str, dtype: np.dtype[Any], shape: tuple[int, ...]):
+        self.fd = fd
+        self.resource = resource
+        self.dtype = dtype
+        self.shape = shape
+        self.count = 0
+
+
+class FrameWriter:
+    """Writes one run's large arrays to binary files; used by the store only."""
+
+    def __init__(self, folder: Path, run_uid: str, *, min_bytes: int, fsync: str) -> None:
+        self.folder = folder  # the journal's folder
+        self.run_uid = run_uid
+        self.min_bytes = min_bytes
+        self.fsync = fsync
+        self._files: dict[tuple[str, str], _File | None] = {}  # None: stays in JSON
+
+    def encode(self, name: str, doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The journal lines for one event or event_page (resource, datums, the event)."""
+        data = doc["data"]
+        descriptor = doc["descriptor"]
+        out: list[tuple[str, dict[str, Any]]] = []
+        new_data: dict[str, Any] | None = None
+        for key, value in data.items():
+            if name == "event":
+                ff = self._file(descriptor, key, value, out)
+                if ff is None or not _fits(ff, value):
+                    continue
+                if new_data is None:
+                    new_data = dict(data)
+                new_data[key] = self._append(ff, value, out)
+            else:  # event_page: a column of values
+                if not value:
+                    continue
+                ff = self._file(descriptor, key, value[0], out)
+                if ff is None or not all(_fits(ff, v) for v in value):
+                    continue
+                if new_data is None:
+                    new_data = dict(data)
+                new_data[key] = [self._append(ff, v, out) for v in value]
+        out.append((name, doc if new_data is None else {**doc, "data": new_data}))
+        return out
+
+    def _file(
+        self, descriptor: str, key: str, value: Any, out: list[tuple[str, dict[str, Any]]]
+    ) -> _File | None:
+        slot = (descriptor, key)
+        if slot in self._files:
+            return self._files[slot]
+        ff = None
+        if (
+            isinstance(value, np.ndarray)
+            and value.dtype.kind in "biufc"
+            and value.nbytes >= self.min_bytes
+        ):
+            n = len(self._files)
+            rel = f"{self.run_uid}/{n}.bin"
+            path = self.folder / rel
+            path.parent.mkdir(exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
+            dtype = value.dtype
+            ff = _File(fd, new_uid(), dtype, value.shape)
+            out.append(
+                (
+                    "resource",
+                    {
+                        "uid": ff.resource,
+                        "spec": SPEC,
+                        "root": "",
+                        "resource_path": rel,
+                        "resource_kwargs": {
+                            "dtype": dtype.str,
+                            "shape": list(value.shape),
+                            "descriptor": descriptor,
+                            "key": key,
+                        },
+                        "path_semantics": "posix",
+                        "run_start": self.run_uid,
+                    },
+                )
+            )
+        self._files[slot] = ff
+        return ff
+
+    def _append(self, ff: _File, value: np.ndarray, out: list[tuple[str, dict[str, Any]]]) -> str:
+        buf = memoryview(np.ascontiguousarray(value, dtype=ff.dtype)).cast("B")
+        while buf:
+            buf = buf[os.write(ff.fd, buf) :]
+        if self.fsync == "document":
+            os.fsync(ff.fd)
+        datum_id = f"{ff.resource}/{ff.count}"
+        out.append(
+            (
+                "datum",
+                {
+                    "datum_id": datum_id,
+                    "resource": ff.resource,
+                    "datum_kwargs": {"index": ff.count},
+                },
+            )
+        )
+        ff.count += 1
+        return datum_id
+
+    def close(self) -> None:
+        for ff in self._files.values():
+            if ff is None:
+                continue
+            try:
+                if self.fsync != "never":
+                    os.fsync(ff.fd)
+            finally:
+                os.close(ff.fd)
+        self._files.clear()
+
+
+def _fits(ff: _File, value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.shape == ff.shape and value.dtype == ff.dtype
+
+
+class FrameReader:
+    """Reads the frames the store wrote for one run (used while decoding its journal)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._resources: dict[str, tuple[Path, np.dtype[Any], tuple[int, ...]]] = {}
+        self._datums: dict[str, tuple[str, int]] = {}
+
+    def is_ours(self, name: str, doc: dict[str, Any]) -> bool:
+        """True for the store's own resource and datum documents (and records them)."""
+        if name == "resource" and doc.get("spec") == SPEC:
+            kw = doc["resource_kwargs"]
+            self._resources[doc["uid"]] = (
+                self.folder / doc["resource_path"],
+                np.dtype(kw["dtype"]),
+                tuple(kw["shape"]),
+            )
+            return True
+        if name == "datum" and doc.get("resource") in self._resources:
+            self._datums[doc["datum_id"]] = (doc["resource"], int(doc["datum_kwargs"]["index"]))
+            return True
+        return False
+
+    def __bool__(self) -> bool:
+        return bool(self._resources)
+
+    def load(self, value: Any) -> Any:
+        """The array a datum id of ours points to; any other value as it is."""
+        if not isinstance(value, str):
+            return value
+        found = self._datums.get(value)
+        if found is None:
+            return value
+        path, dtype, shape = self._resources[found[0]]
+        count = int(np.prod(shape, dtype=np.int64))
+        with open(path, "rb") as f:
+            arr = np.fromfile(f, dtype=dtype, count=count, offset=found[1] * count * dtype.itemsize)
+        if arr.size != count:
+            raise OSError(f"{path} ends before frame {found[1]} (a run cut short?)")
+        return arr.reshape(shape)
