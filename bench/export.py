@@ -7,7 +7,10 @@
    vs a plain ``tifffile.imwrite`` loop.
 2. The same frames appended to one HDF5 file by ``HDF5Exporter`` vs a plain h5py chunked
    append (one chunk per frame, resize + write per frame) in one run.
-3. A camera scan through the real RunEngine (512x512 frames in the camera's HDF5 file,
+3. The same frames inside events recorded by ``RunStore`` (binary frame files beside the
+   journal; ``fsync='never'`` like the loops, and the default ``fsync='stop'``, which
+   fsyncs the journal and the frame files once at the stop) vs the plain h5py append.
+4. A camera scan through the real RunEngine (512x512 frames in the camera's HDF5 file,
    resource/datum documents) with the run store + TIFF + HDF5 subscribed lossless, vs
    the same scan with nothing subscribed.
 
@@ -87,6 +90,15 @@ def chain_h5(out: Path, docs: list) -> None:
     assert exporter.filenames
 
 
+def chain_store(out: Path, docs: list, fsync: str) -> None:
+    from livescan.store import RunStore
+
+    store = RunStore(out / "store", fsync=fsync)
+    for name, doc in docs:
+        store(name, doc)
+    store.close()
+
+
 def timed(fn: Callable[[Path], Any], base: Path) -> float:
     out = Path(tempfile.mkdtemp(dir=base))
     try:
@@ -160,6 +172,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "LiveTiffExporter_writer_thread": lambda out: chain_tiff(out, docs, queue_size=16),
         "plain_h5py_chunked_append": lambda out: plain_h5(out, frames, n),
         "HDF5Exporter": lambda out: chain_h5(out, docs),
+        "RunStore": lambda out: chain_store(out, docs, "never"),
+        "RunStore_fsync_stop": lambda out: chain_store(out, docs, "stop"),
     }
     times: dict[str, list[float]] = {k: [] for k in variants}
     try:
@@ -194,6 +208,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 ),
                 "HDF5Exporter / plain h5py append (throughput)": round(
                     medians["plain_h5py_chunked_append"] / medians["HDF5Exporter"], 3
+                ),
+                "RunStore / plain h5py append (throughput)": round(
+                    medians["plain_h5py_chunked_append"] / medians["RunStore"], 3
+                ),
+                "RunStore fsync at stop / plain h5py append (throughput)": round(
+                    medians["plain_h5py_chunked_append"] / medians["RunStore_fsync_stop"], 3
                 ),
                 "target": 0.8,
             },
