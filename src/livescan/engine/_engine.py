@@ -27,6 +27,7 @@ from livescan.documents import Callback, check_callable, check_metadata_keys, no
 from livescan.engine._context import RunContext
 from livescan.engine._executor import as_generator, execute
 from livescan.engine._handle import RunHandle, RunResult, display_hook
+from livescan.engine._md import check_scan_id
 from livescan.engine._state import RunEngineState, check_transition
 from livescan.engine._verbs import VERBS, Verb
 from livescan.errors import IllegalStateTransition, PlanError, RunEngineInterrupted
@@ -39,6 +40,7 @@ S = RunEngineState
 
 def default_scan_id_source(md: MutableMapping[str, Any]) -> int:
     """Count ``md['scan_id']`` up by one and return it (1 for a fresh ``md``)."""
+    check_scan_id(md.get("scan_id"))
     scan_id = int(md.get("scan_id", 0) or 0) + 1
     md["scan_id"] = scan_id
     return scan_id

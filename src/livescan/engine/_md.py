@@ -2,21 +2,95 @@
 
 Nested edits (``RE.md['sample']['temp'] = 300``) are saved at once too: values that are
 dicts or lists come back wrapped in proxies that save the whole file when changed.
+
+Also the checks every run's metadata passes (:func:`check_run_metadata`): no cycles, at
+most 100 levels deep, ``scan_id`` an integer, and ``uid``/``time`` never given (the engine
+makes them; silently dropping them would lose what the user meant to record).
 """
 
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, MutableMapping, MutableSequence
+from collections.abc import Iterator, Mapping, MutableMapping, MutableSequence
 from pathlib import Path
 from typing import Any
 
 from livescan.documents import dumps, to_jsonable
+from livescan.errors import MetadataError
 
-__all__ = ["PersistentDict"]
+__all__ = ["PersistentDict", "check_metadata_value", "check_run_metadata"]
+
+MAX_DEPTH = 100
+_ENGINE_KEYS = ("uid", "time")
+
+
+def check_metadata_value(value: Any, where: str) -> None:
+    """Raise :class:`MetadataError` if ``value`` refers to itself or nests too deeply."""
+    _walk(value, where, set(), 0)
+
+
+def _walk(obj: Any, where: str, on_path: set[int], depth: int) -> None:
+    if isinstance(obj, str | int | float | bool) or obj is None:
+        return
+    if isinstance(obj, Mapping):
+        children: Any = obj.values()
+    elif isinstance(obj, list | tuple | MutableSequence):
+        children = obj
+    else:
+        return
+    if depth >= MAX_DEPTH:
+        raise MetadataError(f"{where} is nested more than {MAX_DEPTH} levels deep; flatten it")
+    if id(obj) in on_path:
+        raise MetadataError(
+            f"{where} contains itself (a circular reference); store plain data without "
+            "the back reference"
+        )
+    on_path.add(id(obj))
+    for child in children:
+        _walk(child, where, on_path, depth + 1)
+    on_path.discard(id(obj))
+
+
+def check_run_metadata(engine_md: Any, plan_md: Any = None, call_md: Any = None) -> None:
+    """The checks a run's metadata passes before its start document is made.
+
+    ``RE.md``, the plan's ``md`` and ``RE(...)`` keywords may not set ``uid`` or ``time``;
+    the plan and the call may not set ``scan_id`` (the engine counts it in ``RE.md``);
+    nothing may be circular or too deep.
+    """
+    sources = (("RE.md", engine_md), ("the plan's md", plan_md), ("RE() keywords", call_md))
+    for where, md in sources:
+        if not md:
+            continue
+        for key in _ENGINE_KEYS:
+            if key in md:
+                raise MetadataError(
+                    f"{where} sets {key!r}, but the engine gives every run its own {key}; "
+                    f"store yours under another name (e.g. 'sample_{key}')"
+                    + (f" and delete it: del RE.md[{key!r}]" if where == "RE.md" else "")
+                )
+        if where != "RE.md" and "scan_id" in md:
+            raise MetadataError(
+                f"{where} sets 'scan_id', but the engine counts scan_id itself; to make the "
+                f"next run scan {md['scan_id']!r}, set RE.md['scan_id'] to the one before it"
+            )
+        for key, value in md.items():
+            check_metadata_value(value, f"{where}[{key!r}]")
+
+
+def check_scan_id(value: Any) -> None:
+    """Raise :class:`MetadataError` unless ``RE.md['scan_id']`` can be counted up."""
+    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool)):
+        return
+    raise MetadataError(
+        f"RE.md['scan_id'] is {value!r}, not an integer: the engine counts runs there; set "
+        "it to the last scan number (RE.md['scan_id'] = 0 to start again at 1), or "
+        "del RE.md['scan_id']"
+    )
 
 
 class PersistentDict(MutableMapping[str, Any]):
@@ -55,6 +129,9 @@ class PersistentDict(MutableMapping[str, Any]):
         return _wrap(self._data[key], self)
 
     def __setitem__(self, key: str, value: Any) -> None:
+        check_metadata_value(value, f"RE.md[{key!r}]")
+        if key == "scan_id":
+            check_scan_id(value)
         with self._lock:
             self._data[key] = to_jsonable(value)
             self.save()
@@ -98,6 +175,7 @@ class _NestedDict(MutableMapping[str, Any]):
         return _wrap(self._data[key], self._root)
 
     def __setitem__(self, key: str, value: Any) -> None:
+        check_metadata_value(value, f"RE.md[...][{key!r}]")
         self._data[key] = to_jsonable(value)
         self._root.save()
 
@@ -126,6 +204,7 @@ class _NestedList(MutableSequence[Any]):
         return _wrap(self._data[i], self._root)
 
     def __setitem__(self, i: Any, value: Any) -> None:
+        check_metadata_value(value, "RE.md[...][...]")
         self._data[i] = to_jsonable(value)
         self._root.save()
 
@@ -137,6 +216,7 @@ class _NestedList(MutableSequence[Any]):
         return len(self._data)
 
     def insert(self, i: int, value: Any) -> None:
+        check_metadata_value(value, "RE.md[...][...]")
         self._data.insert(i, to_jsonable(value))
         self._root.save()
 

@@ -47,6 +47,7 @@ def _name(obj: Any) -> str:
 @verb("open_run")
 async def open_run(ctx: RunContext, msg: Msg) -> str:
     from livescan.documents import RunComposer
+    from livescan.engine._md import check_run_metadata
 
     if ctx.composer is not None:
         raise PlanError(
@@ -58,8 +59,7 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
     md["plan_type"] = "generator"
     md.update(msg.kwargs)
     md.update(ctx.handle.call_md)
-    md.pop("uid", None)
-    md.pop("time", None)
+    check_run_metadata(engine.md, msg.kwargs, ctx.handle.call_md)
     versions = dict(md.get("versions") or {})
     versions.setdefault("livescan", __version__)
     md["versions"] = versions

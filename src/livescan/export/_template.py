@@ -4,13 +4,17 @@ Both ``{start.key}`` and ``{start[key]}`` reach into documents; nothing else doe
 template is parsed once (syntax, roots, no dunder names, no nested fields) and every value
 it substitutes is plain data (str, number, bool) that cannot add a path separator or a
 ``..`` component, so a rendered path always stays inside the template's own folder (the
-folder named by its text before the first ``{``, made absolute when the template is made).
+folder named by its text before the first ``{``, made absolute when the template is made),
+also after following the symbolic links on its way. Conversions (``!s``, ``!r``, ``!a``)
+and format specs are checked when the template is made; widths and precisions are at most
+255 (a file name's length).
 """
 
 from __future__ import annotations
 
 import _string  # type: ignore[import-not-found]  # the parser str.format itself uses
 import os
+import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +26,14 @@ import numpy as np
 from livescan.errors import TemplateError
 
 __all__ = ["FilenameTemplate"]
+
+#: the standard format-spec mini-language: [[fill]align][sign][z][#][0][width][,_][.prec][type]
+_SPEC = re.compile(
+    r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d+)?[,_]?(?:\.(?P<precision>\d+))?"
+    r"[bcdeEfFgGnosxX%]?\Z",
+    re.S,
+)
+_MAX_WIDTH = 255
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,22 @@ class FilenameTemplate:
         where = f"template field {{{name}}}"
         if "{" in spec or "}" in spec:
             raise TemplateError(f"{where}: nested fields in a format spec are not allowed")
+        if conversion is not None and conversion not in ("s", "r", "a"):
+            raise TemplateError(
+                f"{where}: unknown conversion '!{conversion}'; use !s, !r or !a (or none)"
+            )
+        m = _SPEC.match(spec)
+        if m is None:
+            raise TemplateError(
+                f"{where}: {spec!r} is not a format spec; use e.g. {{event.seq_num:04d}} "
+                "or {start[uid]:.8}"
+            )
+        for part in ("width", "precision"):
+            if m.group(part) and int(m.group(part)) > _MAX_WIDTH:
+                raise TemplateError(
+                    f"{where}: a {part} of {int(m.group(part))} is too large; a file name "
+                    f"has at most {_MAX_WIDTH} characters"
+                )
         try:
             first, rest = _string.formatter_field_name_split(name)
             path = tuple(key for _, key in rest)
@@ -147,6 +175,14 @@ class FilenameTemplate:
         if os.path.commonpath([base, path]) != base or path == base:
             raise TemplateError(
                 f"template {self.template!r} gives {rendered!r}, which is outside its folder {base}"
+            )
+        # A symbolic link already inside the folder must not lead out of it.
+        real_base, real = os.path.realpath(base), os.path.realpath(path)
+        if os.path.commonpath([real_base, real]) != real_base or real == real_base:
+            raise TemplateError(
+                f"template {self.template!r} gives {rendered!r}, which a symbolic link "
+                f"leads to {real}, outside its folder {real_base}; remove the link or "
+                "choose another folder"
             )
         return Path(path)
 
