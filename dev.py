@@ -163,12 +163,6 @@ def apt_install(package: str, path: Path, hint: str, *, may: bool = True) -> Non
 def cmd_lab(args: list[str]) -> int:
     python = ensure_venv()
     os.chdir(ROOT)
-    if not GETTING_STARTED.exists():
-        say(
-            "the tutorial notebooks are coming soon (notebooks/01_getting_started.ipynb is not "
-            "there yet); running the terminal demo instead: python -m livescan demo"
-        )
-        return subprocess.call([str(python), "-m", "livescan", "demo", *args])
     lab_args = list(args)
     if is_root() and "--allow-root" not in lab_args:
         lab_args.append("--allow-root")  # as root, jupyter lab refuses to start without it

@@ -41,6 +41,21 @@ class Dispatcher:
         self.lossless.begin_run()
         self.lossy.begin_run()
 
+    def drain(self, *, force: bool = False) -> None:
+        """Let the lossy lane deliver what it holds (event pages, queued documents) while
+        budgets allow; with ``force`` everything, except stale events of a subscriber
+        over budget (counted as skipped). The engine calls it whenever it yields or waits."""
+        self.lossy.drain(force=force)
+
+    async def flush(self) -> None:
+        """Before a stop is composed: ``flush()`` every lossless subscriber that has one;
+        raises :class:`LosslessFailure` if one fails."""
+        await self.lossless.flush()
+
+    def skipped(self) -> dict[str, int]:
+        """Events the lossy lane skipped this run, by subscriber label."""
+        return self.lossy.skipped()
+
     async def emit(self, name: str, doc: dict[str, Any]) -> None:
         """Deliver ``doc``; raises :class:`LosslessFailure` after the lossy lane had it."""
         failure: LosslessFailure | None = None

@@ -1,9 +1,15 @@
-"""RunContext: what the executor and the verbs share while one plan runs."""
+"""RunContext: what the executor and the verbs share while one plan runs.
+
+It is their one door to the run's state: the verbs and the executor call its methods
+(``run_started``, ``drain``, ``set_state`` …) instead of reaching into the engine, the
+handle or the dispatcher's lanes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +18,8 @@ from livescan.documents import RunComposer
 if TYPE_CHECKING:
     from livescan.engine._engine import RunEngine
     from livescan.engine._handle import RunHandle
+    from livescan.engine._state import RunEngineState
+    from livescan.engine._verbs import Verb
 
 __all__ = ["Bundle", "Interrupt", "RunContext"]
 
@@ -46,10 +54,14 @@ class RunContext:
     """Per-plan state: the open run, the bundle, status groups, staged devices, and the
     interrupt/pause requests coming from the user."""
 
-    def __init__(self, engine: RunEngine, handle: RunHandle) -> None:
+    def __init__(
+        self, engine: RunEngine, handle: RunHandle, verbs: Mapping[str, Verb] | None = None
+    ) -> None:
         self.engine = engine
         self.handle = handle
         self.dispatcher = engine.dispatcher
+        #: the engine's command registry (``RE.register_command`` adds to it): name -> verb
+        self.verbs: Mapping[str, Verb] = verbs if verbs is not None else {}
         self.composer: RunComposer | None = None
         self.bundle: Bundle | None = None
         self.streams: dict[str, Stream] = {}
@@ -67,7 +79,33 @@ class RunContext:
         self.last_notify = 0.0
 
     async def emit(self, name: str, doc: dict[str, Any]) -> None:
+        """Hand ``doc`` to the subscribers (lossless first, awaited; then lossy)."""
         await self.dispatcher.emit(name, doc)
+
+    async def flush(self) -> None:
+        """Flush the lossless subscribers before a stop (raises LosslessFailure)."""
+        await self.dispatcher.flush()
+
+    def drain(self, *, force: bool = False) -> None:
+        """Let the lossy lane deliver what it holds (see ``Dispatcher.drain``)."""
+        self.dispatcher.drain(force=force)
+
+    # -- the run's state, as the handle and the engine show it ---------------------------
+    def run_started(self, start: dict[str, Any]) -> None:
+        """A start document was composed: the handle records it and tells its listeners."""
+        self.handle._run_started(start)
+
+    def run_stopped(self, stop: dict[str, Any]) -> None:
+        """A stop document was composed: the handle records it and tells its listeners."""
+        self.handle._run_stopped(stop)
+
+    def notify(self) -> None:
+        """Tell the run's listeners (status widget, ``RE.add_listener``) about progress."""
+        self.handle._notify()
+
+    def set_state(self, state: RunEngineState) -> None:
+        """Move the engine to ``state`` (a checked transition; listeners are told)."""
+        self.engine._set_state(state)
 
     # -- requests from the user (called on the loop) -------------------------------------
     def request_interrupt(self, kind: str, reason: str = "") -> None:
@@ -83,7 +121,7 @@ class RunContext:
         live views are never a motor move behind."""
         if self.interrupt is not None:
             return False
-        self.dispatcher.lossy.drain()
+        self.dispatcher.drain()
         fut = asyncio.ensure_future(awaitable)
         stopper = asyncio.ensure_future(self.interrupt_event.wait())
         try:

@@ -261,7 +261,7 @@ class RunEngine:
 
     async def _execute(self, handle: RunHandle) -> None:
         self._current = handle
-        ctx = RunContext(self, handle)
+        ctx = RunContext(self, handle, self._verbs)
         handle._ctx = ctx
         tokens = [
             self.dispatcher.subscribe(f, name)

@@ -57,10 +57,9 @@ def _unknown(msg: Any, verbs: dict[str, Any]) -> PlanError:
 
 
 async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
-    engine = ctx.engine
-    verbs = engine._verbs
-    lossy = ctx.dispatcher.lossy
-    interval = engine.yield_interval
+    verbs = ctx.verbs
+    drain = ctx.drain
+    interval = ctx.engine.yield_interval
     response: Any = None
     throw: BaseException | None = None
     delivered_interrupt = False
@@ -103,11 +102,11 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
             now = perf()
             if now - ctx.last_yield > interval:
                 await asyncio.sleep(0)
-                lossy.drain()
+                drain()
                 ctx.last_yield = perf()
                 if now - ctx.last_notify > 0.05:
                     ctx.last_notify = now
-                    ctx.handle._notify()
+                    ctx.notify()
     except BaseException as exc:  # the plan raised, or KeyboardInterrupt / cancellation
         error = exc
     return await _finish(ctx, plan, plan_result, error)
@@ -165,7 +164,7 @@ async def _finish(
             ctx.engine.unsubscribe(token)
         except KeyError:
             pass
-    ctx.dispatcher.lossy.drain(force=True)
+    ctx.drain(force=True)
     last_stop = ctx.handle.stop_doc
     if last_stop is not None:
         exit_status, reason = last_stop["exit_status"], last_stop.get("reason", "")

@@ -218,7 +218,7 @@ class RunHandle:
 
     def _notify(self) -> None:
         if self._ctx is not None:
-            self.skipped = self.engine.dispatcher.lossy.skipped()
+            self.skipped = self.engine.dispatcher.skipped()
         for fn in list(self._listeners) + list(self.engine._listeners):
             try:
                 fn(self)
@@ -250,7 +250,7 @@ class RunHandle:
         ctx = self._ctx
         if ctx is not None:
             self._final_events = ctx.primary_events
-            self.skipped = self.engine.dispatcher.lossy.skipped()
+            self.skipped = self.engine.dispatcher.skipped()
         self._ctx = None
         self.end_time = time.time()
         self.result_value, self.exception = result, exception

@@ -73,7 +73,7 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
     ctx.composer = RunComposer(md)
     ctx.streams.clear()
     ctx.described.clear()
-    ctx.handle._run_started(ctx.composer.start_doc)
+    ctx.run_started(ctx.composer.start_doc)
     await ctx.emit("start", ctx.composer.start_doc)
     return ctx.composer.uid
 
@@ -83,13 +83,13 @@ async def emit_stop(ctx: RunContext, exit_status: str, reason: str) -> str:
     assert composer is not None
     ctx.composer = None
     try:
-        await ctx.dispatcher.lossless.flush()
+        await ctx.flush()
     except LosslessFailure as failure:
         if ctx.failure is None:
             ctx.failure = failure
         exit_status, reason = "fail", str(failure)
     doc = composer.stop(exit_status, reason)
-    ctx.handle._run_stopped(doc)
+    ctx.run_stopped(doc)
     await ctx.emit("stop", doc)
     return composer.uid
 
@@ -305,16 +305,15 @@ async def unstage(ctx: RunContext, msg: Msg) -> Any:
 
 # -- flow ---------------------------------------------------------------------------------
 async def enter_pause(ctx: RunContext) -> None:
-    engine = ctx.engine
     ctx.pause_requested = False
     ctx.wake_event.clear()
-    ctx.dispatcher.lossy.drain()
-    engine._set_state(RunEngineState.PAUSED)
+    ctx.drain()
+    ctx.set_state(RunEngineState.PAUSED)
     while not ctx.wake_event.is_set():
         await ctx.wake_event.wait()
     ctx.wake_event.clear()
     if ctx.interrupt is None:
-        engine._set_state(RunEngineState.RUNNING)
+        ctx.set_state(RunEngineState.RUNNING)
 
 
 @verb("checkpoint")

@@ -30,7 +30,7 @@ def live_widget_of(obj: Any) -> ipywidgets.Widget | None:
     """
     if isinstance(obj, ipywidgets.Widget):
         return obj
-    for holder in (obj, getattr(obj, "view", None), getattr(obj, "_view", None)):
+    for holder in (obj, getattr(obj, "view", None)):
         w = getattr(holder, "widget", None) if holder is not None else None
         if isinstance(w, ipywidgets.Widget):
             return w

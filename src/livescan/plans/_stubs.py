@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 from livescan.plans._msg import Msg
@@ -206,7 +206,3 @@ def one_nd_step(
     yield Msg("checkpoint")
     yield from move_per_step(step, pos_cache)
     return (yield from trigger_and_read([*detectors, *step]))
-
-
-def _iterable(x: Any) -> Iterable[Any]:
-    return x if isinstance(x, Iterable) else [x]

@@ -97,7 +97,6 @@ class LivePlot(LiveWidget):
         self.runs: list[_Run] = []
         self._current: _Run | None = None
         self._descriptors: set[str] = set()
-        self._start_doc: dict[str, Any] | None = None
 
         if isinstance(fig, LivePlot):
             fig = fig.figure
@@ -149,7 +148,6 @@ class LivePlot(LiveWidget):
 
     # -- documents ---------------------------------------------------------------------
     def start(self, doc: dict[str, Any]) -> None:
-        self._start_doc = doc
         self._descriptors = set()
         scan_id = doc.get("scan_id", "?")
         if self.legend_keys:

@@ -94,7 +94,6 @@ class LiveRaster(LiveWidget):
         self.ignored = 0  # points beyond the raster in the current run
         self.snaking = False
         self._descriptors: set[str] = set()
-        self._run_uid: str | None = None
 
         self._fixed_clim = clim is not None
         # The colour scale always has finite limits, from the first message on: fixed ones,
@@ -145,7 +144,6 @@ class LiveRaster(LiveWidget):
         return self.array.copy()
 
     def start(self, doc: dict[str, Any]) -> None:
-        self._run_uid = doc["uid"]
         self._descriptors = set()
         self.array = np.full(self.raster_shape, np.nan)
         self.ignored = 0
