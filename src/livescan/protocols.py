@@ -1,7 +1,13 @@
-"""What the engine expects of devices and statuses (structural typing, no base classes).
+"""The structural contracts between livescan's parts (no base classes to inherit).
 
-Devices answer synchronously or with awaitables / status objects; see ``Status``.
-ophyd devices satisfy these protocols too.
+Devices: what the engine expects of devices and statuses. Devices answer synchronously
+or with awaitables / status objects; see ``Status``. ophyd devices satisfy these too.
+
+Callbacks: the optional abilities a subscriber can declare — ``PagedCallback`` (take
+events batched as event pages; read by the lossy lane), ``Flushable`` (a lossless
+subscriber flushed before each stop; called by the lossless lane), and the static
+fallbacks a live view leaves behind in an executed notebook (``TextFallback``,
+``FigureFallback``; either one is a ``StaticFallback``; asked by ``livescan.jupyter``).
 """
 
 from __future__ import annotations
@@ -9,12 +15,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Movable", "Readable", "Stageable", "Status", "Triggerable", "WritesExternalAssets"]
+__all__ = [
+    "FigureFallback",
+    "Flushable",
+    "Movable",
+    "PagedCallback",
+    "Readable",
+    "Stageable",
+    "StaticFallback",
+    "Status",
+    "TextFallback",
+    "Triggerable",
+    "WritesExternalAssets",
+]
 
 Reading = dict[str, dict[str, Any]]  # key -> {'value': ..., 'timestamp': ...}
 DataKeys = dict[str, dict[str, Any]]  # key -> {'dtype', 'shape', 'source', ...}
 
 
+# -- devices ------------------------------------------------------------------------------
 @runtime_checkable
 class Status(Protocol):
     """A completion report: ``done``, ``success`` and ``add_callback(cb)`` (ophyd style).
@@ -33,6 +52,8 @@ class Status(Protocol):
 
 @runtime_checkable
 class Readable(Protocol):
+    """A device that can be read: ``read()`` values and ``describe()`` their data keys."""
+
     name: str
 
     def read(self) -> Reading: ...
@@ -42,16 +63,22 @@ class Readable(Protocol):
 
 @runtime_checkable
 class Triggerable(Protocol):
+    """A device that acquires on ``trigger()`` (returns a Status or an awaitable)."""
+
     def trigger(self) -> Any: ...
 
 
 @runtime_checkable
 class Movable(Protocol):
+    """A device that moves on ``set(value)`` (returns a Status or an awaitable)."""
+
     def set(self, value: Any) -> Any: ...
 
 
 @runtime_checkable
 class Stageable(Protocol):
+    """A device prepared before a run (``stage``) and released after it (``unstage``)."""
+
     def stage(self) -> Any: ...
 
     def unstage(self) -> Any: ...
@@ -59,4 +86,45 @@ class Stageable(Protocol):
 
 @runtime_checkable
 class WritesExternalAssets(Protocol):
+    """A device whose data live in files: it yields resource and datum documents."""
+
     def collect_asset_docs(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+
+# -- callbacks ----------------------------------------------------------------------------
+@runtime_checkable
+class PagedCallback(Protocol):
+    """A lossy subscriber that takes events batched as ``event_page`` documents when its
+    ``accepts_event_pages`` is true (every event, in order; see ``livescan.dispatch``)."""
+
+    accepts_event_pages: bool
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> Any: ...
+
+
+@runtime_checkable
+class Flushable(Protocol):
+    """A lossless subscriber with ``flush()``: called (awaited if it returns an awaitable)
+    before each stop document is composed; raising there ends the run with 'fail'."""
+
+    def flush(self) -> Any: ...
+
+
+@runtime_checkable
+class TextFallback(Protocol):
+    """A live view that leaves text behind when its run ends (e.g. a grid table as a text
+    table), for notebook viewers that cannot run widgets; None when it has none."""
+
+    def fallback_text(self) -> str | None: ...
+
+
+@runtime_checkable
+class FigureFallback(Protocol):
+    """A live view that draws its final state on a matplotlib ``ax`` of ``fig`` (plots,
+    rasters, frames): one panel of the PNG an executed notebook keeps."""
+
+    def draw_fallback(self, fig: Any, ax: Any) -> None: ...
+
+
+#: a live view with a static fallback of either kind
+StaticFallback = TextFallback | FigureFallback

@@ -62,3 +62,31 @@ def test_bundle_keeps_the_widget_view(recorder) -> None:
         bundle["text/plain"] == "count (scan 2): abort, 3/9 events in 1.2 s — aborted by the user"
     )
     assert "image/png" not in bundle
+
+
+def test_any_view_that_implements_the_protocols_leaves_a_fallback() -> None:
+    """The fallback asks StaticFallback's two protocols, not class names: a third-party
+    view gets its text block and its panel; text-mode tables and plain callables none."""
+    from livescan.protocols import FigureFallback, StaticFallback, TextFallback
+
+    class Notes:
+        def fallback_text(self) -> str:
+            return "my notes"
+
+    class Spot:
+        def draw_fallback(self, fig, ax) -> None:
+            ax.imshow(np.tile(np.array([1.0, 0.0, 0.0]), (4, 4, 1)))  # pure red
+
+    class Handle:
+        plan_name, scan_id, exit_status, num_points, num_events = "count", 2, "success", 1, 1
+        elapsed, reason = 0.0, ""
+
+    text_table = LiveTable(["det"], view="text", out=lambda line: None)
+    assert isinstance(Notes(), TextFallback) and isinstance(Spot(), FigureFallback)
+    assert isinstance(text_table, StaticFallback) and not isinstance(print, StaticFallback)
+    out = fallback_text(Handle(), [Notes(), text_table, print])
+    assert out.split("\n\n") == ["count (scan 2): success, 1/1 events in 0.0 s", "my notes"]
+    assert fallback_image([Notes(), print]) is None
+    rgb = np.asarray(Image.open(io.BytesIO(fallback_image([Spot()]))).convert("RGB")).astype(int)
+    red = (rgb[..., 0] > 200) & (rgb[..., 1] < 40) & (rgb[..., 2] < 40)
+    assert red.mean() > 0.2  # the panel Spot drew fills much of the picture

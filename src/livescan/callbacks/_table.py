@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 from livescan.callbacks._base import CallbackBase
 from livescan.documents import unpack_event_page
 from livescan.errors import FieldError
+from livescan.protocols import TextFallback
 
 __all__ = ["LiveTable", "TableView", "in_kernel"]
 
@@ -295,6 +296,12 @@ class LiveTable(CallbackBase):
             f"{s.get('plan_type', 'generator')} {s.get('plan_name', '')} "
             f"['{str(s.get('uid', ''))[:8]}'] (scan num: {s.get('scan_id')})"
         )
+
+    def fallback_text(self) -> str | None:
+        """What a grid-mode table leaves behind for viewers without widgets: its rows as
+        a text table (None in text mode, whose lines were printed already)."""
+        view = self.view
+        return view.fallback_text() if isinstance(view, TextFallback) else None
 
     @property
     def text(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from livescan.dispatch._subscriber import Subscription
+from livescan.protocols import Flushable
 
 __all__ = ["LosslessFailure", "LosslessLane"]
 
@@ -49,7 +50,7 @@ class LosslessLane:
         run with ``exit_status='fail'`` instead of surfacing after a 'success' stop."""
         failure: LosslessFailure | None = None
         for sub in list(self.subs.values()):
-            flush = getattr(sub.func, "flush", None)
+            flush = sub.func.flush if isinstance(sub.func, Flushable) else None
             if sub.token in self.failed or not callable(flush):
                 continue
             try:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livescan.documents import Callback, check_callable, check_subscription_name
+from livescan.protocols import PagedCallback
 
 __all__ = ["Subscription", "label_of"]
 
@@ -27,7 +28,7 @@ class Subscription:
         self.name = check_subscription_name(name)
         self.label = label_of(func)
         #: deliver events batched as event_page documents (the callback opted in)
-        self.pages = bool(getattr(func, "accepts_event_pages", False))
+        self.pages = isinstance(func, PagedCallback) and bool(func.accepts_event_pages)
 
     def wants(self, name: str) -> bool:
         return self.name == "all" or self.name == name

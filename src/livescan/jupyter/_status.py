@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import ipywidgets
 
-from livescan.widgets._throttle import Throttle
+from livescan.widgets import Throttle
 
 __all__ = ["RunLike", "RunStatus"]
 

@@ -23,6 +23,7 @@ from livescan.documents import Filler, frame_dims
 from livescan.widgets._base import LiveWidget
 from livescan.widgets._colormap import COLORMAPS, apply_colormap, downsample, encode_png
 from livescan.widgets._decimate import minmax_indices
+from livescan.widgets._fallback import draw_image
 from livescan.widgets._frame_store import FrameStore, ImageShapeError
 
 __all__ = ["ImageShapeError", "LiveImage"]
@@ -251,6 +252,10 @@ class LiveImage(LiveWidget):
     def frame(self, seq_num: int | None = None) -> np.ndarray:
         """The full-resolution frame ``seq_num`` (newest by default), read if external."""
         return self.store.frame(seq_num)
+
+    def draw_fallback(self, fig: Any, ax: Any) -> None:
+        """Draw the newest frame on a matplotlib ``ax`` (the static fallback)."""
+        draw_image(self, fig, ax)
 
     # -- browser side --------------------------------------------------------------------
     def _flush(self) -> None:

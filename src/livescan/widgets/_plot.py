@@ -14,6 +14,7 @@ import numpy as np
 from livescan.widgets._base import LiveWidget
 from livescan.widgets._buffer import Column
 from livescan.widgets._decimate import MinMaxDecimator
+from livescan.widgets._fallback import draw_plot
 from livescan.widgets._throttle import DEFAULT_MAX_RATE
 
 __all__ = ["LivePlot"]
@@ -145,6 +146,10 @@ class LivePlot(LiveWidget):
     def data(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every point received, as ``(x, y)`` arrays per run (oldest run first)."""
         return [(r.x.view().copy(), r.y.view().copy()) for r in self.runs]
+
+    def draw_fallback(self, fig: Any, ax: Any) -> None:
+        """Draw every run's line on a matplotlib ``ax`` (the static fallback)."""
+        draw_plot(self, fig, ax)
 
     # -- documents ---------------------------------------------------------------------
     def start(self, doc: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import ipywidgets
 import numpy as np
 
 from livescan.widgets._base import LiveWidget
+from livescan.widgets._fallback import draw_raster
 from livescan.widgets._throttle import DEFAULT_MAX_RATE
 
 __all__ = ["LiveRaster", "RasterShapeWarning"]
@@ -142,6 +143,10 @@ class LiveRaster(LiveWidget):
     def data(self) -> np.ndarray:
         """The raster of the current (or last) run; NaN where nothing was measured."""
         return self.array.copy()
+
+    def draw_fallback(self, fig: Any, ax: Any) -> None:
+        """Draw the raster on a matplotlib ``ax`` (the static fallback)."""
+        draw_raster(self, fig, ax)
 
     def start(self, doc: dict[str, Any]) -> None:
         self._descriptors = set()

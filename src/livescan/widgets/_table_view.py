@@ -31,6 +31,7 @@ from ipydatagrid import DataGrid, StreamingDataGrid, TextRenderer
 
 from livescan.widgets._base import NoFrontendWarning, frontend_available
 from livescan.widgets._buffer import Column
+from livescan.widgets._fallback import table_text
 from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
 
 __all__ = ["TableGridView"]
@@ -187,6 +188,10 @@ class TableGridView:
 
     def __len__(self) -> int:
         return self._seq.n
+
+    def fallback_text(self) -> str | None:
+        """The rows as the LiveTable's text table (the static fallback), or None."""
+        return table_text(self)
 
     def _frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
         """Rows ``start:stop`` (all by default) as a frame indexed by seq_num."""
