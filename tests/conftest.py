@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from tests._validate import DocumentValidator
+from livescan.testing import DocumentValidator
 
 # Simulated cameras write into a per-session folder, not the shared temp dir.
 os.environ.setdefault("LIVESCAN_SIM_DATA", tempfile.mkdtemp(prefix="livescan-sim-"))
@@ -32,7 +32,7 @@ def RE(validator: DocumentValidator):
 @pytest.fixture
 def recorder(monkeypatch):
     """Every widget made in the test talks to a recording comm in place of a kernel."""
-    from tests.widgets._comm import CommRecorder
+    from livescan.testing import CommRecorder
 
     return CommRecorder().install(monkeypatch)
 

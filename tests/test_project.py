@@ -35,6 +35,7 @@ PUBLIC = [
     "livescan.remote",
     "livescan.widgets",
     "livescan.jupyter",
+    "livescan.testing",
 ]
 # These must import without any widget / IPython machinery (scripts, CI, servers).
 WIDGET_FREE = [

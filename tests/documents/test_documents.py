@@ -19,7 +19,7 @@ from livescan.documents import (
     unpack_event_page,
 )
 from livescan.errors import MetadataError, NotCallableError, UnknownDocumentName
-from tests._validate import validate
+from livescan.testing import validate_documents
 
 KEY = {"dtype": "number", "shape": [], "source": "SIM:x"}
 
@@ -42,7 +42,7 @@ def test_composer_counts_seq_num_and_num_events() -> None:
     stop = docs[-1][1]
     assert stop["num_events"] == {"primary": 4}
     assert stop["run_start"] == docs[0][1]["uid"]
-    assert validate(docs).count == len(docs)
+    assert validate_documents(docs).count == len(docs)
 
 
 def test_composer_rejects_bad_exit_status() -> None:

@@ -12,7 +12,7 @@ import pytest
 from livescan.errors import FileExistsExportError
 from livescan.export import HDF5Exporter, export_hdf5
 from livescan.export._h5column import Column as _Column
-from tests.store._docsets import feed, frames_of, make_run
+from livescan.testing import feed, frames_of, make_run
 
 
 def _events(docs):

@@ -11,7 +11,7 @@ import tifffile
 from livescan.errors import TemplateError
 from livescan.export import HDF5Exporter, LiveTiffExporter
 from livescan.export._template import FilenameTemplate
-from tests.store._docsets import feed, make_run
+from livescan.testing import feed, make_run
 
 
 def test_a_symlink_inside_the_folder_is_not_followed_out(tmp_path):

@@ -10,7 +10,7 @@ import tifffile
 
 from livescan.errors import ExportError, FileExistsExportError, TemplateError
 from livescan.export import LiveTiffExporter
-from tests.store._docsets import feed, frames_of, make_run
+from livescan.testing import feed, frames_of, make_run
 
 
 def _check_files(exporter, docs, tmp_path):

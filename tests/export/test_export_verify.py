@@ -5,7 +5,7 @@ from __future__ import annotations
 import h5py
 
 from livescan.export import verify_files_saved, verify_run
-from tests.store._docsets import feed, make_run
+from livescan.testing import feed, make_run
 
 
 def test_a_saved_run_passes(tmp_path, db, capsys):

@@ -10,7 +10,7 @@ from ophyd import sim as osim
 
 from livescan.callbacks import DocumentCollector, LiveTable, post_run
 from livescan.documents import Filler
-from tests._validate import validate
+from livescan.testing import validate_documents
 from tests.interop._util import (
     Recorder,
     bluesky_table,
@@ -62,7 +62,7 @@ def test_callbackbase_collector_and_post_run_get_every_document_in_order(bluesky
         seen_late.append((name, len(total)))
 
     docs = bluesky_docs(make_plan(), total, recorder, collector, post_run(after))
-    validate(docs)  # our validator accepts bluesky's documents
+    validate_documents(docs)  # our validator accepts bluesky's documents
     assert same_documents(recorder.seen, docs)
     assert same_documents(collector.documents, docs)
     assert collector.start is docs[0][1] and collector.stop is docs[-1][1]
@@ -105,7 +105,7 @@ def test_external_ophyd_images_pass_through_and_fill(bluesky_docs):
     docs = bluesky_docs(bp.count([osim.img], num=3))
     names = [n for n, _ in docs]
     assert names.count("resource") == 1 and names.count("datum") == 3
-    validate(docs)
+    validate_documents(docs)
     recorder = Recorder()
     for name, doc in docs:
         recorder(name, doc)

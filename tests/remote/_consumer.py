@@ -13,7 +13,7 @@ import json
 import sys
 
 from livescan.remote import RemoteDispatcher
-from tests._validate import DocumentValidator
+from livescan.testing import DocumentValidator
 from tests.remote._digest import Digest
 
 

@@ -17,7 +17,7 @@ from livescan.plans import count
 from livescan.remote import RedisPublisher, RemoteDispatcher, RemoteError
 from livescan.sim import det, det1, det2, direct_img
 from livescan.store import RunStore
-from tests._validate import DocumentValidator
+from livescan.testing import DocumentValidator
 from tests.remote._digest import Digest
 from tests.remote._servers import RedisServer, child_env, free_port
 

@@ -13,7 +13,7 @@ import pytest
 from livescan.documents import RunComposer, pack_event_page
 from livescan.store import RunStore, read_journal
 from livescan.store._index import Index
-from tests.store._docsets import feed, jsonable, make_run, validate
+from livescan.testing import check_schema, feed, jsonable_documents, make_run
 
 
 def _camera_run(n=4, shape=(64, 48), page=False):
@@ -46,14 +46,14 @@ def test_frames_are_stored_as_binary_and_read_back_equal(db, page):
     # The journal records every document: a resource for the frame file, a datum per frame.
     assert names.count("resource") == 1 and names.count("datum") == 4
     resource = next(d for n, d in raw if n == "resource")
-    validate("resource", resource)
+    check_schema("resource", resource)
     assert resource["spec"] == "LIVESCAN_FRAMES"
     frames_file = run.path.parent / resource["resource_path"]
     assert frames_file.stat().st_size == 4 * 64 * 48 * 2
     assert run.path.stat().st_size < 6000  # no frame as JSON text
     back = list(run.documents())
     assert [n for n, _ in back] == [n for n, _ in docs]  # the store's own docs are hidden
-    assert jsonable(back) == jsonable(docs)
+    assert jsonable_documents(back) == jsonable_documents(docs)
     for (_, live), (_, saved) in zip(docs, back):
         if "data" in live:
             live_frames = live["data"]["cam"] if page else [live["data"]["cam"]]

@@ -9,7 +9,7 @@ import pytest
 
 from livescan.documents import DocumentRouter
 from livescan.store import RunStore, documents_of, replay, stream
-from tests.store._docsets import feed, jsonable, make_run
+from livescan.testing import feed, jsonable_documents, make_run
 
 
 class Collector:
@@ -26,7 +26,7 @@ def test_replayed_documents_equal_the_live_ones(db):
     feed(docs, db, live)
     replayed = Collector()
     assert replay(db[-1], replayed) == len(docs)
-    assert jsonable(replayed.docs) == jsonable(live.docs)
+    assert jsonable_documents(replayed.docs) == jsonable_documents(live.docs)
     for (n1, a), (n2, b) in zip(live.docs, replayed.docs):
         assert n1 == n2
         if n1 == "event":
@@ -39,7 +39,7 @@ def test_stream_is_the_spec_name_and_takes_several_callbacks(db):
     feed(docs, db)
     a, b = Collector(), Collector()
     stream(db[-1], [a, b])
-    assert jsonable(a.docs) == jsonable(b.docs) == jsonable(docs)
+    assert jsonable_documents(a.docs) == jsonable_documents(b.docs) == jsonable_documents(docs)
 
 
 def test_replay_drives_a_document_router(db):

@@ -9,7 +9,7 @@ import pytest
 
 from livescan.errors import RunNotFound, StoreError
 from livescan.store import Run, RunStore, default_store_path, read_journal
-from tests.store._docsets import feed, frames_of, jsonable, make_run, validate
+from livescan.testing import feed, frames_of, jsonable_documents, make_run, validate_documents
 
 
 def test_documents_come_back_equal_and_in_order(db):
@@ -19,9 +19,8 @@ def test_documents_come_back_equal_and_in_order(db):
     assert isinstance(run, Run)
     back = list(run.documents())
     assert [n for n, _ in back] == [n for n, _ in docs]
-    assert jsonable(back) == jsonable(docs)
-    for name, doc in back:
-        validate(name, doc)
+    assert jsonable_documents(back) == jsonable_documents(docs)
+    assert validate_documents(back).count == len(docs)
     # Inline frames keep their dtype and values.
     for (_, live), (_, saved) in zip(docs, back):
         if "data" in live:
@@ -131,7 +130,7 @@ def test_unfinished_run_has_no_stop_and_store_reopens(tmp_path):
     assert "unfinished" in repr(run)
     db.close()  # the process "goes away" without a stop
     again = RunStore(tmp_path / "s")
-    assert jsonable(again[-1].documents()) == jsonable(docs)
+    assert jsonable_documents(again[-1].documents()) == jsonable_documents(docs)
     assert again[-1].stop is None
 
 
@@ -156,7 +155,7 @@ def test_torn_last_line_is_skipped(db):
         f.write('["event", {"uid": "x", "da')  # a write cut short by a crash
     with pytest.warns(RuntimeWarning, match="torn last line"):
         back = list(read_journal(run.path))
-    assert jsonable(back) == jsonable(docs)
+    assert jsonable_documents(back) == jsonable_documents(docs)
 
 
 def test_bad_documents_get_clear_errors(db):

@@ -121,7 +121,7 @@ def test_sigkill_mid_run_keeps_every_written_document(tmp_path):
     assert len(db[run.uid]["primary"]) == len(events)
 
     # The store keeps working: another run records and reads back.
-    from tests.store._docsets import feed, make_run
+    from livescan.testing import feed, make_run
 
     more = make_run(n=2)
     feed(more, db)

@@ -1,8 +1,7 @@
-"""Runs composed without an engine, every document validated with event_model.
+"""Runs composed without an engine, every document validated with event-model.
 
-Shared by tests/store and tests/export. ``make_run`` returns the ``(name, doc)`` list of
-one run; ``frames_of`` the frames it carries, so tests can compare what exporters and the
-store read back.
+:func:`make_run` returns the ``(name, doc)`` list of one run; :func:`frames_of` the frames
+it carries, so a test can compare what an exporter or a store reads back with what went in.
 """
 
 from __future__ import annotations
@@ -11,17 +10,14 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import event_model
 import h5py
 import numpy as np
 
-from livescan.documents import RunComposer, to_jsonable
+from livescan.documents import Filler, RunComposer, to_jsonable
+from livescan.testing._validate import validate_documents
 
-Docs = list[tuple[str, dict[str, Any]]]
-
-
-def validate(name: str, doc: dict[str, Any]) -> None:
-    event_model.schema_validators[event_model.DocumentNames[name]].validate(to_jsonable(doc))
+RunDocuments = list[tuple[str, dict[str, Any]]]
+"""The documents of one run in order: ``[(name, doc), ...]``."""
 
 
 def make_run(
@@ -35,11 +31,16 @@ def make_run(
     with_stop: bool = True,
     seed: int = 0,
     t0: float | None = None,
-) -> Docs:
+    validate: bool = True,
+) -> RunDocuments:
     """A scan of ``n`` points: ``motor``, ``det``, ``temperature`` and frames ``img``.
 
     ``shape`` of 2 ints gives 2-D frames, of 3 a stack per event. With ``external_dir``
     frames go to an AD_HDF5 file there (resource/datum, ``filled={'img': False}``).
+    ``md`` adds to (or replaces) the start document's metadata, ``uid`` included;
+    ``exit_status`` and ``with_stop`` shape the end; ``seed`` the random frames; ``t0``
+    makes every timestamp fixed. Every document is validated with event-model (needs the
+    ``event-model`` package) unless ``validate=False``.
     """
     rng = np.random.default_rng(seed)
     meta = {
@@ -55,7 +56,7 @@ def make_run(
     if "uid" in meta:
         kwargs["uid"] = meta.pop("uid")
     run = RunComposer(meta, **kwargs)
-    docs: Docs = [("start", run.start())]
+    docs: RunDocuments = [("start", run.start())]
     img_key: dict[str, Any] = {
         "dtype": "array",
         "shape": list(shape),
@@ -119,15 +120,13 @@ def make_run(
         docs.append(
             ("stop", run.stop(exit_status, reason="" if exit_status == "success" else "test", **kw))
         )
-    for name, doc in docs:
-        validate(name, doc)
+    if validate:
+        validate_documents(docs)
     return docs
 
 
-def frames_of(docs: Docs) -> list[np.ndarray]:
+def frames_of(docs: RunDocuments) -> list[np.ndarray]:
     """The frames of a run made by :func:`make_run` (read from its file if external)."""
-    from livescan.documents import Filler
-
     filler = Filler()
     out = []
     for name, doc in docs:
@@ -138,10 +137,12 @@ def frames_of(docs: Docs) -> list[np.ndarray]:
 
 
 def feed(docs: Iterable[tuple[str, dict[str, Any]]], *callbacks: Any) -> None:
+    """Call every callback with every ``(name, doc)``, in document order."""
     for name, doc in docs:
         for cb in callbacks:
             cb(name, doc)
 
 
-def jsonable(docs: Iterable[tuple[str, dict[str, Any]]]) -> list[Any]:
+def jsonable_documents(docs: Iterable[tuple[str, dict[str, Any]]]) -> list[Any]:
+    """``[[name, doc], ...]`` as plain JSON types, to compare documents by value."""
     return [[name, to_jsonable(doc)] for name, doc in docs]

@@ -1,0 +1,127 @@
+"""Check documents against event-model's JSON schemas and the order a run must keep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from livescan.documents import to_jsonable, unpack_event_page
+
+
+def check_schema(name: str, doc: dict[str, Any]) -> None:
+    """Validate one document with event-model's JSON schema for ``name``.
+
+    Arrays in event data are replaced by a one-item list first: the schemas only type the
+    containers, and validating big frames item by item would be slow.
+    """
+    try:
+        import event_model
+    except ImportError as exc:  # pragma: no cover - event-model is a test dependency
+        raise ImportError(
+            "livescan.testing validates documents with event-model: "
+            "pip install event-model (or livescan[test])"
+        ) from exc
+    validator = event_model.schema_validators[event_model.DocumentNames[name]]
+    validator.validate(to_jsonable(_small(doc)))
+
+
+def _small(doc: dict[str, Any]) -> dict[str, Any]:
+    if "data" in doc and isinstance(doc["data"], dict):
+        data = {k: ([0] if isinstance(v, np.ndarray) else v) for k, v in doc["data"].items()}
+        return {**doc, "data": data}
+    return doc
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:  # an explicit raise: python -O must not turn the checks off
+        raise AssertionError(message)
+
+
+class DocumentValidator:
+    """A subscriber that checks every document it gets; raises ``AssertionError`` if not.
+
+    Schema: :func:`check_schema`. Order: start first; descriptor before its events;
+    resource before its datums; datum before the event that names it; ``seq_num`` counting
+    from 1 per descriptor; stop last with ``num_events`` equal to the counts.
+    Subscribe it lossless (``RE.subscribe_lossless(validator)``) so a bad document fails
+    the run.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0  # documents checked
+        self.runs = 0  # start documents seen
+        self._reset()
+
+    def _reset(self) -> None:
+        self.start: dict[str, Any] | None = None
+        self.descriptors: dict[str, dict[str, Any]] = {}
+        self.seq: dict[str, int] = {}
+        self.per_stream: dict[str, int] = {}
+        self.resources: set[str] = set()
+        self.datums: set[str] = set()
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> None:
+        """Check one ``(name, doc)``."""
+        check_schema(name, doc)
+        self.count += 1
+        getattr(self, f"_{name}")(doc)
+
+    def _start(self, doc: dict[str, Any]) -> None:
+        _require(self.start is None, "a start document arrived while a run was open")
+        self.start = doc
+        self.runs += 1
+
+    def _in_run(self, doc: dict[str, Any], name: str) -> None:
+        _require(
+            self.start is not None and doc["run_start"] == self.start["uid"],
+            f"a {name} document that belongs to no open run",
+        )
+
+    def _descriptor(self, doc: dict[str, Any]) -> None:
+        self._in_run(doc, "descriptor")
+        self.descriptors[doc["uid"]] = doc
+        self.seq[doc["uid"]] = 0
+        self.per_stream.setdefault(doc.get("name", "primary"), 0)
+
+    def _resource(self, doc: dict[str, Any]) -> None:
+        self._in_run(doc, "resource")
+        self.resources.add(doc["uid"])
+
+    def _datum(self, doc: dict[str, Any]) -> None:
+        _require(doc["resource"] in self.resources, "datum before its resource")
+        self.datums.add(doc["datum_id"])
+
+    def _event(self, doc: dict[str, Any]) -> None:
+        _require(doc["descriptor"] in self.descriptors, "event before its descriptor")
+        desc = self.descriptors[doc["descriptor"]]
+        keys = set(desc["data_keys"])
+        _require(set(doc["data"]) == keys, "event data keys differ from data_keys")
+        _require(set(doc["timestamps"]) == keys, "event timestamps differ from data_keys")
+        self.seq[doc["descriptor"]] += 1
+        _require(doc["seq_num"] == self.seq[doc["descriptor"]], "seq_num out of order")
+        self.per_stream[desc.get("name", "primary")] += 1
+        for key, filled in (doc.get("filled") or {}).items():
+            if not filled:
+                _require(doc["data"][key] in self.datums, f"event names unknown datum for {key}")
+
+    def _event_page(self, doc: dict[str, Any]) -> None:
+        for event in unpack_event_page(doc):
+            self._event(event)
+
+    def _stop(self, doc: dict[str, Any]) -> None:
+        self._in_run(doc, "stop")
+        _require(
+            doc["num_events"] == self.per_stream,
+            f"stop's num_events {doc['num_events']} != events seen {self.per_stream}",
+        )
+        self._reset()
+
+
+def validate_documents(documents: Iterable[tuple[str, dict[str, Any]]]) -> DocumentValidator:
+    """Validate a whole sequence of ``(name, doc)``; returns the validator for its counts."""
+    validator = DocumentValidator()
+    for name, doc in documents:
+        validator(name, doc)
+    return validator
