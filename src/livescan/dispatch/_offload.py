@@ -4,7 +4,8 @@ Lossless subscribers that talk to a server (Redis, tiled) put what they send her
 scan never waits for the network. ``send(batch)`` runs on the thread; when it raises an
 error that ``retryable(error)`` accepts, the same batch is sent again after a pause (the
 server is restarting); any other error is fatal. ``put`` waits while the buffer is full
-and raises :class:`OffloadError` once it stayed full for ``timeout`` seconds; ``flush``
+and raises :class:`OffloadError` once it stayed full for ``timeout`` seconds, or once the
+server has been unreachable (or one send has hung) for ``timeout`` seconds; ``flush``
 waits until everything is sent. Either raises on a fatal error. Raised from a lossless
 subscriber or its ``flush()``, that ends the run with ``exit_status='fail'``.
 """
@@ -58,6 +59,8 @@ class Offload:
         #: the last error of a failed send (the server was unreachable), ``None`` once one works
         self.last_error: BaseException | None = None
         self.fatal: BaseException | None = None
+        self._down_since: float | None = None  # first failed send of the current outage
+        self._send_started = 0.0
         self._thread = threading.Thread(target=self._work, name=f"livescan-{label}", daemon=True)
         self._thread.start()
 
@@ -72,6 +75,12 @@ class Offload:
             self._raise_fatal()
             if self._closed:
                 raise OffloadError(f"{self.label} is closed; make a new one")
+            stalled = self._stalled()
+            if stalled:
+                raise OffloadError(
+                    f"{self.label}: {stalled}; {len(self._items)} items wait to be sent, so "
+                    "the run ends here. Make the server reachable, or give a larger timeout="
+                )
             if len(self._items) >= self.capacity:
                 ok = self._cond.wait_for(
                     lambda: len(self._items) < self.capacity or self.fatal is not None,
@@ -127,6 +136,16 @@ class Offload:
         if self.fatal is not None:
             raise OffloadError(f"{self.label} failed: {self._describe(self.fatal)}") from self.fatal
 
+    def _stalled(self) -> str | None:
+        now = time.monotonic()
+        if self._down_since is not None and now - self._down_since > self.timeout:
+            return f"{self._why()} for {now - self._down_since:.1f} s"
+        if self._in_flight and now - self._send_started > self.timeout:
+            return (
+                f"the server has not answered for {now - self._send_started:.1f} s (it may be gone)"
+            )
+        return None
+
     def _why(self) -> str:
         if self.last_error is not None:
             return f"the server is unreachable ({self._describe(self.last_error)})"
@@ -142,6 +161,7 @@ class Offload:
                     return
                 batch = [self._items[i] for i in range(min(self.batch, len(self._items)))]
                 self._in_flight = len(batch)
+                self._send_started = time.monotonic()
             try:
                 self._send(batch)
             except BaseException as exc:
@@ -150,6 +170,8 @@ class Offload:
                     if self._retryable(exc):
                         self.last_error = exc
                         self.retries += 1
+                        if self._down_since is None:
+                            self._down_since = self._send_started
                     else:
                         self.fatal = exc
                         self._items.clear()
@@ -166,4 +188,5 @@ class Offload:
                 self._in_flight = 0
                 self.sent += len(batch)
                 self.last_error = None
+                self._down_since = None
                 self._cond.notify_all()

@@ -12,11 +12,15 @@ from livescan.store._paths import default_store_path
 from livescan.store._replay import documents_of, replay, stream
 from livescan.store._run import Run, Stream
 from livescan.store._store import RunStore, active_store
+from livescan.store._tiled import TiledRun, TiledStore, TiledStream
 
 __all__ = [
     "Run",
     "RunStore",
     "Stream",
+    "TiledRun",
+    "TiledStore",
+    "TiledStream",
     "active_store",
     "default_store_path",
     "documents_of",

@@ -10,6 +10,7 @@ import numpy as np
 
 from livescan.documents import Filler
 from livescan.store._frames import FrameReader
+from livescan.store._header import RunFacts
 from livescan.store._journal import read_journal, read_last_document
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["Run", "Stream"]
 
 
-class Run:
+class Run(RunFacts):
     """One run in a :class:`RunStore`.
 
     ``run.start`` and ``run.stop`` are the documents (``stop`` is ``None`` while the run is
@@ -42,24 +43,6 @@ class Run:
             if last is not None and last[0] == "stop":
                 self._stop = last[1]
         return self._stop
-
-    @property
-    def finished(self) -> bool:
-        return self.stop is not None
-
-    @property
-    def scan_id(self) -> Any:
-        return self.start.get("scan_id")
-
-    @property
-    def exit_status(self) -> str | None:
-        """``'success'``, ``'abort'``, ``'fail'``, or ``None`` while there is no stop."""
-        stop = self.stop
-        return None if stop is None else stop.get("exit_status")
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return {"start": self.start, "stop": self.stop}
 
     # -- documents ---------------------------------------------------------------------
     def documents(self, fill: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
