@@ -65,7 +65,7 @@ def make_run(
     }
     if external_dir is not None:
         img_key["external"] = "FILESTORE:"
-    data_keys = {
+    data_keys: dict[str, dict[str, Any]] = {
         "motor": {"dtype": "number", "shape": [], "source": "SIM:motor", "precision": 3},
         "det": {"dtype": "number", "shape": [], "source": "SIM:det", "precision": 3},
         "temperature": {"dtype": "number", "shape": [], "source": "SIM:T", "units": "K"},
@@ -77,7 +77,7 @@ def make_run(
         data_keys,
         hints={"det": {"fields": ["det"]}},
         object_keys={"motor": ["motor"], "det": ["det"], "T": ["temperature"], "img": ["img"]},
-        **({} if t is None else {"time": t}),
+        time=t,
     )
     docs.append(("descriptor", desc))
     frames = [rng.integers(0, 4000, size=tuple(shape)).astype(dtype) for _ in range(n)]
