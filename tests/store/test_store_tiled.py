@@ -17,7 +17,7 @@ from livescan.errors import CriticalCallbackError, StoreError
 from livescan.plans import count, scan
 from livescan.sim import default_data_root, det, direct_img, img, motor
 from livescan.store import TiledStore, replay
-from tests._validate import DocumentValidator
+from livescan.testing import DocumentValidator
 from tests.remote._servers import TiledServer, child_env, free_port
 
 

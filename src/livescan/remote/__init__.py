@@ -1,4 +1,4 @@
-"""Beyond one machine: live documents through Redis Streams, reductions on Dask.
+"""Beyond one machine: live documents through Redis Streams, frame reductions on Dask.
 
 >>> pub = RedisPublisher("redis://:PASSWORD@host:6379/0")  # doctest: +SKIP
 >>> RE.subscribe_lossless(pub)                              # doctest: +SKIP
@@ -11,13 +11,16 @@ and in another process or kernel:
 
 from livescan.remote._codec import decode, encode
 from livescan.remote._connect import RemoteError
+from livescan.remote._dask import FrameReducer, radial_profile
 from livescan.remote._dispatcher import RemoteDispatcher
 from livescan.remote._publisher import RedisPublisher
 
 __all__ = [
+    "FrameReducer",
     "RedisPublisher",
     "RemoteDispatcher",
     "RemoteError",
     "decode",
     "encode",
+    "radial_profile",
 ]
