@@ -42,12 +42,15 @@ class Status(Protocol):
     """
 
     @property
-    def done(self) -> bool: ...
+    def done(self) -> bool:
+        """True once the action finished (successfully or not)."""
 
     @property
-    def success(self) -> bool: ...
+    def success(self) -> bool:
+        """True if it finished without error."""
 
-    def add_callback(self, callback: Callable[[Any], None]) -> None: ...
+    def add_callback(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(status)`` when done (at once if done already), on any thread."""
 
 
 @runtime_checkable
@@ -56,39 +59,46 @@ class Readable(Protocol):
 
     name: str
 
-    def read(self) -> Reading: ...
+    def read(self) -> Reading:
+        """The current values: ``{key: {'value': ..., 'timestamp': ...}}``."""
 
-    def describe(self) -> DataKeys: ...
+    def describe(self) -> DataKeys:
+        """The data keys of ``read()``: ``{key: {'dtype', 'shape', 'source', ...}}``."""
 
 
 @runtime_checkable
 class Triggerable(Protocol):
     """A device that acquires on ``trigger()`` (returns a Status or an awaitable)."""
 
-    def trigger(self) -> Any: ...
+    def trigger(self) -> Any:
+        """Start an acquisition; returns a Status, an awaitable or None (done)."""
 
 
 @runtime_checkable
 class Movable(Protocol):
     """A device that moves on ``set(value)`` (returns a Status or an awaitable)."""
 
-    def set(self, value: Any) -> Any: ...
+    def set(self, value: Any) -> Any:
+        """Start moving to ``value``; returns a Status, an awaitable or None (done)."""
 
 
 @runtime_checkable
 class Stageable(Protocol):
     """A device prepared before a run (``stage``) and released after it (``unstage``)."""
 
-    def stage(self) -> Any: ...
+    def stage(self) -> Any:
+        """Prepare for a run (once per run, before the first reading)."""
 
-    def unstage(self) -> Any: ...
+    def unstage(self) -> Any:
+        """Undo ``stage`` (always called at the end of a run)."""
 
 
 @runtime_checkable
 class WritesExternalAssets(Protocol):
     """A device whose data live in files: it yields resource and datum documents."""
 
-    def collect_asset_docs(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
+    def collect_asset_docs(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The ``('resource' | 'datum', doc)`` pairs new since the last call."""
 
 
 # -- callbacks ----------------------------------------------------------------------------
@@ -99,7 +109,8 @@ class PagedCallback(Protocol):
 
     accepts_event_pages: bool
 
-    def __call__(self, name: str, doc: dict[str, Any]) -> Any: ...
+    def __call__(self, name: str, doc: dict[str, Any]) -> Any:
+        """Take one document (``'event_page'`` instead of ``'event'`` when paged)."""
 
 
 @runtime_checkable
@@ -107,7 +118,8 @@ class Flushable(Protocol):
     """A lossless subscriber with ``flush()``: called (awaited if it returns an awaitable)
     before each stop document is composed; raising there ends the run with 'fail'."""
 
-    def flush(self) -> Any: ...
+    def flush(self) -> Any:
+        """Finish pending work (e.g. a writer thread's queue); raise if it failed."""
 
 
 @runtime_checkable
@@ -115,7 +127,8 @@ class TextFallback(Protocol):
     """A live view that leaves text behind when its run ends (e.g. a grid table as a text
     table), for notebook viewers that cannot run widgets; None when it has none."""
 
-    def fallback_text(self) -> str | None: ...
+    def fallback_text(self) -> str | None:
+        """The view's final state as text, or None when it leaves none."""
 
 
 @runtime_checkable
@@ -123,7 +136,8 @@ class FigureFallback(Protocol):
     """A live view that draws its final state on a matplotlib ``ax`` of ``fig`` (plots,
     rasters, frames): one panel of the PNG an executed notebook keeps."""
 
-    def draw_fallback(self, fig: Any, ax: Any) -> None: ...
+    def draw_fallback(self, fig: Any, ax: Any) -> None:
+        """Draw the view's final state on ``ax`` (``fig`` for colour bars)."""
 
 
 #: a live view with a static fallback of either kind
