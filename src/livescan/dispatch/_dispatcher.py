@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from livescan.dispatch._lossless import LosslessFailure, LosslessLane
-from livescan.dispatch._lossy import LossyLane
+from livescan.dispatch._lossy import CallbackFailure, LossyLane
 from livescan.dispatch._subscriber import Subscription
 from livescan.documents import Callback
 
@@ -17,9 +18,17 @@ class Dispatcher:
     """Routes each document to the lossless lane (awaited, in order) and then to the
     lossy lane (budgeted). Tokens are unique across both lanes."""
 
-    def __init__(self, *, lossy_budget: float = 0.2, lossy_total_budget: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        lossy_budget: float = 0.2,
+        lossy_total_budget: float = 0.5,
+        on_failure: Callable[[CallbackFailure], None] | None = None,
+    ) -> None:
         self.lossless = LosslessLane()
         self.lossy = LossyLane(budget=lossy_budget, total_budget=lossy_total_budget)
+        #: told ``(label, doc name, exception)`` when a lossy subscriber raises
+        self.lossy.on_failure = on_failure
         self._tokens = itertools.count(1)
 
     def subscribe(self, func: Callback, name: str = "all", *, lossless: bool = False) -> int:

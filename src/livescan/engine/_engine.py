@@ -68,7 +68,9 @@ class RunEngine:
     ) -> None:
         self.md: MutableMapping[str, Any] = md if md is not None else {}
         self.dispatcher = Dispatcher(
-            lossy_budget=lossy_budget, lossy_total_budget=lossy_total_budget
+            lossy_budget=lossy_budget,
+            lossy_total_budget=lossy_total_budget,
+            on_failure=self._lossy_failure,
         )
         self.yield_interval = yield_interval
         self.display = display
@@ -80,7 +82,6 @@ class RunEngine:
         self._worker: asyncio.Task[None] | None = None
         self._runner: asyncio.Runner | None = None
         self._listeners: list[Callable[[RunHandle], Any]] = []
-        self.dispatcher.lossy.on_failure = self._lossy_failure
 
     # -- metadata ------------------------------------------------------------------------
     @property
