@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ def as_generator(plan: Iterable[Msg]) -> Generator[Msg, Any, Any]:
     return iterate()
 
 
-def _unknown(msg: Any, verbs: dict[str, Any]) -> PlanError:
+def _unknown(msg: Any, verbs: Mapping[str, Any]) -> PlanError:
     if not isinstance(msg, Msg) and not (isinstance(msg, tuple) and len(msg) == 5):
         return PlanError(f"a plan must yield Msg objects; it yielded {msg!r}")
     return PlanError(
