@@ -38,6 +38,7 @@ class DocumentCollector:
         return len(self.documents)
 
     def names(self) -> list[str]:
+        """The names of the documents kept, in order."""
         return [name for name, _ in self.documents]
 
     def __getitem__(self, name: str) -> list[dict[str, Any]]:
@@ -46,15 +47,18 @@ class DocumentCollector:
 
     @property
     def start(self) -> dict[str, Any] | None:
+        """The last start document kept, or None."""
         starts = self["start"]
         return starts[-1] if starts else None
 
     @property
     def stop(self) -> dict[str, Any] | None:
+        """The last stop document kept, or None."""
         stops = self["stop"]
         return stops[-1] if stops else None
 
     def clear(self) -> None:
+        """Forget every document kept."""
         self.documents.clear()
 
     def __repr__(self) -> str:

@@ -36,13 +36,14 @@ def in_kernel() -> bool:
 class TableView(Protocol):
     """What a LiveTable drives besides text (the grid widget implements it)."""
 
-    def begin(
-        self, columns: list[str], precisions: dict[str, int], dtypes: dict[str, str]
-    ) -> None: ...
+    def begin(self, columns: list[str], precisions: dict[str, int], dtypes: dict[str, str]) -> None:
+        """Start a table with these columns (their print precisions and dtypes)."""
 
-    def row(self, seq_num: int, time: float, values: list[Any]) -> None: ...
+    def row(self, seq_num: int, time: float, values: list[Any]) -> None:
+        """Add the row of one event: its seq_num, time and one value per column."""
 
-    def end(self, summary: str) -> None: ...
+    def end(self, summary: str) -> None:
+        """Close the table with bluesky's summary line."""
 
 
 def _missing(value: Any) -> bool:

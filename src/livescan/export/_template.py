@@ -136,6 +136,7 @@ class FilenameTemplate:
 
     # -- what the template uses ---------------------------------------------------------
     def uses(self, root: str) -> bool:
+        """Whether any field of the template starts at ``root`` (``'start'``, ``'event'``, …)."""
         return any(f.root == root for f in self.fields)
 
     def event_data_keys(self) -> list[str]:

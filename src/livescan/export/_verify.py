@@ -21,10 +21,12 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """True when there were checks and every one passed."""
         return bool(self.checks) and all(ok for ok, _ in self.checks)
 
     @property
     def verdict(self) -> str:
+        """One line saying whether the run's data is saved, and which checks failed."""
         failed = sum(not ok for ok, _ in self.checks)
         if self.ok:
             return (

@@ -68,4 +68,5 @@ class WriterThread:
 
     @property
     def failed(self) -> bool:
+        """Whether a job has raised (the error is raised again by submit, flush and close)."""
         return self._error is not None

@@ -18,10 +18,12 @@ class RunFacts:
 
     @property
     def finished(self) -> bool:
+        """Whether the run has a stop document."""
         return self.stop is not None
 
     @property
     def scan_id(self) -> Any:
+        """The scan id from the start document (None if it has none)."""
         return self.start.get("scan_id")
 
     @property
@@ -32,4 +34,5 @@ class RunFacts:
 
     @property
     def metadata(self) -> dict[str, Any]:
+        """The start and stop documents, ``{"start": ..., "stop": ...}``."""
         return {"start": self.start, "stop": self.stop}

@@ -63,10 +63,12 @@ class Run(RunFacts):
 
     @property
     def descriptors(self) -> list[dict[str, Any]]:
+        """Every descriptor document of the run, in order."""
         return [doc for name, doc in self.documents() if name == "descriptor"]
 
     @property
     def stream_names(self) -> list[str]:
+        """The run's stream names, in the order their first descriptor came."""
         names: list[str] = []
         for d in self.descriptors:
             if d.get("name", "primary") not in names:
@@ -78,6 +80,7 @@ class Run(RunFacts):
 
     @property
     def primary(self) -> Stream:
+        """The ``primary`` stream (``run["primary"]``)."""
         return Stream(self, "primary")
 
     def __repr__(self) -> str:
@@ -126,13 +129,16 @@ class Stream:
 
     @property
     def data_keys(self) -> dict[str, Any]:
+        """The stream's data keys (from its first descriptor)."""
         return dict(self.descriptors[0]["data_keys"])
 
     @property
     def fields(self) -> list[str]:
+        """The names of the stream's fields."""
         return list(self.descriptors[0]["data_keys"])
 
     def external(self, field: str) -> bool:
+        """Whether ``field`` is stored in external files (read through a handler)."""
         return bool(self.data_keys[field].get("external"))
 
     def __len__(self) -> int:

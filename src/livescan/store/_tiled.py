@@ -127,6 +127,7 @@ class TiledStore:
 
     @property
     def pending(self) -> int:
+        """How many documents wait to be written to the server."""
         return len(self._offload)
 
     # -- lookup --------------------------------------------------------------------------
@@ -501,6 +502,7 @@ class TiledRun(RunFacts):
 
     @property
     def stream_names(self) -> list[str]:
+        """The names of the run's streams in tiled."""
         return list(self.node.keys())
 
     def __getitem__(self, stream_name: str) -> TiledStream:
@@ -513,6 +515,7 @@ class TiledRun(RunFacts):
 
     @property
     def primary(self) -> TiledStream:
+        """The ``primary`` stream (``run["primary"]``)."""
         return self["primary"]
 
     def documents(self, fill: bool = True) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -586,6 +589,7 @@ class TiledStream:
 
     @property
     def fields(self) -> list[str]:
+        """The names of the stream's fields."""
         return list(self.data_keys)
 
     def __len__(self) -> int:

@@ -139,6 +139,7 @@ class LivePlot(LiveWidget):
 
     @property
     def widget(self) -> bqplot.Figure:
+        """The bqplot figure to display."""
         return self.figure
 
     # -- data access -------------------------------------------------------------------
