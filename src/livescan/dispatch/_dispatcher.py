@@ -32,11 +32,13 @@ class Dispatcher:
         self._tokens = itertools.count(1)
 
     def subscribe(self, func: Callback, name: str = "all", *, lossless: bool = False) -> int:
+        """Subscribe ``func`` to ``name`` documents, lossy or lossless; return the token."""
         sub = Subscription(next(self._tokens), func, name)
         (self.lossless if lossless else self.lossy).add(sub)
         return sub.token
 
     def unsubscribe(self, token: int, *, lossless: bool | None = None) -> None:
+        """Remove the subscription ``token`` (from either lane unless ``lossless`` says which)."""
         lanes = {True: [self.lossless], False: [self.lossy], None: [self.lossless, self.lossy]}[
             lossless
         ]
@@ -47,6 +49,7 @@ class Dispatcher:
         raise KeyError(f"no {kind}subscription has token {token!r}")
 
     def begin_run(self) -> None:
+        """Reset both lanes' per-run state (failures, budgets, counters) before a run."""
         self.lossless.begin_run()
         self.lossy.begin_run()
 

@@ -36,12 +36,15 @@ class LosslessLane:
         self.failed: set[int] = set()
 
     def add(self, sub: Subscription) -> None:
+        """Add a subscription."""
         self.subs[sub.token] = sub
 
     def remove(self, token: int) -> bool:
+        """Remove the subscription with ``token``; False if there was none."""
         return self.subs.pop(token, None) is not None
 
     def begin_run(self) -> None:
+        """Forget which subscribers failed in the previous run."""
         self.failed.clear()
 
     async def flush(self) -> None:
@@ -65,6 +68,7 @@ class LosslessLane:
             raise failure
 
     async def emit(self, name: str, doc: dict[str, Any]) -> None:
+        """Deliver one document to every subscriber that wants it, awaiting each in turn."""
         if not self.subs:
             return
         failure: LosslessFailure | None = None

@@ -64,6 +64,8 @@ class LossyStats:
 
 
 class LossyLane:
+    """Delivers to each subscriber within its time budget (see the module docstring)."""
+
     def __init__(
         self,
         *,
@@ -92,11 +94,13 @@ class LossyLane:
         self._pairs = tuple((sub, self.stats[t]) for t, sub in self.subs.items())
 
     def add(self, sub: Subscription) -> None:
+        """Add a subscription."""
         self.subs[sub.token] = sub
         self.stats[sub.token] = LossyStats(sub.label)
         self._rebuild()
 
     def remove(self, token: int) -> bool:
+        """Remove the subscription with ``token``, delivering what it still holds; False if none."""
         sub = self.subs.pop(token, None)
         if sub is None:
             return False
@@ -117,6 +121,7 @@ class LossyLane:
 
     # -- delivery ------------------------------------------------------------------------
     def emit(self, name: str, doc: dict[str, Any]) -> None:
+        """Hand one document to each subscriber: now within budget, else batched or queued."""
         is_event = name == "event"
         for sub, st in self._pairs:
             if sub.name != "all" and sub.name != name:
@@ -147,6 +152,7 @@ class LossyLane:
                 self._drain(sub, st, force=force)
 
     def skipped(self) -> dict[str, int]:
+        """Events skipped so far this run, by subscriber label (only those that skipped)."""
         out: dict[str, int] = {}
         for st in self.stats.values():
             if st.skipped:

@@ -20,6 +20,8 @@ def label_of(func: Callable[..., Any]) -> str:
 
 
 class Subscription:
+    """One subscribed callable: its token, the document name it wants, and how to deliver."""
+
     __slots__ = ("func", "label", "name", "pages", "token")
 
     def __init__(self, token: int, func: Callback, name: str = "all") -> None:
@@ -31,6 +33,7 @@ class Subscription:
         self.pages = isinstance(func, PagedCallback) and bool(func.accepts_event_pages)
 
     def wants(self, name: str) -> bool:
+        """Whether documents called ``name`` go to this subscription."""
         return self.name == "all" or self.name == name
 
     def __repr__(self) -> str:

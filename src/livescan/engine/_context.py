@@ -109,6 +109,7 @@ class RunContext:
 
     # -- requests from the user (called on the loop) -------------------------------------
     def request_interrupt(self, kind: str, reason: str = "") -> None:
+        """Ask the plan to end (``stop``, ``abort`` or ``halt``); a stronger kind wins."""
         if self.interrupt is None or _rank(kind) > _rank(self.interrupt.kind):
             self.interrupt = Interrupt(kind, reason)
         self.interrupt_event.set()

@@ -86,6 +86,7 @@ class RunEngine:
     # -- metadata ------------------------------------------------------------------------
     @property
     def md(self) -> MutableMapping[str, Any]:
+        """Metadata put into every start document (a dict, or a PersistentDict kept on disk)."""
         return self._md
 
     @md.setter
@@ -100,6 +101,7 @@ class RunEngine:
     # -- state ---------------------------------------------------------------------------
     @property
     def state(self) -> RunEngineState:
+        """The engine's state: idle, running, pausing, paused, stopping, aborting or halting."""
         return self._state
 
     @property
@@ -109,6 +111,7 @@ class RunEngine:
 
     @property
     def current(self) -> RunHandle | None:
+        """The run in progress, or None."""
         return self._current
 
     def _set_state(self, new: RunEngineState) -> None:
@@ -124,6 +127,7 @@ class RunEngine:
         self._listeners.append(fn)
 
     def remove_listener(self, fn: Callable[[RunHandle], Any]) -> None:
+        """Stop calling ``fn`` (added with ``add_listener``)."""
         self._listeners.remove(fn)
 
     # -- subscriptions -------------------------------------------------------------------
@@ -169,9 +173,11 @@ class RunEngine:
         return self.dispatcher.subscribe(func, name, lossless=True)
 
     def unsubscribe(self, token: int) -> None:
+        """Remove a lossy subscription by the token ``subscribe`` returned."""
         self.dispatcher.unsubscribe(token)
 
     def unsubscribe_lossless(self, token: int) -> None:
+        """Remove a lossless subscription by the token ``subscribe_lossless`` returned."""
         self.dispatcher.unsubscribe(token, lossless=True)
 
     def register_command(self, name: str, verb: Verb) -> None:

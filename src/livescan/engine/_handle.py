@@ -95,6 +95,7 @@ class RunResult(tuple):
 
     @property
     def run_start_uids(self) -> tuple[str, ...]:
+        """The start uids of the runs, as bluesky's ``RE()`` returns them."""
         return tuple(self)
 
 
@@ -140,6 +141,7 @@ class RunHandle:
     # -- state ---------------------------------------------------------------------------
     @property
     def state(self) -> str:
+        """``'queued'``, the engine's state while this is the current run, or ``'finished'``."""
         if self._finished:
             return "finished"
         if self.engine._current is self:
@@ -148,6 +150,7 @@ class RunHandle:
 
     @property
     def num_events(self) -> int:
+        """Events in the primary stream so far."""
         ctx = self._ctx
         return ctx.primary_events if ctx is not None else self._final_events
 
@@ -155,12 +158,14 @@ class RunHandle:
 
     @property
     def elapsed(self) -> float:
+        """Seconds since the run started (to its end once finished; 0 before it starts)."""
         if self.start_time is None:
             return 0.0
         return (self.end_time or time.time()) - self.start_time
 
     @property
     def exit_status(self) -> str | None:
+        """``'success'``, ``'abort'`` or ``'fail'`` once the run has ended, else None."""
         if self.stop_doc is not None:
             return self.stop_doc["exit_status"]
         if self.result_value is not None:
@@ -169,14 +174,17 @@ class RunHandle:
 
     @property
     def reason(self) -> str:
+        """Why the run ended, if it did not succeed (empty otherwise)."""
         if self.stop_doc is not None:
             return self.stop_doc.get("reason", "")
         return str(self.exception) if self.exception is not None else ""
 
     def done(self) -> bool:
+        """Whether the run has finished."""
         return self._finished
 
     def result(self) -> RunResult:
+        """The :class:`RunResult` of a finished run (raises its error if it failed)."""
         if not self._finished:
             raise RuntimeError("the run has not finished; await it")
         if self.exception is not None:
@@ -191,21 +199,26 @@ class RunHandle:
         return self.engine
 
     def pause(self) -> None:
+        """Pause this run at its next checkpoint (it must be the current run)."""
         self._require_current("pause").pause()
 
     def resume(self) -> Any:
+        """Resume this run after a pause."""
         return self._require_current("resume").resume()
 
     def stop(self) -> Any:
+        """End this run cleanly with ``exit_status='success'``."""
         return self._require_current("stop").stop()
 
     def abort(self, reason: str = "") -> Any:
+        """End this run with ``exit_status='abort'``; a queued run is dropped before it starts."""
         if self.state == "queued":
             self.engine._dequeue(self, reason or "aborted before it started")
             return None
         return self._require_current("abort").abort(reason)
 
     def halt(self) -> Any:
+        """End this run at once, skipping the plan's own cleanup."""
         return self._require_current("halt").halt()
 
     # -- listening -----------------------------------------------------------------------
@@ -214,6 +227,7 @@ class RunHandle:
         self._listeners.append(fn)
 
     def remove_listener(self, fn: Callable[[RunHandle], Any]) -> None:
+        """Stop calling ``fn`` (added with ``add_listener``)."""
         self._listeners.remove(fn)
 
     def _notify(self) -> None:

@@ -114,6 +114,7 @@ class PersistentDict(MutableMapping[str, Any]):
             self.save()
 
     def save(self) -> None:
+        """Write the contents to the JSON file now (atomically: a temporary file, then rename)."""
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".md-", suffix=".json")
@@ -153,6 +154,7 @@ class PersistentDict(MutableMapping[str, Any]):
             self.save()
 
     def to_dict(self) -> dict[str, Any]:
+        """A plain, independent copy of the contents."""
         return json.loads(json.dumps(self._data))
 
     def __repr__(self) -> str:

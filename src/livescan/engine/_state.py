@@ -10,6 +10,8 @@ __all__ = ["RunEngineState", "check_transition"]
 
 
 class RunEngineState(StrEnum):
+    """The states of a RunEngine (a ``str`` enum: ``RE.state == "idle"`` works)."""
+
     IDLE = "idle"
     RUNNING = "running"
     PAUSING = "pausing"  # a pause was asked for; it happens at the next checkpoint
