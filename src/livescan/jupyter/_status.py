@@ -42,21 +42,42 @@ class RunLike(Protocol):
     callback_errors: list[tuple[str, str, BaseException]]
 
     @property
-    def state(self) -> str: ...
+    def state(self) -> str:
+        """``'queued'``, the engine's state while the run is current, or ``'finished'``."""
+
     @property
-    def num_events(self) -> int: ...
+    def num_events(self) -> int:
+        """Events in the primary stream so far."""
+
     @property
-    def elapsed(self) -> float: ...
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+
     @property
-    def exit_status(self) -> str | None: ...
+    def exit_status(self) -> str | None:
+        """``'success'``, ``'abort'`` or ``'fail'`` once the run has ended, else None."""
+
     @property
-    def reason(self) -> str: ...
-    def done(self) -> bool: ...
-    def add_listener(self, fn: Any) -> None: ...
-    def pause(self) -> Any: ...
-    def resume(self) -> Any: ...
-    def stop(self) -> Any: ...
-    def abort(self, reason: str = "") -> Any: ...
+    def reason(self) -> str:
+        """Why the run ended, if it did not succeed."""
+
+    def done(self) -> bool:
+        """Whether the run has finished."""
+
+    def add_listener(self, fn: Any) -> None:
+        """Call ``fn(handle)`` on state changes and while events arrive."""
+
+    def pause(self) -> Any:
+        """Pause the run at its next checkpoint."""
+
+    def resume(self) -> Any:
+        """Resume the paused run."""
+
+    def stop(self) -> Any:
+        """End the run cleanly (``exit_status='success'``)."""
+
+    def abort(self, reason: str = "") -> Any:
+        """End the run with ``exit_status='abort'``."""
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -168,6 +189,7 @@ class RunStatus:
     # -- rendering -----------------------------------------------------------------------
     @property
     def state_text(self) -> str:
+        """The state shown: the exit status once the run is done, else the run's state."""
         h = self.handle
         if h.done():
             return h.exit_status or "finished"

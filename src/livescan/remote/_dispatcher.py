@@ -80,6 +80,7 @@ class RemoteDispatcher:
         return token
 
     def unsubscribe(self, token: int) -> None:
+        """Remove the subscription with ``token`` (from ``subscribe``)."""
         if self._subs.pop(token, None) is None:
             raise KeyError(f"no subscription has token {token!r}")
 

@@ -24,7 +24,8 @@ class Displayable(Protocol):
     """Something with an ipywidget to lay out (LivePlot, LiveRaster, LiveImage, grid views)."""
 
     @property
-    def widget(self) -> Any: ...
+    def widget(self) -> Any:
+        """The ipywidget to display."""
 
 
 def frontend_available() -> bool:

@@ -32,12 +32,14 @@ class MinMaxDecimator:
         self.reset()
 
     def reset(self) -> None:
+        """Start over for a new line."""
         self.width = 0  # 0: not decimating yet
         self._lo = Column(np.int64)
         self._hi = Column(np.int64)
         self._done = 0  # samples covered by complete bins
 
     def indices(self, y: np.ndarray) -> np.ndarray:
+        """The sorted indices of ``y`` to draw (``y`` has only grown since the last call)."""
         n = int(y.shape[0])
         if n < self._done:
             raise ValueError("the array shrank; call reset() for a new line")
