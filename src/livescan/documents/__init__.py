@@ -8,10 +8,12 @@ views a run calls for (:func:`choose_views`), for every consumer alike.
 from livescan.documents._compose import RunComposer, check_metadata_keys, new_uid
 from livescan.documents._fill import (
     Filler,
+    FrameCache,
     Handler,
     HDF5FrameHandler,
     register_handler,
     resource_path,
+    run_frame_cache,
 )
 from livescan.documents._hints import (
     dependent_fields,
@@ -42,6 +44,7 @@ __all__ = [
     "Callback",
     "DocumentRouter",
     "Filler",
+    "FrameCache",
     "HDF5FrameHandler",
     "Handler",
     "NumpyEncoder",
@@ -63,6 +66,7 @@ __all__ = [
     "register_handler",
     "resource_path",
     "run_dimensions",
+    "run_frame_cache",
     "to_jsonable",
     "unpack_event_page",
 ]

@@ -4,18 +4,32 @@ A resource document names a file and a ``spec``; each datum names one piece of i
 ``Filler`` keeps the resources and datums it has seen and replaces datum ids in events
 with the arrays they point to. Handlers open, read and close the file on every call so
 that a file still being written by a detector is never held open.
+
+A run's subscribers (the exporters, LiveImage) share one :class:`FrameCache` (from
+:func:`run_frame_cache`), so a frame two of them need is read from disk once.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Filler", "HDF5FrameHandler", "Handler", "register_handler", "resource_path"]
+__all__ = [
+    "Filler",
+    "FrameCache",
+    "HDF5FrameHandler",
+    "Handler",
+    "register_handler",
+    "resource_path",
+    "run_frame_cache",
+]
 
 
 class Handler(Protocol):
@@ -68,11 +82,101 @@ class HDF5FrameHandler:
 register_handler("AD_HDF5", HDF5FrameHandler)
 
 
+class _Loading:
+    """A read in progress: others that want the same datum wait for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: np.ndarray | None = None
+
+
+class FrameCache:
+    """The arrays last read from files, by datum: bounded, thread-safe, read-only arrays.
+
+    Keeps at most ``max_items`` arrays and ``max_bytes`` bytes (the newest read or used
+    first). Two threads that want the same datum at once read it once. The arrays it
+    hands out are shared: they are made read-only.
+    """
+
+    def __init__(self, max_items: int = 16, max_bytes: int = 64 * 2**20) -> None:
+        self.max_items = int(max_items)
+        self.max_bytes = int(max_bytes)
+        self.hits = 0
+        self.misses = 0
+        self._items: OrderedDict[Any, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._loading: dict[Any, _Loading] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Any, load: Callable[[], np.ndarray]) -> np.ndarray:
+        """The array cached under ``key``, else ``load()``'s result, kept for the others."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return value
+            pending = self._loading.get(key)
+            mine = pending is None
+            if pending is None:
+                pending = self._loading[key] = _Loading()
+        if not mine:
+            pending.done.wait()
+            if pending.value is not None:
+                with self._lock:
+                    self.hits += 1
+                return pending.value
+            return self.get(key, load)  # the other read failed: try ours
+        try:
+            value = np.asarray(load())
+            value.flags.writeable = False
+        except BaseException:
+            with self._lock:
+                del self._loading[key]
+            pending.done.set()
+            raise
+        with self._lock:
+            self.misses += 1
+            del self._loading[key]
+            if value.nbytes <= self.max_bytes:
+                self._items[key] = value
+                self._bytes += value.nbytes
+                while len(self._items) > self.max_items or self._bytes > self.max_bytes:
+                    _, old = self._items.popitem(last=False)
+                    self._bytes -= old.nbytes
+        pending.value = value
+        pending.done.set()
+        return value
+
+    def clear(self) -> None:
+        """Forget every array."""
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+_RUN_CACHES: weakref.WeakValueDictionary[str, FrameCache] = weakref.WeakValueDictionary()
+_RUN_CACHES_LOCK = threading.Lock()
+
+
+def run_frame_cache(run_uid: str) -> FrameCache:
+    """The :class:`FrameCache` every subscriber of run ``run_uid`` shares (while one holds it)."""
+    with _RUN_CACHES_LOCK:
+        cache = _RUN_CACHES.get(run_uid)
+        if cache is None:
+            cache = _RUN_CACHES[run_uid] = FrameCache()
+        return cache
+
+
 class Filler:
     """Fill external data into events.
 
     Call it with every document of a run (it remembers resources, datums and
-    descriptors); :meth:`fill_event` returns a filled copy of an event.
+    descriptors); :meth:`fill_event` returns a filled copy of an event. With ``cache``
+    (e.g. the run's :func:`run_frame_cache`), data read once is not read again.
     """
 
     def __init__(
@@ -80,6 +184,7 @@ class Filler:
         handlers: Mapping[str, HandlerFactory] | None = None,
         *,
         root_map: Mapping[str, str] | None = None,
+        cache: FrameCache | None = None,
     ) -> None:
         self.handlers = dict(_HANDLERS)
         self.handlers.update(handlers or {})
@@ -88,6 +193,7 @@ class Filler:
         self.datums: dict[str, dict[str, Any]] = {}
         self.descriptors: dict[str, dict[str, Any]] = {}
         self._handler_cache: dict[str, Handler] = {}
+        self.cache = cache
 
     def __call__(self, name: str, doc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if name == "resource":
@@ -129,6 +235,12 @@ class Filler:
                 "to the Filler before the events"
             ) from None
         ruid = datum["resource"]
+        if self.cache is None:
+            return self._read(ruid, datum)
+        path = resource_path(self.resources[ruid], self.root_map)
+        return self.cache.get((path, datum_id), lambda: self._read(ruid, datum))
+
+    def _read(self, ruid: str, datum: Mapping[str, Any]) -> np.ndarray:
         handler = self._handler_cache.get(ruid)
         if handler is None:
             resource = self.resources[ruid]

@@ -7,21 +7,23 @@ from typing import Any
 
 import numpy as np
 
-from livescan.documents import Filler
+from livescan.documents import Filler, run_frame_cache
 
 __all__ = ["FrameSource"]
 
 
 class FrameSource:
     """Remembers a run's descriptors, resources and datums and returns event values as
-    numpy arrays, reading file-backed data through a :class:`Filler`."""
+    numpy arrays, reading file-backed data through a :class:`Filler` that shares the
+    run's :func:`~livescan.documents.run_frame_cache` with the run's other readers."""
 
     def __init__(self, root_map: Mapping[str, str] | None = None) -> None:
         self.filler = Filler(root_map=root_map)
         self.descriptors: dict[str, dict[str, Any]] = {}
 
-    def reset(self) -> None:
-        self.filler = Filler(root_map=self.filler.root_map)
+    def reset(self, start: Mapping[str, Any]) -> None:
+        """Forget the last run; read the run of start document ``start`` from now on."""
+        self.filler = Filler(root_map=self.filler.root_map, cache=run_frame_cache(start["uid"]))
         self.descriptors.clear()
 
     def __call__(self, name: str, doc: dict[str, Any]) -> None:

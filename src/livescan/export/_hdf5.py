@@ -68,7 +68,7 @@ class _RunExport(DocumentRouter):
     def start(self, doc: dict[str, Any]) -> None:
         if self._file is not None:  # a run that never stopped: keep what it wrote
             self._file.finish(None)
-        self._frames.reset()
+        self._frames.reset(doc)
         path = self._path(doc)
         self.filenames = []
         self._file = RunFile(

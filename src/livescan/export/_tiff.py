@@ -89,7 +89,7 @@ class LiveTiffExporter(DocumentRouter):
 
     def start(self, doc: dict[str, Any]) -> None:
         self._end_writer(drain=True)
-        self._frames.reset()
+        self._frames.reset(doc)
         self.template.check_start(doc)
         self._start = doc
         self._streams = set()

@@ -1,5 +1,6 @@
 """The frames a LiveImage keeps: the newest ``max_frames`` of one field, file-backed ones
-as datum ids read only when asked for."""
+as datum ids read (through the run's shared :func:`~livescan.documents.run_frame_cache`)
+only when asked for."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from livescan.documents import Filler
+from livescan.documents import Filler, run_frame_cache
 from livescan.errors import LivescanError
 
 __all__ = ["FrameStore", "ImageShapeError"]
@@ -23,7 +24,7 @@ class FrameStore:
     """The newest ``max_frames`` frames of ``field`` by seq_num (no widget library).
 
     ``handlers`` and ``root_map`` are passed to the :class:`~livescan.documents.Filler`
-    that reads file-backed frames.
+    that reads file-backed frames; without custom handlers it shares the run's cache.
     """
 
     def __init__(
@@ -46,7 +47,8 @@ class FrameStore:
 
     def start(self, doc: Mapping[str, Any]) -> None:
         """Forget the last run's frames (seq_nums restart with each run)."""
-        self.filler = Filler(self._handlers, root_map=self._root_map)
+        shared = None if self._handlers else run_frame_cache(doc["uid"])
+        self.filler = Filler(self._handlers, root_map=self._root_map, cache=shared)
         self.frames.clear()
         self._cache = None
 
