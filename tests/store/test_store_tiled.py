@@ -95,6 +95,15 @@ def test_values_and_frames_read_back_by_tiled_equal_the_live_events(RE, tiled_se
     validator = DocumentValidator()
     assert replay(db[-1], validator) == 1 + 1 + 25 + 1
     assert validator.runs == 1
+
+    # The dashboard lists the runs in tiled and replays one into its views.
+    from livescan.jupyter import Dashboard
+
+    dash = Dashboard(store=db)
+    dash.refresh_runs()
+    assert any(uid == value for _, value in dash.run_list.options)
+    assert dash.show_run(uid) is True and "det" in dash.plots
+    np.testing.assert_allclose(dash.plots["det"].data[-1][1], [r["det"] for r in live.rows])
     db.close()
 
 

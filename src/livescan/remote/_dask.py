@@ -39,7 +39,8 @@ def radial_profile(frame: np.ndarray, bins: int = 32) -> dict[str, Any]:
 
 class FrameReducer:
     """A callback that sends each frame of ``field`` to a Dask cluster and emits the
-    results as a new run (``plan_name='reduce'``, ``parent_uid`` = the source run) to
+    results as a new run (``plan_name='reduce'``, ``parent_uid`` and ``parent_scan_id`` name
+    the source run; the derived run has no scan_id of its own) to
     ``out`` — a :class:`RedisPublisher` (a new stream others watch), a LivePlot, any
     callback or a list of them.
 
@@ -89,7 +90,7 @@ class FrameReducer:
                 {
                     "plan_name": "reduce",
                     "parent_uid": doc["uid"],
-                    "scan_id": doc.get("scan_id"),
+                    "parent_scan_id": doc.get("scan_id"),
                     "reduced_field": self.field,
                     "reduction": getattr(self.func, "__name__", repr(self.func)),
                 }
