@@ -10,8 +10,18 @@ import re
 import time as ttime
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from livescan.documents._types import (
+    DataKey,
+    Datum,
+    Event,
+    EventDescriptor,
+    ExitStatus,
+    Resource,
+    RunStart,
+    RunStop,
+)
 from livescan.errors import MetadataError
 
 __all__ = ["RunComposer", "check_metadata_keys", "new_uid"]
@@ -47,20 +57,20 @@ class RunComposer:
     def __init__(
         self, metadata: Mapping[str, Any], *, uid: str | None = None, time: float | None = None
     ) -> None:
-        self.start_doc: dict[str, Any] = {
-            "uid": uid or new_uid(),
-            "time": ttime.time() if time is None else time,
-            **{k: v for k, v in metadata.items() if k not in ("uid", "time")},
-        }
+        doc = {k: v for k, v in metadata.items() if k not in ("uid", "time")}
+        doc["uid"] = uid or new_uid()
+        doc["time"] = ttime.time() if time is None else time
+        # The metadata is the user's: any keys, checked by the engine before this.
+        self.start_doc = cast(RunStart, {"uid": doc.pop("uid"), "time": doc.pop("time"), **doc})
         self.uid: str = self.start_doc["uid"]
         self._seq: dict[str, int] = {}  # descriptor uid -> last seq_num
         self._stream_of: dict[str, str] = {}  # descriptor uid -> stream name
         self.num_events: dict[str, int] = {}
-        self.descriptors: dict[str, dict[str, Any]] = {}  # stream name -> descriptor
+        self.descriptors: dict[str, EventDescriptor] = {}  # stream name -> descriptor
         self._datum_counters: dict[str, int] = {}
         self.stopped = False
 
-    def start(self) -> dict[str, Any]:
+    def start(self) -> RunStart:
         """The run's start document (made when the composer was created)."""
         return self.start_doc
 
@@ -73,14 +83,14 @@ class RunComposer:
         configuration: Mapping[str, Any] | None = None,
         hints: Mapping[str, Any] | None = None,
         time: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> EventDescriptor:
         """A descriptor document opening the event stream ``name`` with these data keys."""
-        doc: dict[str, Any] = {
+        doc: EventDescriptor = {
             "uid": new_uid(),
             "time": ttime.time() if time is None else time,
             "run_start": self.uid,
             "name": name,
-            "data_keys": {k: dict(v) for k, v in data_keys.items()},
+            "data_keys": {k: cast(DataKey, dict(v)) for k, v in data_keys.items()},
             "object_keys": dict(object_keys or {}),
             "configuration": dict(configuration or {}),
             "hints": dict(hints or {}),
@@ -97,15 +107,15 @@ class RunComposer:
         data: dict[str, Any],
         timestamps: dict[str, float],
         *,
-        filled: dict[str, bool] | None = None,
+        filled: dict[str, bool | str] | None = None,
         time: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> Event:
         """The next event of the stream ``descriptor`` opened (seq_num counts from 1)."""
         duid = descriptor["uid"]
         seq = self._seq[duid] + 1
         self._seq[duid] = seq
         self.num_events[self._stream_of[duid]] += 1
-        doc = {
+        doc: Event = {
             "uid": new_uid(),
             "time": ttime.time() if time is None else time,
             "descriptor": duid,
@@ -126,7 +136,7 @@ class RunComposer:
         *,
         uid: str | None = None,
         path_semantics: str = "posix",
-    ) -> dict[str, Any]:
+    ) -> Resource:
         """A resource document: a file (``root``/``resource_path``) that datums point into."""
         return {
             "uid": uid or new_uid(),
@@ -138,7 +148,7 @@ class RunComposer:
             "run_start": self.uid,
         }
 
-    def datum(self, resource: Mapping[str, Any], datum_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    def datum(self, resource: Mapping[str, Any], datum_kwargs: Mapping[str, Any]) -> Datum:
         """The next datum document in ``resource``: how to find one piece of data in it."""
         ruid = resource["uid"]
         i = self._datum_counters.get(ruid, 0)
@@ -146,8 +156,8 @@ class RunComposer:
         return {"datum_id": f"{ruid}/{i}", "resource": ruid, "datum_kwargs": dict(datum_kwargs)}
 
     def stop(
-        self, exit_status: str = "success", reason: str = "", *, time: float | None = None
-    ) -> dict[str, Any]:
+        self, exit_status: ExitStatus = "success", reason: str = "", *, time: float | None = None
+    ) -> RunStop:
         """The stop document: how the run ended and the number of events per stream."""
         if exit_status not in ("success", "abort", "fail"):
             raise ValueError(

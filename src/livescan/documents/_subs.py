@@ -21,9 +21,9 @@ Callback = Callable[[str, dict[str, Any]], Any]
 SUBSCRIPTION_KEYS = ("all", "start", "descriptor", "event", "stop", "resource", "datum")
 
 
-def check_subscription_name(name: Any) -> str:
+def check_subscription_name(name: object) -> str:
     """Return ``name`` if callbacks may subscribe to it, else raise ``UnknownDocumentName``."""
-    if name not in SUBSCRIPTION_KEYS:
+    if not isinstance(name, str) or name not in SUBSCRIPTION_KEYS:
         raise UnknownDocumentName(
             f"{name!r} is not a document name to subscribe to; use one of "
             f"{', '.join(map(repr, SUBSCRIPTION_KEYS))}"
@@ -31,7 +31,7 @@ def check_subscription_name(name: Any) -> str:
     return name
 
 
-def check_callable(func: Any, where: str = "subscription") -> Callback:
+def check_callable(func: object, where: str = "subscription") -> Callback:
     """Return ``func`` if it is callable, else raise ``NotCallableError`` naming ``where``."""
     if not callable(func):
         raise NotCallableError(

@@ -13,7 +13,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from livescan.documents import Filler, RunComposer, to_jsonable
+from livescan.documents import ExitStatus, Filler, RunComposer, to_jsonable
 from livescan.testing._validate import validate_documents
 
 RunDocuments = list[tuple[str, dict[str, Any]]]
@@ -27,7 +27,7 @@ def make_run(
     external_dir: str | os.PathLike[str] | None = None,
     dtype: str = "uint16",
     md: dict[str, Any] | None = None,
-    exit_status: str = "success",
+    exit_status: ExitStatus = "success",
     with_stop: bool = True,
     seed: int = 0,
     t0: float | None = None,
@@ -56,7 +56,7 @@ def make_run(
     if "uid" in meta:
         kwargs["uid"] = meta.pop("uid")
     run = RunComposer(meta, **kwargs)
-    docs: RunDocuments = [("start", run.start())]
+    docs: list[tuple[str, Any]] = [("start", run.start())]  # TypedDicts, each a dict
     img_key: dict[str, Any] = {
         "dtype": "array",
         "shape": list(shape),
