@@ -98,10 +98,12 @@ def test_a_redis_restart_mid_run_loses_nothing(RE, tmp_path, stream):
             time.sleep(1.0)
             server.start()
 
-        timer = threading.Timer(0.7, restart)
-        timer.start()
+        restarter = threading.Thread(target=restart)
+        RE.subscribe_lossless(  # Redis goes away 200 events into the run, for a second
+            lambda n, d: n == "event" and d["seq_num"] == 200 and restarter.start()
+        )
         result = RE(count([det], num=2500, delay=0.001))
-        timer.join()
+        restarter.join()
         assert result.exit_status == "success"
         assert 0 < sent_before[0] < local.documents  # Redis went away mid-run
         assert pub.retries > 0  # and the publisher noticed
@@ -154,9 +156,9 @@ def test_a_late_consumer_catches_up_on_a_run_in_progress(RE, redis_server, strea
 
     values = []
     RE.subscribe_lossless(lambda n, d: n == "event" and values.append(d["data"]["det"]))
-    timer = threading.Timer(0.4, lambda: threading.Thread(target=late, daemon=True).start())
-    timer.start()
-    RE(count([det], num=300, delay=0.004))  # ~1.2 s; the consumer joins after 0.4 s
+    joiner = threading.Thread(target=late, daemon=True)
+    RE.subscribe_lossless(lambda n, d: n == "event" and d["seq_num"] == 100 and joiner.start())
+    RE(count([det], num=300, delay=0.004))  # ~1.2 s; the consumer joins at the 100th event
     assert done.wait(60)
     assert remote.hexdigest() == local.hexdigest() and validator.runs == 1
     run = db[-1]

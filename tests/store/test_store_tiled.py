@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 
 import numpy as np
 import pytest
@@ -177,7 +176,9 @@ def test_the_server_going_away_ends_the_run_cleanly(RE, tmp_path):
         stops = []
         RE.subscribe_lossless(db)
         RE.subscribe_lossless(lambda n, d: n == "stop" and stops.append(d))
-        threading.Timer(0.5, server.proc.kill).start()
+        RE.subscribe_lossless(  # the server dies 100 events into the run
+            lambda n, d: n == "event" and d["seq_num"] == 100 and server.proc.kill()
+        )
         with pytest.raises(CriticalCallbackError, match="TiledStore"):
             RE(count([det], num=2000, delay=0.002))
         stop = stops[-1]

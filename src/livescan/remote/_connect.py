@@ -67,9 +67,14 @@ def connect(url: str, *, check: bool = True, **kwargs: Any) -> Any:
     """A ``redis.Redis`` for ``url``; with ``check`` it pings and raises one clear
     :class:`RemoteError` if the server is unreachable or refuses the password."""
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     check_url(url)
     kwargs.setdefault("socket_connect_timeout", 2.0)
+    # No retries inside redis-py: the publisher and the dispatcher retry themselves, and
+    # their timeouts then mean what they say.
+    kwargs.setdefault("retry", Retry(NoBackoff(), 0))
     client = redis.Redis.from_url(url, **kwargs)
     if check:
         try:

@@ -121,10 +121,15 @@ class RemoteDispatcher:
     async def run(self, *, runs: int | None = None, timeout: float | None = None) -> int:
         """:meth:`start` as a coroutine on the running loop (callbacks run on the loop)."""
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         deadline = None if timeout is None else time.monotonic() + timeout
         client = aioredis.Redis.from_url(
-            self.url, socket_connect_timeout=2.0, socket_timeout=self.block_ms / 1000 + 5
+            self.url,
+            socket_connect_timeout=2.0,
+            socket_timeout=self.block_ms / 1000 + 5,
+            retry=Retry(NoBackoff(), 0),
         )
         self._stopping = False
         n0, stops0 = self.received, self.stops
