@@ -78,5 +78,7 @@ class Dispatcher:
                 failure = exc
         if self.lossy.subs:
             self.lossy.emit(name, doc)
+        if name == "stop":
+            await self.lossy.settle()  # no async lossy callback outlives its run
         if failure is not None:
             raise failure

@@ -60,7 +60,7 @@ class LosslessLane:
                 result = flush()
                 if inspect.isawaitable(result):
                     await _await(result)
-            except Exception as exc:
+            except (Exception, KeyboardInterrupt, SystemExit) as exc:  # fails the run
                 self.failed.add(sub.token)
                 if failure is None:
                     failure = LosslessFailure(sub, "stop", exc)
@@ -79,7 +79,7 @@ class LosslessLane:
                 result = sub.func(name, doc)
                 if inspect.isawaitable(result):
                     await _await(result)
-            except Exception as exc:
+            except (Exception, KeyboardInterrupt, SystemExit) as exc:  # fails the run
                 self.failed.add(sub.token)
                 if failure is None:
                     failure = LosslessFailure(sub, name, exc)

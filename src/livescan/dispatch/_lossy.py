@@ -20,8 +20,18 @@ event loop (every ~10 ms) — and never dropped (only delayed while over budget;
 ``max_page`` undelivered events the oldest are dropped and counted). This is how the
 live widgets see every point at a per-point cost of one list append.
 
+Isolation. The lossy lane gets its own copy of every document: dicts and lists are
+copied and numpy arrays are handed over as read-only views (no frame is copied), so a
+callback that edits a document or writes into a frame (``ValueError: assignment
+destination is read-only``) changes nothing the lossless lane writes.
+
 Errors are logged (the first per subscriber and run with its traceback) and recorded;
-the run goes on. Awaitables returned by a callback are scheduled as tasks.
+the run goes on — also for ``SystemExit`` and ``KeyboardInterrupt`` raised by a callback.
+
+Coroutines. An ``async def`` callback's coroutine runs as a task whose every step is
+timed and charged to the subscriber's budget; a subscriber with a task still running is
+treated as busy (its documents queue and coalesce). At each stop the lane waits for the
+tasks still running at most ``settle_timeout`` seconds, then cancels them: none outlives the run.
 """
 
 from __future__ import annotations
@@ -31,13 +41,15 @@ import inspect
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
+
+import numpy as np
 
 from livescan.dispatch._subscriber import Subscription
 from livescan.documents import pack_event_page
 
-__all__ = ["CallbackFailure", "LossyLane", "LossyStats"]
+__all__ = ["CallbackFailure", "LossyLane", "LossyStats", "isolate"]
 
 log = logging.getLogger("livescan.dispatch")
 
@@ -50,7 +62,17 @@ _isawaitable = inspect.isawaitable
 class LossyStats:
     """Per-run delivery counters of one lossy subscriber."""
 
-    __slots__ = ("cost", "delivered", "errors", "label", "page", "pending", "skipped", "spent")
+    __slots__ = (
+        "busy",
+        "cost",
+        "delivered",
+        "errors",
+        "label",
+        "page",
+        "pending",
+        "skipped",
+        "spent",
+    )
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -61,6 +83,7 @@ class LossyStats:
         self.delivered = 0
         self.skipped = 0
         self.errors = 0
+        self.busy = 0  # tasks of this subscriber still running
 
 
 class LossyLane:
@@ -73,6 +96,7 @@ class LossyLane:
         total_budget: float = 0.5,
         grace: float = 0.005,
         max_page: int = 100_000,
+        settle_timeout: float = 0.1,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.subs: dict[int, Subscription] = {}
@@ -80,6 +104,7 @@ class LossyLane:
         self.total_budget = total_budget
         self.grace = grace
         self.max_page = max_page
+        self.settle_timeout = settle_timeout
         self.clock = clock
         self.stats: dict[int, LossyStats] = {}
         self.on_failure: Callable[[CallbackFailure], None] | None = None
@@ -122,6 +147,7 @@ class LossyLane:
     # -- delivery ------------------------------------------------------------------------
     def emit(self, name: str, doc: dict[str, Any]) -> None:
         """Hand one document to each subscriber: now within budget, else batched or queued."""
+        doc = isolate(doc)
         is_event = name == "event"
         for sub, st in self._pairs:
             if sub.name != "all" and sub.name != name:
@@ -160,6 +186,8 @@ class LossyLane:
         return out
 
     def _allowed(self, st: LossyStats) -> bool:
+        if st.busy:
+            return False
         elapsed = self.clock() - self._t0
         return (
             st.spent + st.cost <= self.budget * elapsed + self.grace
@@ -228,26 +256,91 @@ class LossyLane:
             result = sub.func(name, doc)
             if result is not None and _isawaitable(result):
                 self._schedule(sub, st, name, result)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit / KeyboardInterrupt too: never the run's
             self._failed(sub, st, name, exc)
         finally:
             st.delivered += 1
             if name in _CHARGED:
-                dt = clock() - t
-                st.spent += dt
-                self._spent_total += dt
-                st.cost = dt if st.cost == 0.0 else 0.7 * st.cost + 0.3 * dt
+                self._charge(st, clock() - t)
+
+    def _charge(self, st: LossyStats, dt: float, *, average: bool = True) -> None:
+        st.spent += dt
+        self._spent_total += dt
+        if average:
+            st.cost = dt if st.cost == 0.0 else 0.7 * st.cost + 0.3 * dt
 
     def _schedule(self, sub: Subscription, st: LossyStats, name: str, awaitable: Any) -> None:
-        task = asyncio.ensure_future(awaitable)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            _close(awaitable)
+            self._failed(sub, st, name, RuntimeError("an async callback needs a running loop"))
+            return
+        charged = name in _CHARGED
+        task = loop.create_task(self._timed(sub, st, name, awaitable, charged))
+        st.busy += 1
         self._tasks.add(task)
 
         def done(t: asyncio.Task[Any]) -> None:
             self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                self._failed(sub, st, name, t.exception())  # type: ignore[arg-type]
+            st.busy -= 1
 
         task.add_done_callback(done)
+
+    async def _timed(
+        self, sub: Subscription, st: LossyStats, name: str, awaitable: Any, charged: bool
+    ) -> None:
+        """Run a callback's awaitable step by step, charging each step's time."""
+        clock = self.clock
+        gen = awaitable.__await__() if not inspect.iscoroutine(awaitable) else awaitable
+        spent = 0.0
+        send: Any = None
+        throw: BaseException | None = None
+        try:
+            while True:
+                t = clock()
+                try:
+                    if throw is not None:
+                        exc, throw = throw, None
+                        step = gen.throw(exc)
+                    else:
+                        step = gen.send(send)
+                except StopIteration:
+                    return
+                finally:
+                    dt = clock() - t
+                    spent += dt
+                    if charged:
+                        self._charge(st, dt, average=False)
+                try:
+                    send = await _Pass(step)
+                except asyncio.CancelledError:
+                    _close(gen)
+                    raise
+                except BaseException as exc:
+                    throw = exc
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # the callback's own error, SystemExit included
+            self._failed(sub, st, name, exc)
+        finally:
+            if charged:
+                st.cost = spent if st.cost == 0.0 else 0.7 * st.cost + 0.3 * spent
+
+    async def settle(self) -> None:
+        """Wait for the callbacks' tasks at most ``settle_timeout`` seconds, then cancel them."""
+        if not self._tasks:
+            return
+        tasks = set(self._tasks)
+        _, late = await asyncio.wait(tasks, timeout=self.settle_timeout)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=self.settle_timeout)
+            log.warning(
+                "cancelled %d unfinished task(s) of async lossy callbacks at the end of the run",
+                len(late),
+            )
 
     def _failed(self, sub: Subscription, st: LossyStats, name: str, exc: BaseException) -> None:
         st.errors += 1
@@ -263,3 +356,43 @@ class LossyLane:
             log.debug("callback %s raised again on %r: %r", sub.label, name, exc)
         if self.on_failure is not None:
             self.on_failure(failure)
+
+
+class _Pass:
+    """Hands what an inner coroutine step yielded (a future) to the task running us."""
+
+    __slots__ = ("step",)
+
+    def __init__(self, step: Any) -> None:
+        self.step = step
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield self.step)
+
+
+def _close(awaitable: Any) -> None:
+    close = getattr(awaitable, "close", None)
+    if close is not None:
+        close()
+
+
+def isolate(obj: Any) -> Any:
+    """The lossy lane's copy of a document: containers copied, arrays as read-only views."""
+    t = type(obj)
+    if t is dict:
+        return {k: isolate(v) for k, v in obj.items()}
+    if t is list:
+        return [isolate(v) for v in obj]
+    if t is np.ndarray:
+        view = obj.view()
+        view.flags.writeable = False
+        return view
+    if t is tuple:
+        return tuple(isolate(v) for v in obj)
+    if isinstance(obj, np.ndarray):
+        view = obj.view(np.ndarray)
+        view.flags.writeable = False
+        return view
+    if isinstance(obj, dict):
+        return {k: isolate(v) for k, v in obj.items()}
+    return obj

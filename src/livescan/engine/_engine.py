@@ -6,7 +6,8 @@ decides where it runs:
 * no running event loop in this thread (scripts, the terminal): ``RE(plan)`` runs the
   plan on the engine's own loop and blocks until it ends (or pauses: then it raises
   :class:`RunEngineInterrupted` and ``RE.resume()`` continues). Ctrl-C aborts the run
-  cleanly (stop document with ``exit_status='abort'``) and then raises KeyboardInterrupt.
+  cleanly (stop document with ``exit_status='abort'``) and then raises KeyboardInterrupt;
+  more presses while it ends are noted and ignored (the fifth forces an interrupt at once).
 * a running loop (a Jupyter kernel): ``RE(plan)`` schedules the run on that loop and
   returns a :class:`RunHandle` at once; ``await RE(plan)`` waits for it. Plans submitted
   while one runs are queued in order.
@@ -15,11 +16,15 @@ decides where it runs:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import inspect
 import logging
+import signal
 import sys
+import threading
 from collections import deque
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 from livescan.dispatch import Dispatcher
@@ -73,6 +78,8 @@ class RunEngine:
             on_failure=self._lossy_failure,
         )
         self.yield_interval = yield_interval
+        #: seconds a control call from another thread waits for the run's loop to act
+        self.control_timeout = 5.0
         self.display = display
         self.scan_id_source = scan_id_source or default_scan_id_source
         self._verbs: dict[str, Verb] = dict(VERBS)
@@ -256,10 +263,13 @@ class RunEngine:
             self._worker = asyncio.get_running_loop().create_task(self._work())
 
     async def _work(self) -> None:
-        while self._queue:
-            handle = self._queue.popleft()
-            await self._execute(handle)
-        self._worker = None
+        try:
+            while self._queue:
+                handle = self._queue.popleft()
+                await self._execute(handle)
+        finally:
+            if self._worker is asyncio.current_task():
+                self._worker = None
 
     def _dequeue(self, handle: RunHandle, reason: str) -> None:
         if handle in self._queue:
@@ -299,8 +309,10 @@ class RunEngine:
             self._current = None
             self._state = S.IDLE
             handle._finish(result, exception)
-        if exception is not None and not isinstance(exception, Exception):
-            raise exception  # KeyboardInterrupt, SystemExit, CancelledError
+        if isinstance(exception, asyncio.CancelledError):
+            raise exception
+        # KeyboardInterrupt / SystemExit reach RE()'s caller through the handle; raising
+        # them here would kill the worker and leak into the next RE() call.
         blocking = (
             self._runner is not None
             and handle._future is not None
@@ -330,7 +342,53 @@ class RunEngine:
         runner = self._get_runner()
         handle._attach(runner.get_loop())
         self._queue.append(handle)
-        return runner.run(self._drive(handle))
+        with self._ctrl_c(runner.get_loop()) as presses:
+            result = runner.run(self._drive(handle))
+        if presses:
+            raise KeyboardInterrupt(f"{handle.plan_name} was aborted (Ctrl-C)")
+        return result
+
+    @contextlib.contextmanager
+    def _ctrl_c(self, loop: asyncio.AbstractEventLoop) -> Iterator[list[int]]:
+        """While the engine's own loop runs: the first Ctrl-C aborts the run cleanly on
+        the loop (never a KeyboardInterrupt in the middle of a subscriber or of the
+        engine's own book-keeping); later presses are noted and ignored until the fifth,
+        which raises KeyboardInterrupt at once (for a run that cannot end)."""
+        presses: list[int] = []
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            yield presses
+            return
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            presses.append(signum)
+            if len(presses) == 1:
+                loop.call_soon_threadsafe(self._abort_on_ctrl_c)
+            elif len(presses) < 5:
+                print(
+                    "livescan: the run is ending cleanly after Ctrl-C; "
+                    f"press Ctrl-C {5 - len(presses)} more times to force",
+                    file=sys.stderr,
+                )
+            else:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield presses
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _abort_on_ctrl_c(self) -> None:
+        if self._current is None:
+            return
+        try:
+            self.abort("interrupted (KeyboardInterrupt)")
+        except IllegalStateTransition:  # already ending (stopping, aborting, halting)
+            pass
 
     async def _drive(self, handle: RunHandle) -> RunResult:
         """Run the loop until ``handle`` finishes or pauses (blocking mode)."""
@@ -370,7 +428,12 @@ class RunEngine:
             pass
         if self._runner is None or self._current is None:
             return None
-        return self._runner.run(self._drive(self._current))
+        current = self._current
+        with self._ctrl_c(self._runner.get_loop()) as presses:
+            result = self._runner.run(self._drive(current))
+        if presses:
+            raise KeyboardInterrupt(f"{current.plan_name} was aborted (Ctrl-C)")
+        return result
 
     # -- control -------------------------------------------------------------------------
     def _elsewhere(self, method: Callable[..., Any], *args: Any) -> bool:
@@ -388,7 +451,24 @@ class RunEngine:
             here = None
         if here is loop or not loop.is_running():
             return False
-        loop.call_soon_threadsafe(method, *args)
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def call() -> None:
+            try:
+                done.set_result(method(*args))
+            except BaseException as exc:
+                done.set_exception(exc)
+                if waited.is_set():  # the caller stopped waiting: say it here
+                    log.error("%s from another thread failed: %s", method.__name__, exc)
+
+        waited = threading.Event()
+        loop.call_soon_threadsafe(call)
+        try:
+            done.result(timeout=self.control_timeout)  # the caller sees the error
+        except concurrent.futures.TimeoutError:
+            waited.set()
+            if done.done() and done.exception() is not None:
+                raise done.exception() from None  # type: ignore[misc]
         return True
 
     def _ctx(self, what: str) -> RunContext:

@@ -171,8 +171,18 @@ async def _finish(
     if ctx.failure is not None:
         failure = ctx.failure
         assert isinstance(failure, LosslessFailure)
+        stop = ctx.handle.stop_doc
+        if stop is not None and str(failure) not in stop.get("reason", ""):
+            # it failed on the stop itself: the stop others recorded stands
+            message = (
+                f"{failure}; the run's stop document (exit_status={stop['exit_status']!r}) "
+                "had been composed and recorded by the other subscribers, so the run keeps "
+                "that status, but this subscriber's output may be incomplete"
+            )
+        else:
+            message = f"the run was ended because {failure}"
         err = CriticalCallbackError(
-            f"the run was ended because {failure}",
+            message,
             callback=failure.subscription.func,
             uids=tuple(ctx.handle.uids),
             reason=str(failure),
