@@ -60,9 +60,15 @@ class _RunExport(DocumentRouter):
         except BaseException as exc:
             if self._file is not None:
                 partial = self._file.partial
-                self._file.abandon(exc)
+                readable = self._file.abandon(exc)
                 self._file = None
-                exc.add_note(f"the HDF5 export so far is closed and readable in {partial}")
+                if readable:
+                    exc.add_note(f"the HDF5 export so far is closed and readable in {partial}")
+                else:
+                    exc.add_note(
+                        f"the HDF5 export so far in {partial} could not be completed "
+                        "(HDF5 could not write its own records); it does not open"
+                    )
             raise
 
     def start(self, doc: dict[str, Any]) -> None:

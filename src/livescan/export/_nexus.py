@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,34 @@ from livescan.export._h5column import Column
 __all__ = ["RunFile"]
 
 _RESERVED = ("events", "timestamps")
+
+
+def _create(partial: Path, overwrite: bool) -> Any:
+    """Create ``partial`` exclusively: never truncate a file another process is writing
+    (two kernels with one template) nor, without ``overwrite``, a leftover of a failed
+    export."""
+    import h5py
+
+    try:
+        return h5py.File(partial, "x")
+    except FileExistsError:
+        pass
+    try:
+        with h5py.File(partial, "r"):
+            pass
+    except (OSError, BlockingIOError) as exc:
+        if "lock" in str(exc):
+            raise FileExistsExportError(
+                f"{partial} is being written by another process (another kernel exporting "
+                "with the same template?); give this exporter another template"
+            ) from None
+    if not overwrite:
+        raise FileExistsExportError(
+            f"{partial} exists, left by an export that did not finish; move or delete it, "
+            "or pass overwrite=True to replace it"
+        )
+    partial.unlink()
+    return h5py.File(partial, "x")
 
 
 def _iso(t: float) -> str:
@@ -111,6 +140,7 @@ class StreamGroup:
             self.meta["uid"] = Column(self.events, "uid", h5py.string_dtype(), (), None, None)
             if "seq_num" not in self.data_keys:
                 self.group["seq_num"] = h5py.SoftLink(self.meta["seq_num"].ds.name)
+        values: dict[str, Any] = {}
         for key in self.data_keys:
             if key not in event["data"]:
                 raise ExportError(
@@ -124,6 +154,9 @@ class StreamGroup:
                 value = event["data"][key]
                 if value is None:
                     value = np.nan
+            values[key] = value
+        self.owner.check_space(sum(getattr(v, "nbytes", 8) for v in values.values()))
+        for key, value in values.items():
             col = self.columns.get(key)
             if col is None:
                 col = self.columns[key] = self._make(key, value, event)
@@ -200,7 +233,6 @@ class RunFile:
         overwrite: bool,
         frames: FrameSource,
     ) -> None:
-        import h5py
 
         self.final = final
         self.partial = final.with_name(final.name + ".partial")
@@ -218,11 +250,12 @@ class RunFile:
         self.by_descriptor: dict[str, StreamGroup] = {}
         self.resources: list[str] = []
         self.datums: list[str] = []
-        self.f = h5py.File(self.partial, "w")
+        self.check_space(0, final.parent)
+        self.f: Any = _create(self.partial, overwrite)
         try:
             self._header(start)
-        except BaseException:
-            self.f.close()
+        except BaseException as exc:
+            self._shut(exc)
             raise
 
     def _header(self, start: dict[str, Any]) -> None:
@@ -277,43 +310,105 @@ class RunFile:
         elif name in ("datum", "datum_page"):
             self.datums.append(dumps(doc))
 
-    def _close(self, stop: dict[str, Any] | None) -> None:
+    #: free bytes kept on the file's disk: HDF5 cannot survive a full disk (it may crash
+    #: the process when its objects are freed, and its file is left unreadable), so the
+    #: export stops with an error while this much is still free and closes cleanly
+    reserve = 16 << 20
+
+    def check_space(self, nbytes: int, where: Path | None = None) -> None:
+        """Raise :class:`ExportError` before a write of ``nbytes`` would leave less than
+        :attr:`reserve` free on the file's disk."""
+        try:
+            st = os.statvfs(where or self.partial)
+        except (OSError, AttributeError):  # no statvfs (Windows): nothing to check
+            return
+        free = st.f_bavail * st.f_frsize
+        if free < nbytes + self.reserve:
+            raise ExportError(
+                f"the disk holding {self.partial} is nearly full ({free / 1e6:.1f} MB free, "
+                f"{(nbytes + self.reserve) / 1e6:.1f} MB needed to go on safely); the HDF5 "
+                "export stopped here and its file was closed while it still could be; free "
+                "some space or export elsewhere"
+            )
+
+    def _write_tail(self, stop: dict[str, Any] | None) -> None:
+        """The records written at the end: documents, stream attributes, the stop."""
         import h5py
 
-        try:
-            str_t = h5py.string_dtype()
-            descriptors = [dumps(d) for g in self.streams.values() for d in g.descriptors]
-            for key, items in (
-                ("descriptors", descriptors),
-                ("resources", self.resources),
-                ("datums", self.datums),
-            ):
+        self.check_space(sum(map(len, self.resources)) + sum(map(len, self.datums)))
+
+        str_t = h5py.string_dtype()
+        descriptors = [dumps(d) for g in self.streams.values() for d in g.descriptors]
+        for key, items in (
+            ("descriptors", descriptors),
+            ("resources", self.resources),
+            ("datums", self.datums),
+        ):
+            if key not in self.docs:
                 self.docs.create_dataset(key, data=np.array(items, dtype=object), dtype=str_t)
-            plotted = [name for name, g in self.streams.items() if g.finish(self.start)]
-            if plotted:
-                self.entry.attrs["default"] = "primary" if "primary" in plotted else plotted[0]
-            if stop is not None:
-                self.docs.create_dataset("stop", data=dumps(stop))
-                self.entry["end_time"] = _iso(stop["time"])
-                self.entry.attrs["exit_status"] = stop.get("exit_status", "")
-                self.entry.attrs["reason"] = stop.get("reason", "") or ""
+        plotted = [name for name, g in self.streams.items() if g.finish(self.start)]
+        if plotted:
+            self.entry.attrs["default"] = "primary" if "primary" in plotted else plotted[0]
+        if stop is not None:
+            self.docs.create_dataset("stop", data=dumps(stop))
+            self.entry["end_time"] = _iso(stop["time"])
+            self.entry.attrs["exit_status"] = stop.get("exit_status", "")
+            self.entry.attrs["reason"] = stop.get("reason", "") or ""
+
+    def _shut(self, error: BaseException | None = None) -> None:
+        """Close the file. Every h5py object of it is forgotten first (also those the
+        error's traceback holds): one freed after a failed close crashed the process."""
+        import gc
+
+        import h5py
+
+        f, self.f = self.f, None
+        if f is None:
+            return
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            traceback.clear_frames(error.__traceback__)
+            error = error.__cause__ or error.__context__
+        self.streams.clear()
+        self.by_descriptor.clear()
+        self.__dict__.pop("entry", None)
+        self.__dict__.pop("docs", None)
+        gc.collect()
+        try:
+            f.close()
         finally:
-            self.f.close()
+            if f.id.valid:  # the close failed half-way: let go of the file id itself
+                with contextlib.suppress(Exception):
+                    h5py.h5f.FileID.close(f.id)
 
     def finish(self, stop: dict[str, Any] | None) -> Path:
         """Complete the file and give it its final name."""
-        self._close(stop)
+        self._write_tail(stop)
+        self._shut()
         os.replace(self.partial, self.final)
         return self.final
 
-    def abandon(self, error: BaseException) -> None:
-        """Close the file after a failure; it stays as ``<name>.partial``."""
-        if not self.f:
-            return
-        with contextlib.suppress(Exception):
-            self.entry.attrs["exit_status"] = "export failed"
-            self.entry.attrs["reason"] = f"{type(error).__name__}: {error}"
-        with contextlib.suppress(Exception):
-            self._close(None)
-        with contextlib.suppress(Exception):
-            self.f.close()
+    def abandon(self, error: BaseException) -> bool:
+        """Close the file after a failure; it stays as ``<name>.partial``. Returns whether
+        that file opens (after a full disk HDF5 may not have been able to complete it)."""
+        if self.f is not None:
+            with contextlib.suppress(Exception):
+                self.entry.attrs["exit_status"] = "export failed"
+                self.entry.attrs["reason"] = f"{type(error).__name__}: {error}"
+            with contextlib.suppress(Exception):
+                self._write_tail(None)
+            with contextlib.suppress(Exception):
+                self._shut(error)
+        return self.readable()
+
+    def readable(self) -> bool:
+        """Whether the ``.partial`` file opens and shows its entry."""
+        import h5py
+
+        try:
+            with h5py.File(self.partial, "r") as f:
+                f["entry"].attrs.get("uid")
+        except Exception:
+            return False
+        return True
