@@ -2,7 +2,8 @@
 
 An array of at least ``min_bytes`` inside an event is not written into the JSON journal:
 its bytes are appended to ``<uid>/<n>.bin`` (one file per stream field, frames back to
-back, C order) and the journal records, as bluesky's detectors do, a ``resource``
+back, C order; ``<n>.resource.json`` beside it holds a copy of its resource document) and
+the journal records, as bluesky's detectors do, a ``resource``
 (``spec='LIVESCAN_FRAMES'``, ``resource_path`` relative to the journal's folder,
 ``resource_kwargs`` ``dtype``, ``shape``, ``descriptor``, ``key``) once, a ``datum``
 (``datum_kwargs={'index': i}``) per frame, and the event with the datum id in place of
@@ -15,6 +16,7 @@ documents equal the live ones.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -94,25 +96,23 @@ class FrameWriter:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
             dtype = value.dtype
             ff = _File(fd, new_uid(), dtype, value.shape)
-            out.append(
-                (
-                    "resource",
-                    {
-                        "uid": ff.resource,
-                        "spec": SPEC,
-                        "root": "",
-                        "resource_path": rel,
-                        "resource_kwargs": {
-                            "dtype": dtype.str,
-                            "shape": list(value.shape),
-                            "descriptor": descriptor,
-                            "key": key,
-                        },
-                        "path_semantics": "posix",
-                        "run_start": self.run_uid,
-                    },
-                )
-            )
+            resource = {
+                "uid": ff.resource,
+                "spec": SPEC,
+                "root": "",
+                "resource_path": rel,
+                "resource_kwargs": {
+                    "dtype": dtype.str,
+                    "shape": list(value.shape),
+                    "descriptor": descriptor,
+                    "key": key,
+                },
+                "path_semantics": "posix",
+                "run_start": self.run_uid,
+            }
+            # a copy beside the frames: they stay readable if the journal line is damaged
+            path.with_suffix(".resource.json").write_text(json.dumps(resource))
+            out.append(("resource", resource))
         self._files[slot] = ff
         return ff
 
@@ -155,21 +155,41 @@ def _fits(ff: _File, value: Any) -> bool:
 class FrameReader:
     """Reads the frames the store wrote for one run (used while decoding its journal)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, run_uid: str) -> None:
         self.folder = folder
+        self.run_uid = run_uid
         self._resources: dict[str, tuple[Path, np.dtype[Any], tuple[int, ...]]] = {}
         self._datums: dict[str, tuple[str, int]] = {}
+        self._sidecars_read = False
+
+    def _add(self, doc: dict[str, Any]) -> None:
+        kw = doc["resource_kwargs"]
+        self._resources[doc["uid"]] = (
+            self.folder / doc["resource_path"],
+            np.dtype(kw["dtype"]),
+            tuple(kw["shape"]),
+        )
+
+    def _read_sidecars(self) -> None:
+        """The resource copies beside the frames (for a damaged resource line)."""
+        self._sidecars_read = True
+        for path in sorted((self.folder / self.run_uid).glob("*.resource.json")):
+            try:
+                self._add(json.loads(path.read_text()))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
 
     def is_ours(self, name: str, doc: dict[str, Any]) -> bool:
         """True for the store's own resource and datum documents (and records them)."""
         if name == "resource" and doc.get("spec") == SPEC:
-            kw = doc["resource_kwargs"]
-            self._resources[doc["uid"]] = (
-                self.folder / doc["resource_path"],
-                np.dtype(kw["dtype"]),
-                tuple(kw["shape"]),
-            )
+            self._add(doc)
             return True
+        if (
+            name == "datum"
+            and doc.get("resource") not in self._resources
+            and not (self._sidecars_read)
+        ):
+            self._read_sidecars()
         if name == "datum" and doc.get("resource") in self._resources:
             self._datums[doc["datum_id"]] = (doc["resource"], int(doc["datum_kwargs"]["index"]))
             return True
@@ -183,8 +203,13 @@ class FrameReader:
         if not isinstance(value, str):
             return value
         found = self._datums.get(value)
-        if found is None:
-            return value
+        if found is None:  # its datum line may be damaged: the id says "<resource>/<i>"
+            resource, _, index = value.rpartition("/")
+            if resource not in self._resources and not self._sidecars_read:
+                self._read_sidecars()
+            if resource not in self._resources or not index.isdigit():
+                return value
+            found = (resource, int(index))
         path, dtype, shape = self._resources[found[0]]
         count = int(np.prod(shape, dtype=np.int64))
         with open(path, "rb") as f:

@@ -51,7 +51,7 @@ class Run(RunFacts):
         Arrays come back as numpy arrays of the recorded dtype. With ``fill=True`` events
         carry the file-backed data (frames) instead of datum ids.
         """
-        decoder = _Decoder(self.store, FrameReader(self.path.parent))
+        decoder = _Decoder(self.store, FrameReader(self.path.parent, self.uid))
         filler = Filler() if fill else None
         for name, doc in read_journal(self.path):
             doc = decoder(name, doc)
@@ -194,9 +194,11 @@ class _Decoder:
                 keys[k] = dk.get("dtype_numpy") or recorded.get(k)
             self._array_keys[doc["uid"]] = keys
         elif name == "event":
-            keys = self._array_keys.get(doc["descriptor"], {})
+            keys = self._array_keys.get(doc["descriptor"])
             if keys:
                 doc["data"] = _decode_row(doc["data"], keys, doc.get("filled"), self.frames)
+            elif keys is None and self.frames:  # its descriptor line is damaged
+                doc["data"] = {k: self.frames.load(v) for k, v in doc["data"].items()}
         elif name == "event_page":
             keys = self._array_keys.get(doc["descriptor"], {})
             load = self.frames.load if self.frames else None
