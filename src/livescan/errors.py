@@ -8,7 +8,9 @@ derive from the matching built-in (``ValueError``, ``TypeError``, ``KeyError``,
     ├── RunEngineError
     │   ├── IllegalStateTransition      (also RuntimeError)
     │   ├── RunEngineInterrupted        a blocking run was paused
-    │   ├── PlanError                   (also TypeError) not a plan / unknown message
+    │   ├── PlanError                   (also TypeError) not a plan / a bad message sequence
+    │   │   └── UnknownCommand          (also KeyError) a message no verb handles
+    │   ├── WaitTimeout                 (also TimeoutError) wait_for / wait(timeout=) ran out
     │   └── RunFailed                   a run ended with exit_status='fail'
     │       └── CriticalCallbackError   a lossless subscriber raised
     ├── SubscriptionError               (also ValueError)
@@ -22,9 +24,26 @@ derive from the matching built-in (``ValueError``, ``TypeError``, ``KeyError``,
     │   └── FileExistsExportError       (also FileExistsError / OSError)
     └── StoreError                      the run store could not record or open a run
         └── RunNotFound                 (also KeyError) no run (or no unique run) matches
+
+Thrown into a plan (BaseException, so ``except Exception`` does not swallow them):
+``RunInterrupt`` → ``RequestStop``, ``RequestAbort``, ``RequestHalt``.
+
+**bluesky's classes catch ours.** Code written for bluesky catches
+``bluesky.utils.RunEngineInterrupted``, ``FailedStatus``, ``IllegalMessageSequence``,
+``InvalidCommand``, ``RequestStop``/``RequestAbort``, ``WaitForTimeoutError`` and the state
+machine's ``TransitionError``. livescan does not depend on bluesky (importing it costs
+~1.8 s): when bluesky's module defining one of those classes is imported — before or after
+livescan — the matching livescan class gets it as an extra base class (``_BLUESKY_BASES``),
+so ``except bluesky.utils.FailedStatus`` catches livescan's ``DeviceError``.
 """
 
 from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+from types import ModuleType
+from typing import Any
 
 __all__ = [
     "CriticalCallbackError",
@@ -37,6 +56,10 @@ __all__ = [
     "MetadataError",
     "NotCallableError",
     "PlanError",
+    "RequestAbort",
+    "RequestHalt",
+    "RequestStop",
+    "RunInterrupt",
     "RunEngineError",
     "RunEngineInterrupted",
     "RunFailed",
@@ -44,7 +67,9 @@ __all__ = [
     "StoreError",
     "SubscriptionError",
     "TemplateError",
+    "UnknownCommand",
     "UnknownDocumentName",
+    "WaitTimeout",
 ]
 
 
@@ -69,6 +94,50 @@ class RunEngineInterrupted(RunEngineError):
 
 class PlanError(RunEngineError, TypeError):
     """The object given as a plan is not one, or a plan yielded a bad message."""
+
+
+class UnknownCommand(PlanError, KeyError):
+    """A plan yielded a message whose command no verb handles."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class _Timeout(TimeoutError):
+    """(A Python-level base so bluesky's WaitForTimeoutError can join WaitTimeout's.)"""
+
+
+class WaitTimeout(RunEngineError, _Timeout):
+    """``wait_for`` or ``Msg('wait', timeout=...)`` ran out of time."""
+
+
+class RunInterrupt(BaseException):
+    """Thrown into a plan when the user stops, aborts or halts it (a BaseException so
+    that a plan's ``except Exception`` does not swallow it; ``finally`` blocks run)."""
+
+    kind = ""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(f"{self.kind}: {reason}" if reason else self.kind)
+        self.reason = reason
+
+
+class RequestStop(RunInterrupt):
+    """The user stopped the run (``RE.stop()``): clean up, ``exit_status='success'``."""
+
+    kind = "stop"
+
+
+class RequestAbort(RunInterrupt):
+    """The user aborted the run (``RE.abort()``): clean up, ``exit_status='abort'``."""
+
+    kind = "abort"
+
+
+class RequestHalt(RunInterrupt):
+    """The user halted the run (``RE.halt()``): no cleanup by the plan."""
+
+    kind = "halt"
 
 
 class RunFailed(RunEngineError):
@@ -136,3 +205,65 @@ class RunNotFound(StoreError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+# -- bluesky's classes as extra bases (see the module docstring) -----------------------------
+_BLUESKY_BASES: dict[str, dict[str, type]] = {
+    "bluesky.utils": {
+        "RunEngineInterrupted": RunEngineInterrupted,
+        "FailedStatus": DeviceError,
+        "IllegalMessageSequence": PlanError,
+        "InvalidCommand": UnknownCommand,
+        "RequestStop": RequestStop,
+        "RequestAbort": RequestAbort,
+    },
+    "bluesky.run_engine": {"WaitForTimeoutError": WaitTimeout},
+    "bluesky._vendor.super_state_machine.errors": {"TransitionError": IllegalStateTransition},
+}
+
+
+def _adopt(module: ModuleType) -> None:
+    for name, ours in _BLUESKY_BASES.get(module.__name__, {}).items():
+        theirs = getattr(module, name, None)
+        if isinstance(theirs, type) and not issubclass(ours, theirs):
+            # theirs takes the place of the built-in it derives from (KeyError for
+            # InvalidCommand), or comes last
+            bases = [b for b in ours.__bases__ if not issubclass(theirs, b) or b is Exception]
+            try:
+                ours.__bases__ = (*bases, theirs)
+            except TypeError:  # an incompatible layout in some future bluesky: leave it
+                pass
+
+
+class _AdoptOnImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself; wraps the loader of bluesky's modules to call ``_adopt``."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in _BLUESKY_BASES:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        exec_module = getattr(loader, "exec_module", None)
+        if exec_module is None:
+            return spec
+
+        def exec_and_adopt(module: ModuleType) -> None:
+            exec_module(module)
+            _adopt(module)
+
+        loader.exec_module = exec_and_adopt  # type: ignore[union-attr]
+        return spec
+
+
+for _name in _BLUESKY_BASES:
+    if _name in sys.modules:
+        _adopt(sys.modules[_name])
+if not any(isinstance(f, _AdoptOnImport) for f in sys.meta_path):
+    sys.meta_path.insert(0, _AdoptOnImport())

@@ -70,6 +70,7 @@ class RunEngine:
         yield_interval: float = 0.01,
         display: bool = True,
         scan_id_source: Callable[[MutableMapping[str, Any]], Any] | None = None,
+        call_returns_result: bool = True,
     ) -> None:
         self.md: MutableMapping[str, Any] = md if md is not None else {}
         self.dispatcher = Dispatcher(
@@ -82,6 +83,9 @@ class RunEngine:
         self.control_timeout = 5.0
         self.display = display
         self.scan_id_source = scan_id_source or default_scan_id_source
+        # bluesky's flag; a RunResult is the uid tuple and the result at once, so both
+        # settings return it
+        self.call_returns_result = call_returns_result
         self._verbs: dict[str, Verb] = dict(VERBS)
         self._state = S.IDLE
         self._queue: deque[RunHandle] = deque()
@@ -522,6 +526,12 @@ class RunEngine:
     def halt(self) -> RunResult | None:
         """End the current run at once, skipping the plan's own cleanup."""
         return self._interrupt("halt", S.HALTING, "")
+
+    def close(self) -> None:
+        """Close the engine's own event loop (blocking mode); the engine stays usable."""
+        if self._runner is not None and self._current is None:
+            self._runner.close()
+            self._runner = None
 
     def __repr__(self) -> str:
         return f"<RunEngine {self._state.value}, {len(self._queue)} queued>"
