@@ -42,7 +42,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
-from types import ModuleType
+from types import ModuleType as _ModuleType
 from typing import Any
 
 __all__ = [
@@ -59,10 +59,10 @@ __all__ = [
     "RequestAbort",
     "RequestHalt",
     "RequestStop",
-    "RunInterrupt",
     "RunEngineError",
     "RunEngineInterrupted",
     "RunFailed",
+    "RunInterrupt",
     "RunNotFound",
     "StoreError",
     "SubscriptionError",
@@ -222,7 +222,7 @@ _BLUESKY_BASES: dict[str, dict[str, type]] = {
 }
 
 
-def _adopt(module: ModuleType) -> None:
+def _adopt(module: _ModuleType) -> None:
     for name, ours in _BLUESKY_BASES.get(module.__name__, {}).items():
         theirs = getattr(module, name, None)
         if isinstance(theirs, type) and not issubclass(ours, theirs):
@@ -254,7 +254,7 @@ class _AdoptOnImport(importlib.abc.MetaPathFinder):
         if exec_module is None:
             return spec
 
-        def exec_and_adopt(module: ModuleType) -> None:
+        def exec_and_adopt(module: _ModuleType) -> None:
             exec_module(module)
             _adopt(module)
 

@@ -52,7 +52,8 @@ def test_bad_subscriptions_fail_before_anything_runs(RE) -> None:
 def test_subscribe_both_orders_and_unsubscribe(RE) -> None:
     new, old, lossless = [], [], []
     t1 = RE.subscribe(lambda n, d: new.append(n), "start")
-    t2 = RE.subscribe("stop", lambda n, d: old.append(n))
+    with pytest.warns(UserWarning, match="old argument order"):  # as bluesky warns
+        t2 = RE.subscribe("stop", lambda n, d: old.append(n))
     t3 = RE.subscribe_lossless(lambda n, d: lossless.append(n), name="event")
     assert isinstance(t1, int) and len({t1, t2, t3}) == 3
     RE(count([det], num=2))

@@ -275,6 +275,7 @@ def test_blocking_abort_after_pause(RE) -> None:
 CTRL_C_SCRIPT = textwrap.dedent("""
     import sys, time
     from livescan import RunEngine
+    from livescan.errors import RunEngineInterrupted
     from livescan.plans import count
     from livescan.sim import det
 
@@ -292,17 +293,26 @@ CTRL_C_SCRIPT = textwrap.dedent("""
     RE.subscribe_lossless(exporter)
     try:
         RE(count([det], num=None, delay=0.01))
-    except KeyboardInterrupt:
-        print("KeyboardInterrupt closed=%s state=%s" % (exporter.closed, RE.state), flush=True)
-        sys.exit(3)
+    except RunEngineInterrupted:
+        print("paused closed=%s state=%s" % (exporter.closed, RE.state), flush=True)
+    if sys.argv[1] == "twice":  # the second Ctrl-C pauses at once: a long sleep ends
+        try:
+            RE(count([det], num=2, delay=60))
+        except RunEngineInterrupted:
+            print("paused2 state=%s" % RE.state, flush=True)
+    RE.abort("changed my mind")
+    print("aborted closed=%s state=%s" % (exporter.closed, RE.state), flush=True)
+    sys.exit(3)
 """)
 
 
-def test_ctrl_c_in_a_script_ends_the_run_cleanly(tmp_path) -> None:
+def test_ctrl_c_once_in_a_script_pauses_at_the_next_checkpoint(tmp_path) -> None:
+    """bluesky's Ctrl-C: once = pause at the next checkpoint; RE() raises
+    RunEngineInterrupted, the run stays open until RE.abort() ends it cleanly."""
     script = tmp_path / "ctrl_c.py"
     script.write_text(CTRL_C_SCRIPT)
     proc = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+        [sys.executable, str(script), "once"], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "started"
@@ -310,8 +320,30 @@ def test_ctrl_c_in_a_script_ends_the_run_cleanly(tmp_path) -> None:
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 3, out
-    assert "stop abort interrupted (KeyboardInterrupt)" in out
-    assert "KeyboardInterrupt closed=True state=idle" in out
+    assert "deferred pause" in out
+    assert "paused closed=False state=paused" in out
+    assert "stop abort changed my mind" in out
+    assert "aborted closed=True state=idle" in out
+
+
+def test_ctrl_c_twice_pauses_now_even_in_a_long_sleep(tmp_path) -> None:
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(CTRL_C_SCRIPT.replace("RE(count([det], num=None, delay=0.01))", "pass"))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "twice"], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10  # not the 60 s sleep
+    assert proc.returncode == 3, out
+    assert "paused2 state=paused" in out
+    assert "stop abort changed my mind" in out
 
 
 def test_a_failed_run_nobody_awaits_is_logged(RE, caplog) -> None:

@@ -94,7 +94,8 @@ def test_3d_stacks_from_a_camera(RE, db, tmp_path, external):
 def test_post_run_exports_after_the_run(RE, db, tmp_path):
     from_memory = LiveTiffExporter("img", str(tmp_path / "mem/{event.seq_num}.tif"))
     from_store = LiveTiffExporter("img", str(tmp_path / "db/{event.seq_num}.tif"))
-    RE.subscribe("all", post_run(from_memory))  # the spec's order of arguments
+    with pytest.warns(UserWarning, match="old argument order"):
+        RE.subscribe("all", post_run(from_memory))  # the spec's order of arguments
     RE.subscribe(post_run(from_store, db=db))
     RE(count([img], 3))
     frames = _frames(db[-1], "img")

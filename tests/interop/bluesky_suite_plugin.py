@@ -60,8 +60,8 @@ def _write(record: dict[str, Any]) -> None:
             f.flush()
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(KeyboardInterrupt):
+    """A KeyboardInterrupt, so that asyncio does not swallow it inside a callback."""
 
 
 def _alarm(signum: int, frame: Any) -> None:
@@ -80,6 +80,8 @@ def pytest_runtest_call(item: Any) -> Generator[None, Any, Any]:
     signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
     try:
         return (yield)
+    except _Timeout as exc:
+        raise RuntimeError(str(exc)) from exc
     except KeyboardInterrupt as exc:
         raise RuntimeError("KeyboardInterrupt escaped the test") from exc
     finally:

@@ -63,7 +63,7 @@ def test_scan_waits_for_a_slow_ophyd_axis(RE, validator):
         gauss.trigger().wait(5)
         assert e["data"]["sdet"] == pytest.approx(gauss.read()["sdet"]["value"])
     assert docs.start["motors"] == ["slow"]
-    assert docs.start["hints"]["dimensions"] == [[["slow"], "primary"]]
+    assert docs.start["hints"]["dimensions"] == [(["slow"], "primary")]  # tuples stay
     assert nonempty(lines) == bluesky_table(docs.documents, ["sdet", "slow"])
     assert validator.count == len(docs)
 

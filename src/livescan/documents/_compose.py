@@ -63,7 +63,7 @@ class RunComposer:
         # The metadata is the user's: any keys, checked by the engine before this.
         self.start_doc = cast(RunStart, {"uid": doc.pop("uid"), "time": doc.pop("time"), **doc})
         self.uid: str = self.start_doc["uid"]
-        self._seq: dict[str, int] = {}  # descriptor uid -> last seq_num
+        self._seq: dict[str, int] = {}  # stream name -> last seq_num
         self._stream_of: dict[str, str] = {}  # descriptor uid -> stream name
         self.num_events: dict[str, int] = {}
         self.descriptors: dict[str, EventDescriptor] = {}  # stream name -> descriptor
@@ -94,8 +94,9 @@ class RunComposer:
             "object_keys": dict(object_keys or {}),
             "configuration": dict(configuration or {}),
             "hints": dict(hints or {}),
+            "object_classes": {},  # bluesky sends it (empty) too
         }
-        self._seq[doc["uid"]] = 0
+        self._seq.setdefault(name, 0)  # a new descriptor of a stream goes on counting
         self._stream_of[doc["uid"]] = name
         self.num_events.setdefault(name, 0)
         self.descriptors[name] = doc
@@ -112,9 +113,10 @@ class RunComposer:
     ) -> Event:
         """The next event of the stream ``descriptor`` opened (seq_num counts from 1)."""
         duid = descriptor["uid"]
-        seq = self._seq[duid] + 1
-        self._seq[duid] = seq
-        self.num_events[self._stream_of[duid]] += 1
+        stream = self._stream_of[duid]
+        seq = self._seq[stream] + 1
+        self._seq[stream] = seq
+        self.num_events[stream] += 1
         doc: Event = {
             "uid": new_uid(),
             "time": ttime.time() if time is None else time,
@@ -122,10 +124,50 @@ class RunComposer:
             "seq_num": seq,
             "data": data,
             "timestamps": timestamps,
+            "filled": filled if filled is not None else {},  # bluesky always sends it
         }
-        if filled:
-            doc["filled"] = filled
         return doc
+
+    def event_page(
+        self,
+        descriptor: Mapping[str, Any],
+        events: list[Mapping[str, Any]],
+        *,
+        filled: dict[str, list[bool]] | None = None,
+    ) -> dict[str, Any]:
+        """One event_page of ``events`` (each with ``data``, ``timestamps`` and maybe
+        ``time``), columns per key, seq_nums going on from the stream's last one."""
+        duid = descriptor["uid"]
+        stream = self._stream_of[duid]
+        first = self._seq[stream] + 1
+        n = len(events)
+        self._seq[stream] += n
+        self.num_events[stream] += n
+        keys = list(events[0]["data"]) if events else []
+        now = ttime.time()
+        return {
+            "uid": [new_uid() for _ in range(n)],
+            "time": [e.get("time", now) for e in events],
+            "descriptor": duid,
+            "seq_num": list(range(first, first + n)),
+            "data": {k: [e["data"][k] for e in events] for k in keys},
+            "timestamps": {k: [e["timestamps"][k] for e in events] for k in keys},
+            "filled": dict(filled or {}),
+        }
+
+    def seq_counters(self) -> dict[str, int]:
+        """The last seq_num of every stream (a checkpoint keeps it to rewind to)."""
+        return dict(self._seq)
+
+    def skip_seq(self, stream: str, rows: int) -> None:
+        """Count ``rows`` of ``stream`` delivered by stream_datum documents (no events)."""
+        self._seq[stream] = self._seq.get(stream, 0) + rows
+        self.num_events[stream] = self.num_events.get(stream, 0) + rows
+
+    def restore_seq(self, counters: dict[str, int]) -> None:
+        """Go back to ``counters`` (events retaken after a rewind reuse their seq_num)."""
+        for stream in self._seq:
+            self._seq[stream] = counters.get(stream, 0)
 
     def resource(
         self,

@@ -22,7 +22,7 @@ DOCUMENT_NAMES = (
 def unpack_event_page(page: dict[str, Any]) -> list[dict[str, Any]]:
     """Split an ``event_page`` (column-wise) into event documents (row-wise)."""
     data, timestamps = page["data"], page["timestamps"]
-    filled = page.get("filled", {})
+    filled = page.get("filled")
     events = []
     for i, uid in enumerate(page["uid"]):
         event = {
@@ -33,7 +33,7 @@ def unpack_event_page(page: dict[str, Any]) -> list[dict[str, Any]]:
             "data": {k: v[i] for k, v in data.items()},
             "timestamps": {k: v[i] for k, v in timestamps.items()},
         }
-        if filled:
+        if filled is not None:  # as event_model: a page with filled gives events with it
             event["filled"] = {k: v[i] for k, v in filled.items()}
         events.append(event)
     return events

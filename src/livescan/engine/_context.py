@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from livescan.documents import RunComposer
+from livescan.errors import RequestAbort, RequestHalt, RequestStop, RunInterrupt
 
 if TYPE_CHECKING:
     from livescan.engine._engine import RunEngine
@@ -24,14 +25,12 @@ if TYPE_CHECKING:
 __all__ = ["Bundle", "Interrupt", "RunContext"]
 
 
-class Interrupt(BaseException):
-    """Thrown into a plan when the user stops, aborts or halts it (a BaseException so
-    that a plan's ``except Exception`` does not swallow it; ``finally`` blocks run)."""
-
-    def __init__(self, kind: str, reason: str = "") -> None:
-        super().__init__(f"{kind}: {reason}" if reason else kind)
-        self.kind = kind  # 'stop' | 'abort' | 'halt'
-        self.reason = reason
+Interrupt = RunInterrupt  # the name the executor uses
+_KINDS: dict[str, type[RunInterrupt]] = {
+    "stop": RequestStop,
+    "abort": RequestAbort,
+    "halt": RequestHalt,
+}
 
 
 @dataclass
@@ -41,6 +40,7 @@ class Bundle:
     name: str
     objs: list[Any] = field(default_factory=list)
     readings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assets: list[tuple[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +48,8 @@ class Stream:
     descriptor: dict[str, Any]
     object_names: tuple[str, ...]
     external: tuple[str, ...]
+    objs: tuple[Any, ...] = ()
+    declared: bool = False
 
 
 class RunContext:
@@ -69,10 +71,25 @@ class RunContext:
         self.groups: dict[Any, list[Any]] = {}
         self.staged: list[Any] = []
         self.plan_tokens: list[int] = []
-        self.interrupt: Interrupt | None = None
+        self.interrupt: RunInterrupt | None = None
+        #: set when a wait must end early: an interrupt, or a pause that cannot wait
         self.interrupt_event = asyncio.Event()
         self.wake_event = asyncio.Event()
-        self.pause_requested = False
+        self.pause_requested = False  # deferred: pause at the next checkpoint
+        self.pause_now = False  # pause before the next message, rewind on resume
+        #: messages since the last checkpoint (None after clear_checkpoint: no rewind)
+        self.msg_cache: list[Any] | None = []
+        self.rewindable = True
+        self.seq_snapshot: dict[str, int] = {}
+        self.replay: list[Any] = []
+        #: every object a message named (devices' pause()/resume() at a pause)
+        self.objs_seen: dict[int, Any] = {}
+        #: objects set during the run (their stop() is called at a pause, stop, abort)
+        self.movers: dict[int, Any] = {}
+        #: monitored objects -> (callback, subscription token or None)
+        self.monitors: dict[int, tuple[Any, Any, Any]] = {}
+        #: a status of a group nobody waits for failed: thrown into the plan next
+        self.async_failure: BaseException | None = None
         self.failure: BaseException | None = None
         self.primary_events = 0
         self.last_yield = time.perf_counter()
@@ -111,28 +128,40 @@ class RunContext:
     def request_interrupt(self, kind: str, reason: str = "") -> None:
         """Ask the plan to end (``stop``, ``abort`` or ``halt``); a stronger kind wins."""
         if self.interrupt is None or _rank(kind) > _rank(self.interrupt.kind):
-            self.interrupt = Interrupt(kind, reason)
+            self.interrupt = _KINDS[kind](reason)
         self.interrupt_event.set()
         self.wake_event.set()
 
-    async def wait_or_interrupt(self, awaitable: Any) -> bool:
-        """Wait for ``awaitable``; return False early if an interrupt arrives.
+    def request_pause_now(self) -> None:
+        """Pause before the next message (a wait in progress ends early); on resume the
+        messages since the last checkpoint are replayed."""
+        self.pause_now = True
+        self.pause_requested = False
+        self.interrupt_event.set()
+
+    async def wait_or_interrupt(self, awaitable: Any, timeout: float | None = None) -> bool:
+        """Wait for ``awaitable``; return False early if an interrupt or an immediate
+        pause arrives; raise ``TimeoutError`` after ``timeout`` seconds.
 
         Before a real wait the lossy lane delivers what it holds (event pages), so
         live views are never a motor move behind."""
-        if self.interrupt is not None:
+        if self.interrupt is not None or self.pause_now:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
             return False
         self.dispatcher.drain()
         fut = asyncio.ensure_future(awaitable)
         stopper = asyncio.ensure_future(self.interrupt_event.wait())
         try:
-            await asyncio.wait({fut, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({fut, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopper.cancel()
         if fut.done():
             fut.result()
             return True
         fut.cancel()
+        if not self.interrupt_event.is_set():
+            raise TimeoutError(f"not done after {timeout:g} s")
         return False
 
 

@@ -23,6 +23,8 @@ import logging
 import signal
 import sys
 import threading
+import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
@@ -41,6 +43,25 @@ __all__ = ["RunEngine", "default_scan_id_source"]
 
 log = logging.getLogger("livescan.engine")
 S = RunEngineState
+
+
+def _versions() -> dict[str, str]:
+    """Versions of livescan and of the document/device libraries installed beside it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from livescan._version import __version__
+
+    found = {"livescan": __version__}
+    for key, dist in (("bluesky", "bluesky"), ("ophyd", "ophyd"), ("event_model", "event-model")):
+        module = sys.modules.get(key)
+        ver = getattr(module, "__version__", None)
+        if ver is None:
+            try:
+                ver = version(dist)
+            except PackageNotFoundError:
+                continue
+        found[key] = str(ver)
+    return found
 
 
 def default_scan_id_source(md: MutableMapping[str, Any]) -> int:
@@ -71,8 +92,24 @@ class RunEngine:
         display: bool = True,
         scan_id_source: Callable[[MutableMapping[str, Any]], Any] | None = None,
         call_returns_result: bool = True,
+        md_validator: Callable[[dict[str, Any]], Any] | None = None,
+        md_normalizer: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         self.md: MutableMapping[str, Any] = md if md is not None else {}
+        if "versions" not in self.md:
+            self.md["versions"] = _versions()
+        #: bluesky's hooks: ``md_validator(md)`` may raise; ``md_normalizer(md) -> md``
+        self.md_validator = md_validator
+        self.md_normalizer = md_normalizer
+        #: ``msg_hook(msg)`` sees every message before the engine acts on it
+        self.msg_hook: Callable[[Any], Any] | None = None
+        #: ``state_hook(new, old)`` on every state change
+        self.state_hook: Callable[[str, str], Any] | None = None
+        #: functions ``plan -> plan`` applied to every plan ``RE()`` runs, in order
+        self.preprocessors: list[Callable[[Any], Any]] = []
+        #: ``input(prompt)`` used by ``Msg('input')`` (swap it in tests or GUIs)
+        self.input: Callable[[str], str] = input
+        self.record_interruptions = False
         self.dispatcher = Dispatcher(
             lossy_budget=lossy_budget,
             lossy_total_budget=lossy_total_budget,
@@ -129,7 +166,9 @@ class RunEngine:
         if new is self._state:
             return
         check_transition(self._state, new)
-        self._state = new
+        old, self._state = self._state, new
+        if self.state_hook is not None:
+            self.state_hook(new.value, old.value)
         if self._current is not None:
             self._current._notify()
 
@@ -153,6 +192,10 @@ class RunEngine:
             raise TypeError(f"subscribe() got unexpected arguments {sorted(kwargs)}")
         if rest and isinstance(rest[0], str) and name is None:  # the older (name, func)
             name = rest.pop(0)
+            warnings.warn(
+                "RE.subscribe(name, func) is the old argument order; use RE.subscribe(func, name)",
+                stacklevel=3,
+            )
         if rest and not has_func:
             func, has_func = rest.pop(0), True
         if rest and name is None and isinstance(rest[0], str):
@@ -191,11 +234,69 @@ class RunEngine:
         """Remove a lossless subscription by the token ``subscribe_lossless`` returned."""
         self.dispatcher.unsubscribe(token, lossless=True)
 
-    def register_command(self, name: str, verb: Verb) -> None:
-        """Teach the engine a message: ``async def verb(ctx, msg) -> response``."""
-        if not inspect.iscoroutinefunction(verb):
-            raise TypeError("a command must be an async function verb(ctx, msg)")
-        self._verbs[name] = verb
+    def register_command(self, name: str, verb: Callable[..., Any]) -> None:
+        """Teach the engine a message: ``async def verb(ctx, msg) -> response``, or
+        bluesky's form ``verb(msg)`` (a plain or async function of the message)."""
+        if not callable(verb):
+            raise TypeError("a command must be a function verb(ctx, msg) or verb(msg)")
+        try:
+            takes_ctx = len(inspect.signature(verb).parameters) >= 2
+        except (TypeError, ValueError):
+            takes_ctx = False
+        if takes_ctx and inspect.iscoroutinefunction(verb):
+            self._verbs[name] = verb
+            return
+        if takes_ctx:
+            raise TypeError("a command verb(ctx, msg) must be an async function")
+
+        async def of_msg(ctx: RunContext, msg: Any) -> Any:
+            result = verb(msg)
+            return (await result) if inspect.isawaitable(result) else result
+
+        self._verbs[name] = of_msg
+
+    def unregister_command(self, name: str) -> None:
+        """Forget the message ``name`` (bluesky's API)."""
+        del self._verbs[name]
+
+    @property
+    def commands(self) -> list[str]:
+        """The messages this engine understands."""
+        return sorted(self._verbs)
+
+    @property
+    def deferred_pause_requested(self) -> bool:
+        ctx = self._current._ctx if self._current is not None else None
+        return bool(ctx is not None and ctx.pause_requested)
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a pause now could be resumed (the plan did not clear its checkpoint)."""
+        ctx = self._current._ctx if self._current is not None else None
+        return ctx is None or ctx.msg_cache is not None
+
+    @property
+    def ignore_callback_exceptions(self) -> bool:
+        """bluesky's switch; livescan's lossy subscribers never end a run anyway, and
+        lossless ones always may (that is what they are for)."""
+        return self._ignore_callback_exceptions
+
+    @ignore_callback_exceptions.setter
+    def ignore_callback_exceptions(self, value: bool) -> None:
+        self._ignore_callback_exceptions = bool(value)
+
+    _ignore_callback_exceptions = False
+
+    def reset(self) -> None:
+        """Halt whatever runs and drop every subscription (bluesky's ``RE.reset()``)."""
+        if self._current is not None and self._state is not S.IDLE:
+            try:
+                self.halt()
+            except IllegalStateTransition:
+                pass
+        for lane in (self.dispatcher.lossless, self.dispatcher.lossy):
+            for token in list(lane.subs):
+                lane.remove(token)
 
     def _lossy_failure(self, failure: tuple[str, str, BaseException]) -> None:
         if self._current is not None:
@@ -224,7 +325,9 @@ class RunEngine:
         check_metadata_keys(md, "RE() keyword metadata")
         plan_name = getattr(plan, "__name__", None) or type(plan).__name__
         if inspect.isgenerator(plan):
-            plan_name = plan.gi_code.co_name
+            plan_name = plan.__name__  # the decorated function's name for wrapped plans
+        for preprocessor in self.preprocessors:
+            plan = preprocessor(plan)
         return RunHandle(self, as_generator(plan), plan_name, run_subs, md)
 
     def __call__(self, plan: Any, subs: Any = None, /, **metadata: Any) -> Any:
@@ -346,19 +449,23 @@ class RunEngine:
         runner = self._get_runner()
         handle._attach(runner.get_loop())
         self._queue.append(handle)
-        with self._ctrl_c(runner.get_loop()) as presses:
-            result = runner.run(self._drive(handle))
-        if presses:
-            raise KeyboardInterrupt(f"{handle.plan_name} was aborted (Ctrl-C)")
-        return result
+        return self._run_until_settled(handle)
+
+    def _run_until_settled(self, handle: RunHandle) -> RunResult:
+        """Run the engine's loop until ``handle`` ends or pauses (then RE() raises
+        RunEngineInterrupted), with bluesky's Ctrl-C (see ``_ctrl_c``)."""
+        runner = self._get_runner()
+        with self._ctrl_c(runner.get_loop()):
+            return runner.run(self._drive(handle))
 
     @contextlib.contextmanager
-    def _ctrl_c(self, loop: asyncio.AbstractEventLoop) -> Iterator[list[int]]:
-        """While the engine's own loop runs: the first Ctrl-C aborts the run cleanly on
-        the loop (never a KeyboardInterrupt in the middle of a subscriber or of the
-        engine's own book-keeping); later presses are noted and ignored until the fifth,
-        which raises KeyboardInterrupt at once (for a run that cannot end)."""
-        presses: list[int] = []
+    def _ctrl_c(self, loop: asyncio.AbstractEventLoop) -> Iterator[list[float]]:
+        """While the engine's own loop runs, Ctrl-C acts as in bluesky, on the loop (never
+        a KeyboardInterrupt in the middle of a subscriber or of the engine's own
+        book-keeping): the first press pauses at the next checkpoint, a second within
+        10 s pauses at once; later presses are noted and ignored until the fifth, which
+        raises KeyboardInterrupt at once (for a run that cannot end)."""
+        presses: list[float] = []
         if (
             threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
@@ -367,12 +474,15 @@ class RunEngine:
             return
 
         def on_sigint(signum: int, frame: Any) -> None:
-            presses.append(signum)
-            if len(presses) == 1:
-                loop.call_soon_threadsafe(self._abort_on_ctrl_c)
+            now = time.monotonic()
+            if presses and now - presses[0] > 10:
+                presses.clear()
+            presses.append(now)
+            if len(presses) <= 2:
+                loop.call_soon_threadsafe(self._pause_on_ctrl_c, len(presses))
             elif len(presses) < 5:
                 print(
-                    "livescan: the run is ending cleanly after Ctrl-C; "
+                    "livescan: the run is pausing after Ctrl-C; "
                     f"press Ctrl-C {5 - len(presses)} more times to force",
                     file=sys.stderr,
                 )
@@ -386,11 +496,21 @@ class RunEngine:
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    def _abort_on_ctrl_c(self) -> None:
-        if self._current is None:
+    def _pause_on_ctrl_c(self, presses: int) -> None:
+        if self._current is None or self._state in (S.IDLE, S.PAUSED):
             return
         try:
-            self.abort("interrupted (KeyboardInterrupt)")
+            if presses == 1:
+                print(
+                    "A 'deferred pause' has been requested. The RunEngine will pause at the "
+                    "next checkpoint. To pause immediately, hit Ctrl+C again in the next 10 "
+                    "seconds.",
+                    file=sys.stderr,
+                )
+                self.pause()
+            else:
+                print("Pausing...", file=sys.stderr)
+                self.request_pause(defer=False)
         except IllegalStateTransition:  # already ending (stopping, aborting, halting)
             pass
 
@@ -405,6 +525,7 @@ class RunEngine:
                 paused.set()
 
         handle.add_listener(watch)
+        watch(handle)
         waiter = asyncio.ensure_future(paused.wait())
         try:
             await asyncio.wait({handle._future, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -432,12 +553,7 @@ class RunEngine:
             pass
         if self._runner is None or self._current is None:
             return None
-        current = self._current
-        with self._ctrl_c(self._runner.get_loop()) as presses:
-            result = self._runner.run(self._drive(current))
-        if presses:
-            raise KeyboardInterrupt(f"{current.plan_name} was aborted (Ctrl-C)")
-        return result
+        return self._run_until_settled(self._current)
 
     # -- control -------------------------------------------------------------------------
     def _elsewhere(self, method: Callable[..., Any], *args: Any) -> bool:
@@ -491,9 +607,22 @@ class RunEngine:
         ctx.pause_requested = True
         self._set_state(S.PAUSING)
 
-    def request_pause(self, defer: bool = True) -> None:
-        """bluesky's name for :meth:`pause` (pauses are always deferred to a checkpoint)."""
-        self.pause()
+    def request_pause(self, defer: bool = False) -> None:
+        """bluesky's pause: now (``defer=False``; on resume the plan rewinds to its last
+        checkpoint and retakes what followed) or at the next checkpoint (``defer=True``,
+        the same as :meth:`pause`)."""
+        if defer:
+            self.pause()
+            return
+        ctx = self._ctx("pause")
+        if self._state is S.PAUSED:
+            return
+        if self._state is not S.PAUSING:
+            check_transition(self._state, S.PAUSING)
+        if self._elsewhere(self.request_pause, defer):
+            return
+        self._set_state(S.PAUSING)
+        ctx.request_pause_now()
 
     def resume(self) -> RunResult | None:
         """Continue a paused run (or cancel a pending pause)."""
@@ -533,5 +662,20 @@ class RunEngine:
             self._runner.close()
             self._runner = None
 
+    @property
+    def rewindable(self) -> bool:
+        ctx = self._current._ctx if self._current is not None else None
+        return ctx.rewindable if ctx is not None else self._rewindable
+
+    @rewindable.setter
+    def rewindable(self, value: bool) -> None:
+        self._rewindable = bool(value)
+        ctx = self._current._ctx if self._current is not None else None
+        if ctx is not None:
+            ctx.rewindable = bool(value)
+
+    _rewindable = True
+
     def __repr__(self) -> str:
         return f"<RunEngine {self._state.value}, {len(self._queue)} queued>"
+

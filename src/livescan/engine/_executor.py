@@ -18,8 +18,8 @@ from typing import Any
 
 from livescan.dispatch import LosslessFailure
 from livescan.engine._context import Interrupt, RunContext
-from livescan.engine._verbs import emit_stop
-from livescan.errors import CriticalCallbackError, PlanError
+from livescan.engine._verbs import emit_stop, pause_and_rewind, rest_devices, stop_monitors
+from livescan.errors import CriticalCallbackError, PlanError, UnknownCommand
 from livescan.plans import Msg
 
 __all__ = ["Outcome", "as_generator", "execute"]
@@ -50,16 +50,40 @@ def as_generator(plan: Iterable[Msg]) -> Generator[Msg, Any, Any]:
 def _unknown(msg: Any, verbs: Mapping[str, Any]) -> PlanError:
     if not isinstance(msg, Msg) and not (isinstance(msg, tuple) and len(msg) == 5):
         return PlanError(f"a plan must yield Msg objects; it yielded {msg!r}")
-    return PlanError(
+    return UnknownCommand(
         f"the plan yielded {msg!r}, but there is no command {msg.command!r}; "
         f"known: {', '.join(sorted(verbs))} (add one with RE.register_command)"
     )
+
+
+#: messages not replayed when a paused run rewinds to its last checkpoint (as bluesky)
+UNCACHEABLE = frozenset(
+    {
+        "pause",
+        "subscribe",
+        "unsubscribe",
+        "stage",
+        "unstage",
+        "monitor",
+        "unmonitor",
+        "open_run",
+        "close_run",
+        "checkpoint",
+        "clear_checkpoint",
+        "rewindable",
+        "install_suspender",
+        "remove_suspender",
+    }
+)
 
 
 async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
     verbs = ctx.verbs
     drain = ctx.drain
     interval = ctx.engine.yield_interval
+    hook = ctx.engine.msg_hook
+    replay = ctx.replay
+    seen = ctx.objs_seen
     response: Any = None
     throw: BaseException | None = None
     delivered_interrupt = False
@@ -68,27 +92,46 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
     perf = time.perf_counter
     try:
         while True:
-            if ctx.interrupt is not None and not delivered_interrupt:
-                delivered_interrupt = True
-                if ctx.interrupt.kind == "halt":
+            if ctx.interrupt is not None:
+                if not delivered_interrupt:
+                    delivered_interrupt = True
+                    replay.clear()
+                    if ctx.interrupt.kind == "halt":
+                        break
+                    throw = ctx.interrupt
+            elif ctx.pause_now:
+                await pause_and_rewind(ctx)
+                continue
+            if ctx.async_failure is not None and throw is None:
+                throw, ctx.async_failure = ctx.async_failure, None
+            if replay and throw is None:
+                msg = replay.pop(0)
+            else:
+                try:
+                    if throw is not None:
+                        exc, throw = throw, None
+                        msg = plan.throw(exc)
+                    else:
+                        msg = plan.send(response)
+                except StopIteration as stop:
+                    plan_result = stop.value
                     break
-                throw = ctx.interrupt
+                except Interrupt:
+                    break
             try:
-                if throw is not None:
-                    exc, throw = throw, None
-                    msg = plan.throw(exc)
-                else:
-                    msg = plan.send(response)
-            except StopIteration as stop:
-                plan_result = stop.value
-                break
-            except Interrupt:
-                break
-            try:
-                fn = verbs[msg.command]
+                command = msg.command
+                fn = verbs[command]
             except (KeyError, AttributeError, TypeError):
                 response, throw = None, _unknown(msg, verbs)
                 continue
+            cache = ctx.msg_cache
+            if cache is not None and ctx.rewindable and command not in UNCACHEABLE:
+                cache.append(msg)
+            if hook is not None:
+                hook(msg)
+            obj = msg.obj
+            if obj is not None:
+                seen[id(obj)] = obj
             try:
                 response = await fn(ctx, msg)
             except LosslessFailure as failure:
@@ -134,6 +177,9 @@ async def _finish(
 ) -> Outcome:
     exit_status, reason = _exit_status(ctx, error)
     ctx.bundle = None
+    await stop_monitors(ctx)
+    if ctx.interrupt is not None or error is not None or ctx.failure is not None:
+        await rest_devices(ctx, pause=False)  # moving devices stop (a safety matter)
     if ctx.composer is not None:
         if error is None and ctx.interrupt is None and ctx.failure is None:
             reason = "the plan ended without close_run; livescan closed the run"

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import inspect
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,10 +19,12 @@ from livescan.dispatch import LosslessFailure
 from livescan.documents import check_metadata_keys, to_jsonable
 from livescan.engine._context import Bundle, RunContext, Stream
 from livescan.engine._state import RunEngineState
-from livescan.errors import DeviceError, MetadataError, PlanError
+from livescan.errors import DeviceError, MetadataError, PlanError, WaitTimeout
 from livescan.plans import Msg
 
 __all__ = ["VERBS", "Verb", "verb"]
+
+log = logging.getLogger("livescan.engine")
 
 Verb = Callable[[RunContext, Msg], Awaitable[Any]]
 VERBS: dict[str, Verb] = {}
@@ -54,9 +59,10 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
             "open_run while a run is open: close_run first (nested runs are not supported)"
         )
     engine = ctx.engine
-    md: dict[str, Any] = {}
-    md.update(engine.md)
+    # precedence as in bluesky: call keywords > open_run md > plan_type/name > RE.md
+    md: dict[str, Any] = dict(engine.md)
     md["plan_type"] = "generator"
+    md["plan_name"] = ctx.handle.plan_name
     md.update(msg.kwargs)
     md.update(ctx.handle.call_md)
     check_run_metadata(engine.md, msg.kwargs, ctx.handle.call_md)
@@ -64,10 +70,19 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
     versions.setdefault("livescan", __version__)
     md["versions"] = versions
     check_metadata_keys(md, "run metadata")
+    normalizer = getattr(engine, "md_normalizer", None)
+    if normalizer is not None:
+        md = dict(normalizer(md))
+    validator = getattr(engine, "md_validator", None)
+    if validator is not None:
+        validated = validator(md)
+        if isinstance(validated, dict):  # bluesky >= 1.11 uses what the validator returns
+            md = validated
     scan_id = await _maybe_await(engine.scan_id_source(engine.md))
     md["scan_id"] = scan_id
+    engine.md["scan_id"] = scan_id
     try:
-        md = to_jsonable(md)
+        to_jsonable(md)  # only a check: the start document keeps the user's tuples
     except TypeError as exc:
         raise MetadataError(f"run metadata cannot be stored: {exc}") from None
     ctx.composer = RunComposer(md)
@@ -81,6 +96,7 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
 async def emit_stop(ctx: RunContext, exit_status: str, reason: str) -> str:
     composer = ctx.composer
     assert composer is not None
+    await stop_monitors(ctx)
     ctx.composer = None
     try:
         await ctx.flush()
@@ -120,59 +136,138 @@ async def create(ctx: RunContext, msg: Msg) -> None:
 @verb("read")
 async def read(ctx: RunContext, msg: Msg) -> dict[str, Any]:
     obj = msg.obj
-    reading = await _maybe_await(obj.read())
+    reading = obj.read()
+    if not isinstance(reading, dict):
+        reading = await reading
     bundle = ctx.bundle
     if bundle is not None:
-        if any(o is obj for o in bundle.objs):
+        if obj in bundle.objs:
             raise PlanError(f"{_name(obj)} was read twice into one event")
-        for key in reading:
-            if key in bundle.readings:
-                raise PlanError(f"two devices in one event give the field {key!r}")
+        readings = bundle.readings
+        if readings and not readings.keys().isdisjoint(reading):
+            key = sorted(readings.keys() & reading.keys())[0]
+            raise PlanError(f"two devices in one event give the field {key!r}")
         bundle.objs.append(obj)
-        bundle.readings.update(reading)
+        readings.update(reading)
         if id(obj) not in ctx.described:
             ctx.described[id(obj)] = await _maybe_await(obj.describe())
+        if hasattr(obj, "collect_asset_docs"):
+            bundle.assets.extend(await asset_docs(obj))
     return reading
 
 
-async def _descriptor(ctx: RunContext, bundle: Bundle) -> Stream:
+async def asset_docs(obj: Any, *args: Any) -> list[tuple[str, Any]]:
+    """``obj.collect_asset_docs()`` as a list (ophyd-async's is an async generator)."""
+    docs = obj.collect_asset_docs(*args)
+    if hasattr(docs, "__aiter__"):
+        return [d async for d in docs]
+    return list(await _maybe_await(docs))
+
+
+async def _configuration(obj: Any) -> dict[str, Any] | None:
+    if not hasattr(obj, "read_configuration"):
+        return None
+    conf = await _maybe_await(obj.read_configuration())
+    conf_keys = await _maybe_await(obj.describe_configuration())
+    return {
+        "data": {k: v["value"] for k, v in conf.items()},
+        "timestamps": {k: v["timestamp"] for k, v in conf.items()},
+        "data_keys": conf_keys,
+    }
+
+
+async def _new_stream(
+    ctx: RunContext,
+    name: str,
+    objs: list[Any],
+    described: dict[int, dict[str, Any]],
+    *,
+    declared: bool = False,
+) -> Stream:
+    """Compose and emit the descriptor of stream ``name`` read from ``objs``."""
     assert ctx.composer is not None
     data_keys: dict[str, Any] = {}
     object_keys: dict[str, list[str]] = {}
     configuration: dict[str, Any] = {}
     hints: dict[str, Any] = {}
-    for obj in bundle.objs:
-        name = _name(obj)
-        keys = ctx.described[id(obj)]
+    for obj in objs:
+        oname = _name(obj)
+        keys = described[id(obj)]
         for k, dk in keys.items():
-            data_keys[k] = {**dk, "object_name": name}
-        object_keys[name] = list(keys)
-        if hasattr(obj, "read_configuration"):
-            conf = await _maybe_await(obj.read_configuration())
-            conf_keys = await _maybe_await(obj.describe_configuration())
-            configuration[name] = {
-                "data": {k: v["value"] for k, v in conf.items()},
-                "timestamps": {k: v["timestamp"] for k, v in conf.items()},
-                "data_keys": conf_keys,
-            }
+            if k in data_keys:
+                raise PlanError(f"two devices in stream {name!r} give the field {k!r}")
+            data_keys[k] = {**dk, "object_name": oname}
+        object_keys[oname] = list(keys)
+        conf = await _configuration(obj)
+        if conf is not None:
+            configuration[oname] = conf
         obj_hints = getattr(obj, "hints", None)
         if obj_hints:
-            hints[name] = dict(obj_hints)
-    missing = set(bundle.readings) ^ set(data_keys)
-    if missing:
-        raise PlanError(f"read() and describe() disagree on the fields {sorted(missing)}")
+            hints[oname] = dict(obj_hints)
     desc = ctx.composer.descriptor(
-        bundle.name,
+        name,
         data_keys,
         object_keys=object_keys,
-        configuration=to_jsonable(configuration),
+        configuration=configuration,
         hints=hints,
     )
-    external = tuple(k for k, dk in data_keys.items() if dk.get("external"))
-    stream = Stream(desc, tuple(object_keys), external)
-    ctx.streams[bundle.name] = stream
+    external = tuple(
+        k for k, dk in data_keys.items() if dk.get("external") and dk["external"] != "STREAM:"
+    )
+    stream = Stream(desc, tuple(object_keys), external, tuple(objs), declared)
+    ctx.streams[name] = stream
     await ctx.emit("descriptor", desc)
     return stream
+
+
+async def _emit_assets(ctx: RunContext, assets: list[tuple[str, Any]], stream: Stream) -> int:
+    """Emit resource/datum and stream_resource/stream_datum documents: the run's uid in
+    the resources, the stream's descriptor and seq_nums in the stream_datum (as bluesky
+    fills them). Returns how many rows the stream_datum documents cover."""
+    composer = ctx.composer
+    assert composer is not None
+    first = composer.seq_counters().get(stream.descriptor["name"], 0) + 1
+    starts = [d["indices"]["start"] for n, d in assets if n == "stream_datum"]
+    base = min(starts) if starts else 0
+    rows = 0
+    for name, doc in assets:
+        if name in ("resource", "stream_resource"):
+            doc = {**doc, "run_start": composer.uid}
+        elif name == "stream_datum":
+            i0, i1 = doc["indices"]["start"], doc["indices"]["stop"]
+            rows = max(rows, i1 - base)
+            doc = {
+                **doc,
+                "descriptor": doc.get("descriptor") or stream.descriptor["uid"],
+                "seq_nums": {"start": first + i0 - base, "stop": first + i1 - base},
+            }
+        await ctx.emit(name, doc)
+    return rows
+
+
+@verb("declare_stream")
+async def declare_stream(ctx: RunContext, msg: Msg) -> Any:
+    """``Msg('declare_stream', None, *objs, name=..., collect=False)``: describe now."""
+    if ctx.composer is None:
+        raise PlanError("declare_stream outside a run: open_run first")
+    name = msg.kwargs.get("name") or "primary"
+    if name in ctx.streams:
+        raise PlanError(f"the stream {name!r} was declared already")
+    collect = bool(msg.kwargs.get("collect", False))
+    objs = list(dict.fromkeys(msg.args))
+    described: dict[int, dict[str, Any]] = {}
+    for obj in objs:
+        if collect:
+            keys = await _maybe_await(obj.describe_collect())
+            if keys and all(isinstance(v, dict) and "dtype" not in v for v in keys.values()):
+                keys = keys.get(name, {})  # the older {stream: data_keys} form
+        else:
+            keys = await _maybe_await(obj.describe())
+        described[id(obj)] = keys
+        if not collect:
+            ctx.described[id(obj)] = keys
+    stream = await _new_stream(ctx, name, objs, described, declared=True)
+    return stream.descriptor
 
 
 @verb("save")
@@ -181,25 +276,22 @@ async def save(ctx: RunContext, msg: Msg) -> None:
     if bundle is None:
         raise PlanError("save without create")
     ctx.bundle = None
+    if not bundle.objs:  # nothing was read: no empty event (as bluesky)
+        return
     composer = ctx.composer
     assert composer is not None
     stream = ctx.streams.get(bundle.name)
     if stream is None:
-        stream = await _descriptor(ctx, bundle)
-    elif len(stream.object_names) != len(bundle.objs) or any(
-        _name(o) != n for o, n in zip(bundle.objs, stream.object_names, strict=False)
+        stream = await _new_stream(ctx, bundle.name, bundle.objs, ctx.described)
+    elif len(stream.objs) != len(bundle.objs) or not all(
+        any(o is s for s in stream.objs) for o in bundle.objs
     ):
         raise PlanError(
-            f"every event in stream {bundle.name!r} must read the same devices, in the same "
-            f"order: {list(stream.object_names)} then {[_name(o) for o in bundle.objs]}"
+            f"every event in stream {bundle.name!r} must read the same devices: "
+            f"{list(stream.object_names)}, then {[_name(o) for o in bundle.objs]}"
         )
-    for obj in bundle.objs:
-        collect = getattr(obj, "collect_asset_docs", None)
-        if collect is not None:
-            for name, doc in collect():
-                if name == "resource":
-                    doc = {**doc, "run_start": composer.uid}
-                await ctx.emit(name, doc)
+    if bundle.assets:
+        await _emit_assets(ctx, bundle.assets, stream)
     readings = bundle.readings
     data = {k: r["value"] for k, r in readings.items()}
     timestamps = {k: r["timestamp"] for k, r in readings.items()}
@@ -218,12 +310,38 @@ async def drop(ctx: RunContext, msg: Msg) -> None:
 
 
 # -- devices ------------------------------------------------------------------------------
+def _watch_failure(ctx: RunContext, obj: Any, action: str, status: Any) -> None:
+    """A status nobody waits for that fails ends the plan (bluesky's FailedStatus)."""
+    add_callback = getattr(status, "add_callback", None)
+    if add_callback is None:
+        return
+    loop = asyncio.get_running_loop()
+
+    def finished(*_: Any) -> None:
+        if getattr(status, "success", True) is False:
+            loop.call_soon_threadsafe(_fail_later, ctx, obj, action, status)
+
+    add_callback(finished)
+
+
+def _fail_later(ctx: RunContext, obj: Any, action: str, status: Any) -> None:
+    waiting = any(st is status for entries in ctx.groups.values() for _, _, st in entries)
+    if not waiting or ctx.async_failure is not None:
+        return  # a wait took it (and reports the failure itself), or one is pending
+    exc = status.exception() if callable(getattr(status, "exception", None)) else None
+    failure = DeviceError(f"{_name(obj)}: {action} failed: {exc}")
+    failure.__cause__ = exc
+    ctx.async_failure = failure
+    ctx.interrupt_event.set()  # a wait in progress returns; the failure is thrown next
+
+
 def _track(ctx: RunContext, obj: Any, action: str, status: Any, group: Any) -> Any:
     if status is None:
         return status
     if getattr(status, "done", False) is True and getattr(status, "success", True) is True:
         return status
     ctx.groups.setdefault(group, []).append((obj, action, status))
+    _watch_failure(ctx, obj, action, status)
     return status
 
 
@@ -234,15 +352,31 @@ async def trigger(ctx: RunContext, msg: Msg) -> Any:
 
 @verb("set")
 async def set_(ctx: RunContext, msg: Msg) -> Any:
+    obj = msg.obj
     kwargs = {k: v for k, v in msg.kwargs.items() if k != "group"}
-    status = msg.obj.set(*msg.args, **kwargs)
+    ctx.movers[id(obj)] = obj
+    status = obj.set(*msg.args, **kwargs)
     return _track(
         ctx,
-        msg.obj,
+        obj,
         f"set to {msg.args[0]!r}" if msg.args else "set",
         status,
         msg.kwargs.get("group"),
     )
+
+
+@verb("kickoff")
+async def kickoff(ctx: RunContext, msg: Msg) -> Any:
+    kwargs = {k: v for k, v in msg.kwargs.items() if k != "group"}
+    status = msg.obj.kickoff(*msg.args, **kwargs)
+    return _track(ctx, msg.obj, "kickoff", status, msg.kwargs.get("group"))
+
+
+@verb("complete")
+async def complete(ctx: RunContext, msg: Msg) -> Any:
+    kwargs = {k: v for k, v in msg.kwargs.items() if k not in ("group", "wait")}
+    status = msg.obj.complete(*msg.args, **kwargs)
+    return _track(ctx, msg.obj, "complete", status, msg.kwargs.get("group"))
 
 
 async def _status_done(obj: Any, action: str, status: Any) -> None:
@@ -269,12 +403,58 @@ async def _status_done(obj: Any, action: str, status: Any) -> None:
         raise DeviceError(f"{_name(obj)}: {action} failed: {exc}") from exc
 
 
+async def _all_done(entries: list[tuple[Any, str, Any]]) -> None:
+    for obj, action, status in entries:
+        await _status_done(obj, action, status)
+
+
 @verb("wait")
-async def wait(ctx: RunContext, msg: Msg) -> None:
+async def wait(ctx: RunContext, msg: Msg) -> bool:
+    """``Msg('wait', None, group=..., timeout=None, error_on_timeout=True)``.
+
+    Returns whether every status of the group finished; statuses still running when
+    ``timeout`` runs out stay in the group (a later wait waits for them again)."""
     group = msg.kwargs.get("group", msg.args[0] if msg.args else None)
-    for obj, action, status in ctx.groups.pop(group, []):
-        if not await ctx.wait_or_interrupt(_status_done(obj, action, status)):
-            return
+    entries = ctx.groups.get(group)
+    if not entries:
+        ctx.groups.pop(group, None)
+        return True
+    timeout = msg.kwargs.get("timeout")
+    try:
+        finished = await ctx.wait_or_interrupt(_all_done(entries), timeout)
+    except TimeoutError:
+        left = [e for e in entries if not _is_done(e[2])]
+        ctx.groups[group] = left
+        if msg.kwargs.get("error_on_timeout", True):
+            raise WaitTimeout(
+                f"the statuses of group {group!r} were not done after {timeout:g} s"
+            ) from None
+        return False
+    if finished:
+        ctx.groups.pop(group, None)
+    return finished
+
+
+def _is_done(status: Any) -> bool:
+    done = getattr(status, "done", None)
+    if callable(done):  # an asyncio future or task
+        return bool(done())
+    return bool(done)
+
+
+@verb("wait_for")
+async def wait_for(ctx: RunContext, msg: Msg) -> None:
+    """``Msg('wait_for', None, [coroutine functions], timeout=None)``: await them all."""
+    (factories,) = msg.args
+    timeout = msg.kwargs.get("timeout")
+
+    async def all_of() -> None:
+        await asyncio.gather(*(f() for f in factories))
+
+    try:
+        await ctx.wait_or_interrupt(all_of(), timeout)
+    except TimeoutError:
+        raise WaitTimeout(f"wait_for: not done after {timeout:g} s") from None
 
 
 @verb("sleep")
@@ -288,19 +468,219 @@ async def sleep(ctx: RunContext, msg: Msg) -> None:
 
 @verb("stage")
 async def stage(ctx: RunContext, msg: Msg) -> Any:
+    """Stage ``obj``; a Status it returns joins ``group`` (bluesky's stub then waits for
+    it) or, without a group, is waited for here."""
     obj = msg.obj
     if any(o is obj for o in ctx.staged):
         return None
-    result = await _maybe_await(obj.stage()) if hasattr(obj, "stage") else None
+    result = obj.stage() if hasattr(obj, "stage") else None
     ctx.staged.append(obj)
+    if result is not None and hasattr(result, "add_callback"):  # an ophyd-style Status
+        group = msg.kwargs.get("group")
+        if group is not None:
+            return _track(ctx, obj, "stage", result, group)
+        await _status_done(obj, "stage", result)
+    else:
+        result = await _maybe_await(result)
     return result
+
+
+async def unstage_obj(obj: Any) -> Any:
+    if not hasattr(obj, "unstage"):
+        return None
+    result = obj.unstage()
+    if result is not None and hasattr(result, "add_callback"):
+        await _status_done(obj, "unstage", result)
+        return result
+    return await _maybe_await(result)
 
 
 @verb("unstage")
 async def unstage(ctx: RunContext, msg: Msg) -> Any:
     obj = msg.obj
     ctx.staged[:] = [o for o in ctx.staged if o is not obj]
-    return await _maybe_await(obj.unstage()) if hasattr(obj, "unstage") else None
+    group = msg.kwargs.get("group")
+    if group is not None and hasattr(obj, "unstage"):
+        result = obj.unstage()
+        if result is not None and hasattr(result, "add_callback"):
+            return _track(ctx, obj, "unstage", result, group)
+        return await _maybe_await(result)
+    return await unstage_obj(obj)
+
+
+@verb("configure")
+async def configure(ctx: RunContext, msg: Msg) -> Any:
+    """``Msg('configure', obj, *args, **kwargs)`` -> ``obj.configure(...)`` (old, new).
+
+    Streams that read ``obj`` get a new descriptor at their next event."""
+    obj = msg.obj
+    if ctx.bundle is not None and obj in ctx.bundle.objs:
+        raise PlanError(f"cannot configure {_name(obj)} between its read and save")
+    result = await _maybe_await(obj.configure(*msg.args, **msg.kwargs))
+    for name, stream in list(ctx.streams.items()):
+        if any(o is obj for o in stream.objs) and not stream.declared:
+            del ctx.streams[name]
+    ctx.described.pop(id(obj), None)
+    return result
+
+
+@verb("locate")
+async def locate(ctx: RunContext, msg: Msg) -> Any:
+    """``Msg('locate', *objs, squeeze=True)``: each object's setpoint and readback."""
+    objs = [msg.obj, *msg.args] if msg.obj is not None else list(msg.args)
+    found = [await _maybe_await(o.locate()) for o in objs]
+    if msg.kwargs.get("squeeze", True) and len(found) == 1:
+        return found[0]
+    return found
+
+
+@verb("rd")
+async def rd(ctx: RunContext, msg: Msg) -> Any:
+    return await _maybe_await(msg.obj.read())
+
+
+# -- monitors and flyers ------------------------------------------------------------------
+@verb("monitor")
+async def monitor(ctx: RunContext, msg: Msg) -> None:
+    """``Msg('monitor', obj, name=None, **kwargs)``: a stream of events, one per update."""
+    obj = msg.obj
+    if msg.args:
+        raise ValueError("the 'monitor' message takes no positional arguments")
+    if ctx.composer is None:
+        raise PlanError("monitor outside a run: open_run first")
+    if id(obj) in ctx.monitors:
+        raise PlanError(f"{_name(obj)} is monitored already")
+    kwargs = dict(msg.kwargs)
+    name = kwargs.pop("name", None) or f"{_name(obj)}_monitor"
+    described = {id(obj): await _maybe_await(obj.describe())}
+    stream = await _new_stream(ctx, name, [obj], described)
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[dict[str, Any], float]] = asyncio.Queue()
+    ready = asyncio.Event()
+
+    def put(item: tuple[dict[str, Any], float]) -> None:
+        queue.put_nowait(item)
+        ready.set()
+
+    def on_update(*args: Any, **kw: Any) -> None:
+        readings = args[0] if args and isinstance(args[0], dict) and not kw else obj.read()
+        item = (readings, time.time())
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            put(item)
+        else:
+            loop.call_soon_threadsafe(put, item)
+
+    lock = asyncio.Lock()
+
+    async def emit_queued() -> None:
+        async with lock:  # the task and the verb below both emit: keep the order
+            while not queue.empty():
+                readings, t = queue.get_nowait()
+                composer = ctx.composer
+                if composer is None or ctx.streams.get(name) is not stream:
+                    continue
+                data = {k: r["value"] for k, r in readings.items()}
+                stamps = {k: r["timestamp"] for k, r in readings.items()}
+                event = composer.event(stream.descriptor, data, stamps, time=t)
+                await ctx.emit("event", event)
+
+    async def pump() -> None:
+        while True:
+            await ready.wait()
+            ready.clear()
+            await emit_queued()
+
+    obj.subscribe(on_update, **kwargs)
+    await emit_queued()  # a reading sent at subscription comes before the next message
+    task = loop.create_task(pump())
+    ctx.monitors[id(obj)] = (obj, on_update, (task, emit_queued, kwargs))
+
+
+async def _end_monitor(ctx: RunContext, key: int) -> None:
+    obj, cb, (task, emit_queued, _) = ctx.monitors.pop(key)
+    try:
+        obj.clear_sub(cb)
+    except Exception:
+        log.exception("could not stop monitoring %s", _name(obj))
+    await emit_queued()  # what arrived before the unsubscription (after the pump's emit)
+    task.cancel()
+
+
+@verb("unmonitor")
+async def unmonitor(ctx: RunContext, msg: Msg) -> None:
+    if id(msg.obj) not in ctx.monitors:
+        raise PlanError(f"{_name(msg.obj)} is not monitored")
+    await _end_monitor(ctx, id(msg.obj))
+
+
+async def stop_monitors(ctx: RunContext) -> None:
+    for key in list(ctx.monitors):
+        await _end_monitor(ctx, key)
+
+
+@verb("collect")
+async def collect(ctx: RunContext, msg: Msg) -> Any:
+    """``Msg('collect', *flyers, stream=False, return_payload=True, name=None)``: the
+    events a flyer gathered (its ``describe_collect`` names the streams)."""
+    composer = ctx.composer
+    if composer is None:
+        raise PlanError("collect outside a run: open_run first")
+    objs = [msg.obj, *msg.args] if msg.obj is not None else list(msg.args)
+    name = msg.kwargs.get("name")
+    return_payload = msg.kwargs.get("return_payload", True)
+    payload: list[dict[str, Any]] = []
+    for obj in objs:
+        described = await _maybe_await(obj.describe_collect())
+        by_stream: dict[str, dict[str, Any]]
+        if described and all(isinstance(v, dict) and "dtype" not in v for v in described.values()):
+            by_stream = described  # {stream: data_keys} (ophyd's flyers)
+        else:
+            by_stream = {name or _name(obj): described}
+        for stream_name, keys in by_stream.items():
+            stream = ctx.streams.get(stream_name)
+            if stream is None:
+                stream = await _new_stream(ctx, stream_name, [obj], {id(obj): keys})
+        if hasattr(obj, "collect_asset_docs"):
+            target = ctx.streams[next(iter(by_stream))]
+            rows = await _emit_assets(ctx, await asset_docs(obj), target)
+            composer.skip_seq(target.descriptor["name"], rows)  # rows live in the files
+        pages = getattr(obj, "collect_pages", None)
+        only = next(iter(by_stream)) if len(by_stream) == 1 else None
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        if pages is not None:
+            for page in pages():
+                payload.extend(_unpack_page(page))
+                grouped.setdefault(only or name or _name(obj), []).extend(_unpack_page(page))
+        else:
+            for partial in obj.collect():
+                payload.append(partial)
+                stream_name = only
+                if stream_name is None:  # several streams: the one with these keys
+                    keys = set(partial["data"])
+                    stream_name = next(n for n in by_stream if keys and set(by_stream[n]) >= keys)
+                grouped.setdefault(stream_name, []).append(partial)
+        for stream_name, events in grouped.items():  # one event_page per stream, as bluesky
+            stream = ctx.streams[stream_name]
+            filled = {k: [False] * len(events) for k in stream.external}
+            page = composer.event_page(stream.descriptor, events, filled=filled)
+            await ctx.emit("event_page", page)
+    return payload if return_payload else None
+
+
+def _unpack_page(page: dict[str, Any]) -> list[dict[str, Any]]:
+    n = len(page["time"])
+    return [
+        {
+            "time": page["time"][i],
+            "data": {k: v[i] for k, v in page["data"].items()},
+            "timestamps": {k: v[i] for k, v in page["timestamps"].items()},
+        }
+        for i in range(n)
+    ]
 
 
 # -- flow ---------------------------------------------------------------------------------
@@ -316,16 +696,123 @@ async def enter_pause(ctx: RunContext) -> None:
         ctx.set_state(RunEngineState.RUNNING)
 
 
+async def _call_each(objs: list[Any], method: str, *args: Any, **kwargs: Any) -> None:
+    for obj in objs:
+        fn = getattr(obj, method, None)
+        if not callable(fn):
+            continue
+        try:
+            try:
+                result = fn(*args, **kwargs)
+            except TypeError:
+                if not (args or kwargs):
+                    raise
+                result = fn()
+            if result is not None and hasattr(result, "add_callback"):
+                await _status_done(obj, method, result)
+            else:
+                await _maybe_await(result)
+        except Exception:
+            log.exception("%s.%s() failed", _name(obj), method)
+
+
+def _pausables(ctx: RunContext) -> list[Any]:
+    return [
+        o
+        for o in ctx.objs_seen.values()
+        if callable(getattr(o, "pause", None)) and callable(getattr(o, "resume", None))
+    ]
+
+
+async def rest_devices(ctx: RunContext, *, pause: bool) -> None:
+    """Stop every device the run moved; at a pause also ``pause()`` the pausable ones
+    and stop the monitors' subscriptions."""
+    await _call_each(list(ctx.movers.values()), "stop", success=True)
+    if pause:
+        await _call_each(_pausables(ctx), "pause")
+        for obj, cb, _ in ctx.monitors.values():
+            try:
+                obj.clear_sub(cb)
+            except Exception:
+                log.exception("could not stop monitoring %s", _name(obj))
+
+
+async def pause_and_rewind(ctx: RunContext) -> None:
+    """Pause now; on resume replay the messages since the last checkpoint."""
+    ctx.pause_now = False
+    if ctx.interrupt is None and ctx.async_failure is None:
+        ctx.interrupt_event.clear()
+    if ctx.msg_cache is None:
+        ctx.request_interrupt(
+            "abort", "cannot pause: the plan cleared its checkpoint, so it cannot be resumed"
+        )
+        return
+    await rest_devices(ctx, pause=True)
+    ctx.bundle = None
+    ctx.groups.clear()
+    await enter_pause(ctx)
+    if ctx.interrupt is not None:
+        return
+    await _call_each(_pausables(ctx), "resume")
+    for obj, cb, (_, _, kwargs) in ctx.monitors.values():
+        obj.subscribe(cb, **kwargs)
+    ctx.replay[:0] = ctx.msg_cache
+    ctx.msg_cache = []
+    if ctx.composer is not None:
+        ctx.composer.restore_seq(ctx.seq_snapshot)
+
+
 @verb("checkpoint")
 async def checkpoint(ctx: RunContext, msg: Msg) -> None:
+    if ctx.bundle is not None:
+        raise PlanError("checkpoint between create and save: save or drop first")
+    if ctx.msg_cache is not None:
+        ctx.msg_cache = []
+        if ctx.composer is not None:
+            ctx.seq_snapshot = ctx.composer.seq_counters()
     if ctx.pause_requested and ctx.interrupt is None:
-        await enter_pause(ctx)
+        ctx.request_pause_now()
+
+
+@verb("clear_checkpoint")
+async def clear_checkpoint(ctx: RunContext, msg: Msg) -> None:
+    """After this a pause cannot rewind, so it ends the run instead."""
+    ctx.msg_cache = None
+
+
+@verb("rewindable")
+async def rewindable(ctx: RunContext, msg: Msg) -> bool:
+    flag = msg.args[0] if msg.args else msg.kwargs.get("rewindable")
+    if flag is not None:
+        ctx.rewindable = bool(flag)
+    return ctx.rewindable
 
 
 @verb("pause")
 async def pause(ctx: RunContext, msg: Msg) -> None:
-    if ctx.interrupt is None:
-        await enter_pause(ctx)
+    """``Msg('pause', defer=False)``: pause now (rewinding on resume) or, with
+    ``defer=True``, at the next checkpoint."""
+    if ctx.interrupt is not None:
+        return
+    defer = msg.kwargs.get("defer", msg.args[0] if msg.args else False)
+    if defer:
+        ctx.pause_requested = True
+        ctx.set_state(RunEngineState.PAUSING)
+    else:
+        ctx.request_pause_now()
+
+
+@verb("input")
+async def input_(ctx: RunContext, msg: Msg) -> str:
+    """``Msg('input', prompt)``: ask the user (a thread, so the loop keeps running)."""
+    prompt = msg.args[0] if msg.args else msg.kwargs.get("prompt", "")
+    ask = getattr(ctx.engine, "input", None) or builtins.input
+    return await asyncio.get_running_loop().run_in_executor(None, ask, prompt)
+
+
+@verb("RE_class")
+async def re_class(ctx: RunContext, msg: Msg) -> type:
+    return type(ctx.engine)
 
 
 @verb("null")
@@ -343,6 +830,8 @@ async def subscribe(ctx: RunContext, msg: Msg) -> int:
 @verb("unsubscribe")
 async def unsubscribe(ctx: RunContext, msg: Msg) -> None:
     token = msg.kwargs.get("token", msg.args[0] if msg.args else None)
+    if ctx.interrupt is not None and ctx.composer is not None:
+        return  # stopped or aborted: it still gets the stop document, then goes
     ctx.engine.unsubscribe(token)
     if token in ctx.plan_tokens:
         ctx.plan_tokens.remove(token)

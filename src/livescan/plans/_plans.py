@@ -16,6 +16,7 @@ from livescan.plans._stubs import (
     stage_all,
     trigger_and_read,
     unstage_all,
+    where,
 )
 
 __all__ = [
@@ -165,14 +166,25 @@ def scan(
     per_step: PerStep | None = None,
     md: dict[str, Any] | None = None,
 ) -> Plan:
-    """``scan([det], motor, start, stop, num=11)``: move motors together in ``num`` steps."""
+    """``scan([det], motor, start, stop, num=11)``: move motors together in ``num`` steps.
+
+    bluesky's positional form ``scan([det], motor, -1, 1, 11)`` works too."""
     detectors = _check_detectors(detectors, "scan")
+    args, num = _positional_num(args, num, "scan")
     axes = _parse_inner(args, "scan")
     if not isinstance(num, int | np.integer) or num < 1:
         raise ValueError(f"scan() needs num=<number of points>, a positive integer; got {num!r}")
+    num = int(num)
     motors = [m for m, _, _ in axes]
-    table = {m: np.linspace(a, b, num) for m, a, b in axes}
-    steps = [{m: float(table[m][i]) for m in motors} for i in range(num)]
+
+    def steps() -> Iterable[dict[Any, float]]:  # lazily: a long scan holds no table
+        # the very values of np.linspace(a, b, num), one point at a time
+        span = max(num - 1, 1)
+        ends = [(m, a, b, (b - a) / span) for m, a, b in axes]
+        last = num - 1
+        for i in range(num):
+            yield {m: (b if i == last and num > 1 else i * step + a) for m, a, b, step in ends}
+
     defaults = {
         "detectors": _names(detectors),
         "motors": _names(motors),
@@ -192,12 +204,23 @@ def scan(
         },
         "hints": {"dimensions": _dimensions(motors)},
     }
-    return (yield from _steps_plan(detectors, motors, steps, _merge_md(defaults, md), per_step))
+    return (yield from _steps_plan(detectors, motors, steps(), _merge_md(defaults, md), per_step))
+
+
+def _positional_num(args: Sequence[Any], num: int | None, plan: str) -> tuple[Sequence[Any], Any]:
+    """bluesky accepts ``num`` as the last positional argument after the triplets."""
+    if len(args) % 3 == 1:
+        if num is not None:
+            raise ValueError(f"{plan}() got num twice: positionally and as num={num!r}")
+        return args[:-1], args[-1]
+    return args, num
 
 
 def _relative(plan_factory: Callable[[dict[Any, float]], Plan], motors: Sequence[Any]) -> Plan:
     """Run a plan built from the motors' current positions, then move them back."""
-    origin = {m: m.position for m in motors}
+    origin: dict[Any, float] = {}
+    for m in motors:
+        origin[m] = yield from where(m)
     try:
         return (yield from plan_factory(origin))
     finally:
@@ -212,6 +235,7 @@ def rel_scan(
     md: dict[str, Any] | None = None,
 ) -> Plan:
     """Like :func:`scan`, relative to the motors' positions; they return there afterwards."""
+    args, num = _positional_num(args, num, "rel_scan")
     axes = _parse_inner(args, "rel_scan")
 
     def build(origin: dict[Any, float]) -> Plan:

@@ -33,6 +33,7 @@ __all__ = [
     "unstage_all",
     "unsubscribe",
     "wait",
+    "where",
 ]
 
 Plan = Generator[Msg, Any, Any]
@@ -148,9 +149,19 @@ def mv(*args: Any, group: str | None = None) -> Plan:
     yield Msg("wait", None, group=group)
 
 
+def where(obj: Any) -> Plan:
+    """Where ``obj`` is: its ``position``, or the setpoint its ``locate()`` gives
+    (ophyd-async motors), asked through ``Msg('locate')``."""
+    if hasattr(obj, "position"):
+        return obj.position
+    location = yield Msg("locate", obj)
+    return location["setpoint"]
+
+
 def rel_set(obj: Any, delta: float, *, group: str | None = None, wait: bool = False) -> Plan:
     """Move ``obj`` by ``delta`` from where it is; with ``wait``, wait until it gets there."""
-    ret = yield Msg("set", obj, obj.position + delta, group=group)
+    position = yield from where(obj)
+    ret = yield Msg("set", obj, position + delta, group=group)
     if wait:
         yield Msg("wait", None, group=group)
     return ret
@@ -162,7 +173,7 @@ def mvr(*args: Any, group: str | None = None) -> Plan:
         raise ValueError("mvr takes pairs: mvr(motor1, delta1, motor2, delta2, ...)")
     absolute: list[Any] = []
     for obj, delta in zip(args[::2], args[1::2], strict=True):
-        absolute += [obj, obj.position + delta]
+        absolute += [obj, (yield from where(obj)) + delta]
     yield from mv(*absolute, group=group)
 
 

@@ -44,7 +44,7 @@ class DocumentValidator:
 
     Schema: :func:`check_schema`. Order: start first; descriptor before its events;
     resource before its datums; datum before the event that names it; ``seq_num`` counting
-    from 1 per descriptor; stop last with ``num_events`` equal to the counts.
+    from 1 per stream; stop last with ``num_events`` equal to the counts.
     Subscribe it lossless (``RE.subscribe_lossless(validator)``) so a bad document fails
     the run.
     """
@@ -82,7 +82,6 @@ class DocumentValidator:
     def _descriptor(self, doc: dict[str, Any]) -> None:
         self._in_run(doc, "descriptor")
         self.descriptors[doc["uid"]] = doc
-        self.seq[doc["uid"]] = 0
         self.per_stream.setdefault(doc.get("name", "primary"), 0)
 
     def _resource(self, doc: dict[str, Any]) -> None:
@@ -93,14 +92,25 @@ class DocumentValidator:
         _require(doc["resource"] in self.resources, "datum before its resource")
         self.datums.add(doc["datum_id"])
 
+    def _stream_resource(self, doc: dict[str, Any]) -> None:
+        self._in_run(doc, "stream_resource")
+        self.resources.add(doc["uid"])
+
+    def _stream_datum(self, doc: dict[str, Any]) -> None:
+        _require(doc["stream_resource"] in self.resources, "stream_datum before its resource")
+        _require(doc["descriptor"] in self.descriptors, "stream_datum names no descriptor")
+
     def _event(self, doc: dict[str, Any]) -> None:
         _require(doc["descriptor"] in self.descriptors, "event before its descriptor")
         desc = self.descriptors[doc["descriptor"]]
-        keys = set(desc["data_keys"])
+        # keys whose data come in stream_datum documents are not in events
+        keys = {k for k, dk in desc["data_keys"].items() if dk.get("external") != "STREAM:"}
         _require(set(doc["data"]) == keys, "event data keys differ from data_keys")
         _require(set(doc["timestamps"]) == keys, "event timestamps differ from data_keys")
-        self.seq[doc["descriptor"]] += 1
-        _require(doc["seq_num"] == self.seq[doc["descriptor"]], "seq_num out of order")
+        # seq_num counts per stream: a new descriptor (after `configure`) goes on counting
+        stream = desc.get("name", "primary")
+        self.seq[stream] = self.seq.get(stream, 0) + 1
+        _require(doc["seq_num"] == self.seq[stream], "seq_num out of order")
         self.per_stream[desc.get("name", "primary")] += 1
         for key, filled in (doc.get("filled") or {}).items():
             if not filled:
