@@ -312,7 +312,11 @@ def test_ctrl_c_once_in_a_script_pauses_at_the_next_checkpoint(tmp_path) -> None
     script = tmp_path / "ctrl_c.py"
     script.write_text(CTRL_C_SCRIPT)
     proc = subprocess.Popen(
-        [sys.executable, str(script), "once"], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+        [sys.executable, str(script), "once"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # the engine says "deferred pause" on stderr
+        text=True,
+        cwd=os.getcwd(),
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "started"

@@ -266,6 +266,7 @@ class RunEngine:
 
     @property
     def deferred_pause_requested(self) -> bool:
+        """Whether a pause waits for the run's next checkpoint."""
         ctx = self._current._ctx if self._current is not None else None
         return bool(ctx is not None and ctx.pause_requested)
 
@@ -664,6 +665,7 @@ class RunEngine:
 
     @property
     def rewindable(self) -> bool:
+        """Whether a pause may replay the messages since the last checkpoint."""
         ctx = self._current._ctx if self._current is not None else None
         return ctx.rewindable if ctx is not None else self._rewindable
 
@@ -678,4 +680,3 @@ class RunEngine:
 
     def __repr__(self) -> str:
         return f"<RunEngine {self._state.value}, {len(self._queue)} queued>"
-

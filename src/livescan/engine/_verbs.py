@@ -606,6 +606,7 @@ async def _end_monitor(ctx: RunContext, key: int) -> None:
         obj.clear_sub(cb)
     except Exception:
         log.exception("could not stop monitoring %s", _name(obj))
+    await asyncio.sleep(0)  # updates other threads handed to the loop before now
     await emit_queued()  # what arrived before the unsubscription (after the pump's emit)
     task.cancel()
 
