@@ -102,6 +102,133 @@ def measure(
     return out
 
 
+def _noop(name: str, doc: dict[str, Any]) -> None:
+    pass
+
+
+def floor_documents(n: int) -> float:
+    """Seconds to build ``n`` event documents of ``det`` (uid, time, data, timestamps,
+    seq_num, filled) and hand each to a no-op callback: what any engine must do."""
+    import uuid
+
+    from livescan import sim
+
+    det = sim.det
+    t0 = time.perf_counter()
+    descriptor = str(uuid.uuid4())
+    for seq in range(1, n + 1):
+        det.trigger()
+        reading = det.read()
+        doc = {
+            "uid": str(uuid.uuid4()),
+            "time": time.time(),
+            "descriptor": descriptor,
+            "seq_num": seq,
+            "data": {k: r["value"] for k, r in reading.items()},
+            "timestamps": {k: r["timestamp"] for k, r in reading.items()},
+            "filled": {},
+        }
+        _noop("event", doc)
+    return time.perf_counter() - t0
+
+
+def floor_interpreter(n: int) -> float:
+    """Seconds for a minimal interpreter of the same six messages per event
+    (checkpoint, trigger, wait, create, read, save) from a generator plan, plain
+    functions in a dict, the same documents to a no-op callback."""
+    import uuid
+
+    from livescan import sim
+    from livescan.plans import Msg
+
+    det = sim.det
+
+    def plan() -> Any:
+        for _ in range(n):
+            yield Msg("checkpoint")
+            yield Msg("trigger", det, group="g")
+            yield Msg("wait", None, group="g")
+            yield Msg("create", name="primary")
+            yield Msg("read", det)
+            yield Msg("save")
+
+    state: dict[str, Any] = {"seq": 0, "desc": str(uuid.uuid4()), "bundle": None}
+
+    def create(msg: Any) -> None:
+        state["bundle"] = {}
+
+    def read(msg: Any) -> Any:
+        reading = msg.obj.read()
+        state["bundle"].update(reading)
+        return reading
+
+    def save(msg: Any) -> None:
+        readings, state["bundle"] = state["bundle"], None
+        state["seq"] += 1
+        doc = {
+            "uid": str(uuid.uuid4()),
+            "time": time.time(),
+            "descriptor": state["desc"],
+            "seq_num": state["seq"],
+            "data": {k: r["value"] for k, r in readings.items()},
+            "timestamps": {k: r["timestamp"] for k, r in readings.items()},
+            "filled": {},
+        }
+        _noop("event", doc)
+
+    verbs = {
+        "checkpoint": lambda msg: None,
+        "trigger": lambda msg: msg.obj.trigger(),
+        "wait": lambda msg: None,
+        "create": create,
+        "read": read,
+        "save": save,
+    }
+    t0 = time.perf_counter()
+    gen = plan()
+    response = None
+    try:
+        while True:
+            msg = gen.send(response)
+            response = verbs[msg.command](msg)
+    except StopIteration:
+        pass
+    return time.perf_counter() - t0
+
+
+def bare_engine(n: int, repeat: int) -> dict[str, Any]:
+    """livescan with no subscriber at all (count, scan, grid) beside the two floors, in
+    events/s and as ratios: the engine's own cost per event."""
+    from livescan import RunEngine, sim
+    from livescan.plans import count, grid_scan, scan
+
+    RE = RunEngine(display=False)
+    side = max(2, round(n**0.5))
+    plans = {
+        "count": (lambda: count([sim.det], num=n), n),
+        "scan": (lambda: scan([sim.det], sim.motor, -1, 1, num=n), n),
+        "grid_scan": (
+            lambda: grid_scan([sim.det4], sim.motor1, -1, 1, side, sim.motor2, -1, 1, side),
+            side * side,
+        ),
+    }
+    out: dict[str, Any] = {}
+    docs = statistics.median(floor_documents(n) for _ in range(repeat))
+    interp = statistics.median(floor_interpreter(n) for _ in range(repeat))
+    out["floor_documents_events_per_s"] = round(n / docs)
+    out["floor_interpreter_events_per_s"] = round(n / interp)
+    for name, (make, events) in plans.items():
+        seconds = statistics.median(timed(lambda make=make: RE(make())) for _ in range(repeat))
+        rate = events / seconds
+        out[name] = {
+            "events": events,
+            "events_per_s": round(rate),
+            "ratio_to_documents_floor": round(rate / out["floor_documents_events_per_s"], 3),
+            "ratio_to_interpreter_floor": round(rate / out["floor_interpreter_events_per_s"], 3),
+        }
+    return out
+
+
 def lossy_cost(events: int, repeat: int, sleep: float) -> dict[str, Any]:
     """A count with no lossy subscriber vs one that sleeps ``sleep`` s per event."""
     from livescan import RunEngine, sim
@@ -153,9 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", type=int, default=2000, help="livescan count/scan points")
     parser.add_argument("--grid", type=int, default=100, help="livescan grid side (N×N)")
     parser.add_argument("--bluesky-points", type=int, default=300, help="bluesky points/plan")
+    parser.add_argument(
+        "--bare-points", type=int, default=50000, help="events per plan with no subscriber"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.repeat, args.points, args.grid, args.bluesky_points = 1, 200, 20, 30
+        args.bare_points = 400
     warnings.simplefilter("ignore")
 
     import bluesky
@@ -203,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio = livescan events/s / bluesky events/s"
         ),
         "cases": cases,
+        "bare": bare_engine(args.bare_points, args.repeat),
         "lossy": lossy_cost(args.points, args.repeat, 0.01),
     }
     json.dump(result, sys.stdout, indent=2)

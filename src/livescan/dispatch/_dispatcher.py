@@ -68,6 +68,15 @@ class Dispatcher:
         """Events the lossy lane skipped this run, by subscriber label."""
         return self.lossy.skipped()
 
+    def emit_now(self, name: str, doc: dict[str, Any]) -> bool:
+        """Deliver ``doc`` at once when no lossless subscriber has to be awaited (the
+        engine's fast path); return False, having done nothing, when one has."""
+        if self.lossless.subs or name == "stop":
+            return False
+        if self.lossy.subs:
+            self.lossy.emit(name, doc)
+        return True
+
     async def emit(self, name: str, doc: dict[str, Any]) -> None:
         """Deliver ``doc``; raises :class:`LosslessFailure` after the lossy lane had it."""
         failure: LosslessFailure | None = None

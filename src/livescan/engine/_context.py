@@ -88,6 +88,8 @@ class RunContext:
         self.movers: dict[int, Any] = {}
         #: monitored objects -> (callback, subscription token or None)
         self.monitors: dict[int, tuple[Any, Any, Any]] = {}
+        #: objects whose read() returned a dict (their later reads take the fast path)
+        self.sync_readers: set[int] = set()
         #: a status of a group nobody waits for failed: thrown into the plan next
         self.async_failure: BaseException | None = None
         self.failure: BaseException | None = None

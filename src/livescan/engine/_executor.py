@@ -18,7 +18,15 @@ from typing import Any
 
 from livescan.dispatch import LosslessFailure
 from livescan.engine._context import Interrupt, RunContext
-from livescan.engine._verbs import emit_stop, pause_and_rewind, rest_devices, stop_monitors
+from livescan.engine._verbs import (
+    FAST,
+    VERBS,
+    Later,
+    emit_stop,
+    pause_and_rewind,
+    rest_devices,
+    stop_monitors,
+)
 from livescan.errors import CriticalCallbackError, PlanError, UnknownCommand
 from livescan.plans import Msg
 
@@ -79,6 +87,8 @@ UNCACHEABLE = frozenset(
 
 async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
     verbs = ctx.verbs
+    # the fast verbs stand in for the built-in ones only (RE.register_command may replace)
+    fast = {name: f for name, f in FAST.items() if verbs.get(name) is VERBS[name]}
     drain = ctx.drain
     interval = ctx.engine.yield_interval
     hook = ctx.engine.msg_hook
@@ -90,42 +100,62 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
     plan_result: Any = None
     error: BaseException | None = None
     perf = time.perf_counter
+    send = plan.send
+    table: dict[str, tuple[Any, Any]] = {name: (fast.get(name), fn) for name, fn in verbs.items()}
+    uncacheable = UNCACHEABLE
+    tick = 0
     try:
         while True:
-            if ctx.interrupt is not None:
-                if not delivered_interrupt:
-                    delivered_interrupt = True
-                    replay.clear()
-                    if ctx.interrupt.kind == "halt":
-                        break
-                    throw = ctx.interrupt
-            elif ctx.pause_now:
-                await pause_and_rewind(ctx)
-                continue
-            if ctx.async_failure is not None and throw is None:
-                throw, ctx.async_failure = ctx.async_failure, None
-            if replay and throw is None:
-                msg = replay.pop(0)
-            else:
+            if (
+                throw is None
+                and ctx.interrupt is None
+                and not ctx.pause_now
+                and ctx.async_failure is None
+                and not replay
+            ):  # the common case, checked at once
                 try:
-                    if throw is not None:
-                        exc, throw = throw, None
-                        msg = plan.throw(exc)
-                    else:
-                        msg = plan.send(response)
+                    msg = send(response)
                 except StopIteration as stop:
                     plan_result = stop.value
                     break
-                except Interrupt:
-                    break
+            else:
+                if ctx.interrupt is not None:
+                    if not delivered_interrupt:
+                        delivered_interrupt = True
+                        replay.clear()
+                        if ctx.interrupt.kind == "halt":
+                            break
+                        throw = ctx.interrupt
+                elif ctx.pause_now:
+                    await pause_and_rewind(ctx)
+                    continue
+                if ctx.async_failure is not None and throw is None:
+                    throw, ctx.async_failure = ctx.async_failure, None
+                if replay and throw is None:
+                    msg = replay.pop(0)
+                else:
+                    try:
+                        if throw is not None:
+                            exc, throw = throw, None
+                            msg = plan.throw(exc)
+                        else:
+                            msg = send(response)
+                    except StopIteration as stop:
+                        plan_result = stop.value
+                        break
+                    except Interrupt:
+                        break
             try:
                 command = msg.command
-                fn = verbs[command]
+                quick, fn = table[command]
             except (KeyError, AttributeError, TypeError):
-                response, throw = None, _unknown(msg, verbs)
-                continue
+                fn = verbs.get(getattr(msg, "command", None))  # registered during the run
+                if fn is None:
+                    response, throw = None, _unknown(msg, verbs)
+                    continue
+                quick, command = None, msg.command
             cache = ctx.msg_cache
-            if cache is not None and ctx.rewindable and command not in UNCACHEABLE:
+            if cache is not None and ctx.rewindable and command not in uncacheable:
                 cache.append(msg)
             if hook is not None:
                 hook(msg)
@@ -133,7 +163,12 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
             if obj is not None:
                 seen[id(obj)] = obj
             try:
-                response = await fn(ctx, msg)
+                if quick is None:
+                    response = await fn(ctx, msg)
+                else:
+                    response = quick(ctx, msg)
+                    if response.__class__ is Later:
+                        response = await response.awaitable
             except LosslessFailure as failure:
                 response = None
                 if ctx.failure is None:
@@ -142,6 +177,9 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                 throw.__cause__ = failure.error
             except Exception as exc:
                 response, throw = None, exc
+            tick += 1
+            if tick & 15:  # look at the clock every 16 messages
+                continue
             now = perf()
             if now - ctx.last_yield > interval:
                 await asyncio.sleep(0)

@@ -22,7 +22,7 @@ from livescan.engine._state import RunEngineState
 from livescan.errors import DeviceError, MetadataError, PlanError, WaitTimeout
 from livescan.plans import Msg
 
-__all__ = ["VERBS", "Verb", "verb"]
+__all__ = ["FAST", "VERBS", "Later", "Verb", "verb"]
 
 log = logging.getLogger("livescan.engine")
 
@@ -137,7 +137,10 @@ async def create(ctx: RunContext, msg: Msg) -> None:
 async def read(ctx: RunContext, msg: Msg) -> dict[str, Any]:
     obj = msg.obj
     reading = obj.read()
-    if not isinstance(reading, dict):
+    if isinstance(reading, dict):
+        if not hasattr(obj, "collect_asset_docs"):
+            ctx.sync_readers.add(id(obj))  # later reads may take the fast path
+    else:
         reading = await reading
     bundle = ctx.bundle
     if bundle is not None:
@@ -836,3 +839,140 @@ async def unsubscribe(ctx: RunContext, msg: Msg) -> None:
     ctx.engine.unsubscribe(token)
     if token in ctx.plan_tokens:
         ctx.plan_tokens.remove(token)
+
+
+# -- the fast path ------------------------------------------------------------------------
+# The hot messages of a step (checkpoint, set, trigger, wait, create, read, save) as plain
+# functions: they do their work at once and return the response, or return Later(an
+# awaitable) when they must wait (a status still running, a lossless subscriber, a first
+# read that needs describe()). No coroutine is made per message on the common path.
+
+
+class Later:
+    """What a fast verb returns when the executor must await ``awaitable`` for the response."""
+
+    __slots__ = ("awaitable",)
+
+    def __init__(self, awaitable: Awaitable[Any]) -> None:
+        self.awaitable = awaitable
+
+
+FastVerb = Callable[[RunContext, Msg], Any]
+
+
+def _fast_checkpoint(ctx: RunContext, msg: Msg) -> Any:
+    if ctx.bundle is not None:
+        return Later(checkpoint(ctx, msg))  # raises the error
+    if ctx.msg_cache is not None:
+        ctx.msg_cache = []
+        if ctx.composer is not None:
+            ctx.seq_snapshot = ctx.composer.seq_counters()
+    if ctx.pause_requested and ctx.interrupt is None:
+        ctx.request_pause_now()
+    return None
+
+
+def _fast_trigger(ctx: RunContext, msg: Msg) -> Any:
+    return _track(ctx, msg.obj, "trigger", msg.obj.trigger(), msg.kwargs.get("group"))
+
+
+def _fast_set(ctx: RunContext, msg: Msg) -> Any:
+    kwargs = msg.kwargs
+    obj = msg.obj
+    ctx.movers[id(obj)] = obj
+    group = kwargs.get("group")
+    if kwargs and (len(kwargs) > 1 or "group" not in kwargs):
+        status = obj.set(*msg.args, **{k: v for k, v in kwargs.items() if k != "group"})
+    else:
+        status = obj.set(*msg.args)
+    return _track(ctx, obj, f"set to {msg.args[0]!r}" if msg.args else "set", status, group)
+
+
+def _fast_wait(ctx: RunContext, msg: Msg) -> Any:
+    kwargs = msg.kwargs
+    group = kwargs.get("group", msg.args[0] if msg.args else None)
+    entries = ctx.groups.get(group)
+    if not entries:
+        ctx.groups.pop(group, None)
+        return True
+    for _, _, status in entries:
+        if (
+            getattr(status, "done", False) is not True
+            or getattr(status, "success", None) is not True
+        ):
+            return Later(wait(ctx, msg))
+    del ctx.groups[group]
+    return True
+
+
+def _fast_create(ctx: RunContext, msg: Msg) -> Any:
+    if ctx.composer is None or ctx.bundle is not None:
+        return Later(create(ctx, msg))  # raises the error
+    ctx.bundle = Bundle(msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary"))
+    return None
+
+
+def _fast_read(ctx: RunContext, msg: Msg) -> Any:
+    obj = msg.obj
+    key = id(obj)
+    bundle = ctx.bundle
+    if key not in ctx.sync_readers or (bundle is not None and key not in ctx.described):
+        return Later(read(ctx, msg))
+    reading = obj.read()
+    if bundle is not None:
+        readings = bundle.readings
+        if any(o is obj for o in bundle.objs) or (
+            readings and not readings.keys().isdisjoint(reading)
+        ):
+            bundle.readings = dict(readings)  # let the full verb name the problem
+            return Later(_reread(ctx, msg, bundle))
+        bundle.objs.append(obj)
+        readings.update(reading)
+    return reading
+
+
+async def _reread(ctx: RunContext, msg: Msg, bundle: Bundle) -> Any:
+    return await read(ctx, msg)
+
+
+def _fast_save(ctx: RunContext, msg: Msg) -> Any:
+    bundle = ctx.bundle
+    composer = ctx.composer
+    if bundle is None or composer is None or bundle.assets or not bundle.objs:
+        return Later(save(ctx, msg))
+    stream = ctx.streams.get(bundle.name)
+    objs = bundle.objs
+    if (
+        stream is None
+        or len(stream.objs) != len(objs)
+        or not all(a is b for a, b in zip(stream.objs, objs))
+    ):
+        return Later(save(ctx, msg))
+    ctx.bundle = None
+    readings = bundle.readings
+    data = {k: r["value"] for k, r in readings.items()}
+    timestamps = {k: r["timestamp"] for k, r in readings.items()}
+    filled = {k: False for k in stream.external} if stream.external else None
+    event = composer.event(stream.descriptor, data, timestamps, filled=filled)
+    if bundle.name == "primary":
+        ctx.primary_events += 1
+    if ctx.dispatcher.emit_now("event", event):
+        return None
+    return Later(ctx.emit("event", event))
+
+
+def _fast_null(ctx: RunContext, msg: Msg) -> Any:
+    return None
+
+
+#: fast versions of verbs in VERBS (used only while VERBS' own verb is registered)
+FAST: dict[str, FastVerb] = {
+    "checkpoint": _fast_checkpoint,
+    "trigger": _fast_trigger,
+    "set": _fast_set,
+    "wait": _fast_wait,
+    "create": _fast_create,
+    "read": _fast_read,
+    "save": _fast_save,
+    "null": _fast_null,
+}

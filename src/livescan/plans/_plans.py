@@ -10,10 +10,12 @@ import numpy as np
 
 from livescan.plans._msg import Msg
 from livescan.plans._stubs import (
+    CHECKPOINT,
     Plan,
     mv,
-    one_nd_step,
+    shot_messages,
     stage_all,
+    steps_messages,
     trigger_and_read,
     unstage_all,
     where,
@@ -82,13 +84,15 @@ def _steps_plan(
     per_step: PerStep | None,
 ) -> Plan:
     """Stage, open a run, do every step, close the run, unstage."""
-    per_step = per_step or one_nd_step
     devices = [*detectors, *motors]
     yield from stage_all(*devices)
     uid = yield Msg("open_run", **md)
-    pos_cache: dict[Any, float] = {}
-    for step in steps:
-        yield from per_step(detectors, step, pos_cache)
+    if per_step is None:  # one_nd_step, flattened (the same messages)
+        yield from steps_messages(detectors, motors, steps)
+    else:
+        pos_cache: dict[Any, float] = {}
+        for step in steps:
+            yield from per_step(detectors, step, pos_cache)
     yield Msg("close_run")
     yield from unstage_all(*devices)
     return uid
@@ -132,9 +136,14 @@ def count(
         yield from stage_all(*detectors)
         uid = yield Msg("open_run", **md)
         indices = itertools.count() if num is None else range(num)
+        prebuilt = shot_messages(detectors) if per_shot is None else None
         for i in indices:
-            yield Msg("checkpoint")
-            yield from shot(detectors)
+            yield CHECKPOINT
+            if prebuilt is not None:  # trigger_and_read's messages, built once
+                for msg in prebuilt:  # noqa: UP028 (yield from would .send() to a list)
+                    yield msg
+            else:
+                yield from shot(detectors)
             last = num is not None and i == num - 1
             if delay is not None and not last:
                 d = delay if isinstance(delay, int | float) else delay[i]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 from livescan.plans._msg import Msg
@@ -23,9 +23,11 @@ __all__ = [
     "read",
     "rel_set",
     "save",
+    "shot_messages",
     "sleep",
     "stage",
     "stage_all",
+    "steps_messages",
     "subscribe",
     "trigger",
     "trigger_and_read",
@@ -177,6 +179,23 @@ def mvr(*args: Any, group: str | None = None) -> Plan:
     yield from mv(*absolute, group=group)
 
 
+def shot_messages(devices: Sequence[Any], name: str = "primary") -> list[Msg]:
+    """The messages of one :func:`trigger_and_read` of ``devices``, built once so a plan
+    that repeats the same shot yields the same objects every step (no Msg per message)."""
+    devices = list(dict.fromkeys(devices))  # keep order, drop repeats
+    group = _new_group("trigger")
+    msgs = [Msg("trigger", obj, group=group) for obj in devices if hasattr(obj, "trigger")]
+    if msgs:
+        msgs.append(Msg("wait", None, group=group))
+    msgs.append(Msg("create", name=name))
+    msgs += [Msg("read", obj) for obj in devices]
+    msgs.append(Msg("save"))
+    return msgs
+
+
+CHECKPOINT = Msg("checkpoint")
+
+
 def trigger_and_read(devices: Sequence[Any], name: str = "primary") -> Plan:
     """Trigger every device that can be, wait, then read them all into one event."""
     devices = list(dict.fromkeys(devices))  # keep order, drop repeats
@@ -208,6 +227,35 @@ def move_per_step(step: dict[Any, float], pos_cache: dict[Any, float]) -> Plan:
         moved = True
     if moved:
         yield Msg("wait", None, group=group)
+
+
+def steps_messages(
+    detectors: Sequence[Any], motors: Sequence[Any], steps: Iterable[dict[Any, float]]
+) -> Plan:
+    """:func:`one_nd_step` over every step, flat: a checkpoint, the moves that change
+    something, then one prebuilt shot of detectors and motors (same order as
+    ``[*detectors, *step]``)."""
+    group = _new_group("step")
+    wait = Msg("wait", None, group=group)
+    shots: dict[tuple[int, ...], list[Msg]] = {}
+    pos_cache: dict[Any, float] = {}
+    for step in steps:
+        yield CHECKPOINT
+        moved = False
+        for motor, pos in step.items():
+            if pos_cache.get(motor) == pos:
+                continue
+            yield Msg("set", motor, pos, group=group)
+            pos_cache[motor] = pos
+            moved = True
+        if moved:
+            yield wait
+        key = tuple(map(id, step))
+        shot = shots.get(key)
+        if shot is None:
+            shot = shots[key] = shot_messages([*detectors, *step])
+        for msg in shot:  # noqa: UP028 (yield from would .send() to a list)
+            yield msg
 
 
 def one_nd_step(
