@@ -29,9 +29,10 @@ Errors are logged (the first per subscriber and run with its traceback) and reco
 the run goes on — also for ``SystemExit`` and ``KeyboardInterrupt`` raised by a callback.
 
 Coroutines. An ``async def`` callback's coroutine runs as a task whose every step is
-timed and charged to the subscriber's budget; a subscriber with a task still running is
-treated as busy (its documents queue and coalesce). At each stop the lane waits for the
-tasks still running at most ``settle_timeout`` seconds, then cancels them: none outlives the run.
+timed and charged to the subscriber's budget; a subscriber with ``max_tasks`` (16) tasks
+still running is treated as busy (its documents queue and coalesce). At each stop the
+lane waits for the tasks still running at most ``settle_timeout`` seconds, then cancels
+them: none outlives the run.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class LossyLane:
         grace: float = 0.005,
         max_page: int = 100_000,
         settle_timeout: float = 0.1,
+        max_tasks: int = 16,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.subs: dict[int, Subscription] = {}
@@ -105,6 +107,7 @@ class LossyLane:
         self.grace = grace
         self.max_page = max_page
         self.settle_timeout = settle_timeout
+        self.max_tasks = max_tasks
         self.clock = clock
         self.stats: dict[int, LossyStats] = {}
         self.on_failure: Callable[[CallbackFailure], None] | None = None
@@ -186,7 +189,7 @@ class LossyLane:
         return out
 
     def _allowed(self, st: LossyStats) -> bool:
-        if st.busy:
+        if st.busy >= self.max_tasks:
             return False
         elapsed = self.clock() - self._t0
         return (
