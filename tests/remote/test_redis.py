@@ -207,3 +207,18 @@ def test_redis_going_away_fills_the_buffer_then_ends_the_run_cleanly(RE, tmp_pat
         pub.close(timeout=0.1)
     finally:
         server.stop()
+
+
+def test_a_bluesky_callback_takes_remote_documents(RE, redis_server, stream, capsys):
+    from bluesky.callbacks import LiveTable as BlueskyLiveTable
+
+    pub = RedisPublisher(redis_server.url, stream)
+    RE.subscribe_lossless(pub)
+    RE(count([det], num=4))
+    pub.close()
+    capsys.readouterr()
+    d = RemoteDispatcher(redis_server.url, stream, start="beginning")
+    d.subscribe(BlueskyLiveTable(["det"]))
+    assert d.start(runs=1, timeout=30) == 7 and d.errors == []
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    assert len(rows) == 1 + 4 and "det" in rows[0]  # the header and one row per event
