@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -78,7 +78,7 @@ class FrameReducer:
         self._filler = Filler(root_map=root_map)
         self._pending: deque[tuple[dict[str, Any], Any]] = deque()
         self._run: RunComposer | None = None
-        self._descriptor: dict[str, Any] | None = None
+        self._descriptor: Mapping[str, Any] | None = None
         self._stream_of: dict[str, str] = {}
         self.submitted = 0
         self.emitted = 0
@@ -136,19 +136,20 @@ class FrameReducer:
             if k != self.field and isinstance(v, int | float | np.number)
         }
         data = {**scalars, **result}
-        if self._descriptor is None:
-            self._descriptor = self._run.descriptor(
+        descriptor = self._descriptor
+        if descriptor is None:
+            descriptor = self._descriptor = self._run.descriptor(
                 "primary", {k: _data_key(k, v) for k, v in data.items()}
             )
-            self._emit("descriptor", self._descriptor)
+            self._emit("descriptor", descriptor)
         now = time.time()
-        out = self._run.event(self._descriptor, data, dict.fromkeys(data, now), time=now)
+        out = self._run.event(descriptor, data, dict.fromkeys(data, now), time=now)
         self._emit("event", out)
         self.emitted += 1
 
-    def _emit(self, name: str, doc: dict[str, Any]) -> None:
+    def _emit(self, name: str, doc: Mapping[str, Any]) -> None:
         for cb in self.out:
-            cb(name, doc)
+            cb(name, dict(doc))
 
 
 def _data_key(key: str, value: Any) -> dict[str, Any]:
