@@ -190,3 +190,33 @@ def test_the_server_going_away_ends_the_run_cleanly(RE, tmp_path):
         db.close(timeout=0.1)
     finally:
         server.stop()
+
+
+def test_frames_in_files_of_another_spec_are_copied_in(tiled_server, tmp_path):
+    from livescan.documents import RunComposer, register_handler
+
+    stack = np.arange(3 * 4 * 5, dtype="<i4").reshape(3, 4, 5)
+    np.save(tmp_path / "frames.npy", stack)
+    register_handler(
+        "LIVESCAN_TEST_NPY",
+        lambda path, **_: lambda index: np.load(path)[index],
+        overwrite=True,
+    )
+    run = RunComposer({"plan_name": "count", "scan_id": 901})
+    key = {"dtype": "array", "shape": [4, 5], "source": "t", "external": "FILESTORE:"}
+    desc = run.descriptor("primary", {"cam": key})
+    res = run.resource("LIVESCAN_TEST_NPY", str(tmp_path), "frames.npy")
+    docs = [("start", run.start()), ("descriptor", desc), ("resource", res)]
+    for i in range(3):
+        datum = run.datum(res, {"index": i})
+        event = run.event(desc, {"cam": datum["datum_id"]}, {"cam": 0.0}, filled={"cam": False})
+        docs += [("datum", datum), ("event", event)]
+    docs.append(("stop", run.stop()))
+    db = TiledStore(tiled_server.uri, api_key=tiled_server.api_key)
+    for name, doc in docs:
+        db(name, doc)
+    db.flush()
+    node = _client(tiled_server)[run.uid]["primary"].base["cam"]
+    np.testing.assert_array_equal(node.read(), stack)
+    assert node.data_sources()[0].management != "external"  # written, not registered
+    db.close()

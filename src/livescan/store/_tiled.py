@@ -12,8 +12,9 @@ that read bluesky runs from tiled read these unchanged:
   scalar data key and ``ts_<key>`` per data key;
 * one tiled array per array data key, key = the data key, events along axis 0: written
   for arrays inside events, registered as an external asset (the detector's HDF5 file,
-  ``application/x-hdf5``, never copied) for file-backed frames. The server must be
-  allowed to read that folder (``tiled serve ... -r FOLDER``).
+  ``application/x-hdf5``, never copied) for file-backed frames of spec ``AD_HDF5``. The
+  server must be allowed to read that folder (``tiled serve ... -r FOLDER``). Frames in
+  files of other specs are read here (their registered handler) and written as arrays.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from livescan.dispatch import Offload, OffloadError
-from livescan.documents import dumps, loads, resource_path, unpack_event_page
+from livescan.documents import Filler, dumps, loads, resource_path, unpack_event_page
 from livescan.errors import RunNotFound, StoreError
 from livescan.store._header import RunFacts
 
@@ -266,6 +267,7 @@ class _RunWriter:
         self.by_name: dict[str, _Stream] = {}
         self.resources: dict[str, dict[str, Any]] = {}
         self.datums: dict[str, dict[str, Any]] = {}
+        self.filler = Filler()
 
     def send(self, batch: list[tuple[int, str, dict[str, Any]]]) -> None:
         todo = [item for item in batch if item[0] > self.done]
@@ -297,6 +299,7 @@ class _RunWriter:
         self.by_name.clear()
         self.resources.clear()
         self.datums.clear()
+        self.filler = Filler()
         self.run = self.client.create_container(
             key=doc["uid"],
             metadata={"start": _json(doc)},
@@ -334,14 +337,22 @@ class _RunWriter:
 
     def _resource(self, doc: dict[str, Any]) -> None:
         self.resources[doc["uid"]] = doc
+        self.filler("resource", doc)
 
     def _datum(self, doc: dict[str, Any]) -> None:
         self.datums[doc["datum_id"]] = doc
+        self.filler("datum", doc)
+
+    def _registrable(self, datum_id: str) -> bool:
+        """Frames in an area detector's HDF5 file are registered; others are copied."""
+        resource = self.resources[self.datums[datum_id]["resource"]]
+        return bool(resource.get("spec") == "AD_HDF5")
 
     def _datum_page(self, doc: dict[str, Any]) -> None:
         for i, datum_id in enumerate(doc["datum_id"]):
             kwargs = {k: v[i] for k, v in doc["datum_kwargs"].items()}
             self.datums[datum_id] = {"resource": doc["resource"], "datum_kwargs": kwargs}
+        self.filler("datum_page", doc)
 
     # -- events --------------------------------------------------------------------------
     def _events(self, stream: _Stream, events: list[dict[str, Any]]) -> None:
@@ -363,7 +374,10 @@ class _RunWriter:
                 if k in columns:
                     columns[k].append(v.item() if isinstance(v, np.generic) else v)
                 elif dk.get("external") and isinstance(v, str) and not filled.get(k):
-                    self._frame(stream, k, v)
+                    if self._registrable(v):
+                        self._frame(stream, k, v)
+                    else:  # a file format tiled is not told about here: copy the data in
+                        inline.setdefault(k, []).append(np.asarray(self.filler.load(v)))
                 else:
                     inline.setdefault(k, []).append(np.asarray(v, dtype=dk.get("dtype_numpy")))
         schema = pa.schema(
