@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from livescan.callbacks import LiveTable
+from livescan.documents import RunComposer
 from livescan.plans import scan
 from livescan.sim import det, motor
 from livescan.widgets import LivePlot, LiveRaster, TableGridView
@@ -45,20 +46,24 @@ def test_ten_thousand_events_cost_a_bounded_number_of_messages(RE, recorder, wid
         "table": recorder.for_widget(grid, method=None),
         "plot": recorder.for_widget(plot.runs[0].mark),
         "exact": recorder.for_widget(exact.runs[0].mark),
-        "raster": recorder.for_widget(raster.mark),
+        "raster": recorder.for_widget(raster.marks[0]),
     }
+    bands = [recorder.for_widget(m) for m in raster.marks]
     counts = {k: len(v) for k, v in per_widget.items()}
     # the table sends an update (row count) and a "tick" per flush
     assert counts["table"] <= 2 * bound, (counts, duration)
     for key in ("plot", "exact", "raster"):
         assert 1 <= counts[key] <= bound, (key, counts, duration)
         assert _gaps_respect_rate(per_widget[key], RATE), key
+    assert len(bands) == 5  # 100x100 pixels in bands of 2048 pixels (20 rows)
+    for band in bands:
+        assert 1 <= len(band) <= bound and _gaps_respect_rate(band, RATE)
     # every message of the whole run, all widgets together: nothing like one per event
     assert len(recorder.messages) < 10 * bound + 50, len(recorder.messages)
 
     # each message is bounded: decimated line, fixed raster, row count only for the table
     assert max(m.size for m in per_widget["plot"]) <= 2 * 2000 * 8 + 2048
-    assert max(m.size for m in per_widget["raster"]) <= 100 * 100 * 8 + 4096
+    assert max(m.size for band in bands for m in band) <= 20 * 100 * 8 + 4096
     assert max(m.size for m in per_widget["table"]) <= 4096
 
     # the final state the browser holds equals the kernel's data
@@ -72,7 +77,8 @@ def test_ten_thousand_events_cost_a_bounded_number_of_messages(RE, recorder, wid
     assert np.array_equal(shown_x, plot.shown()[0]) and np.array_equal(shown_y, plot.shown()[1])
     assert shown_y.max() == ky.max() and shown_y.min() == ky.min()
     assert shown_x[0] == kx[0] and shown_x[-1] == kx[-1]
-    np.testing.assert_array_equal(recorder.array(raster.mark, "color"), raster.array)
+    shown = np.vstack([recorder.array(m, "color") for m in raster.marks])
+    np.testing.assert_array_equal(shown, raster.array)
     assert np.isfinite(raster.array).sum() == 10_000
     assert recorder.state(grid)["_row_count"] == len(table.view) == 10_000
     assert "scan num" in recorder.state(table.view.summary)["value"]
@@ -119,3 +125,50 @@ def _request_rows(recorder, grid, r1: int, r2: int, c2: int):
     recorder.comms[grid.model_id].simulate({"method": "custom", "content": content})
     (reply,) = recorder.messages
     return reply
+
+
+def test_raster_bytes_per_flush_follow_the_pixels_changed(recorder):
+    """A flush sends only the bands of rows whose pixels changed since the last one."""
+    raster = LiveRaster((200, 100), "I", clim=(0, 1))  # 10 bands of 20 rows
+    run = RunComposer({"scan_id": 1, "num_points": 20_000})
+    desc = run.descriptor("primary", {"I": {"dtype": "number", "shape": [], "source": "s"}})
+    raster("start", run.start())
+    raster("descriptor", desc)
+    raster.flush()
+    sizes = []
+    for chunk in (50, 100, 2000):  # pixels per flush: half a row, one row, 20 rows
+        before = [len(recorder.for_widget(mark)) for mark in raster.marks]
+        for _ in range(chunk):
+            raster("event", run.event(desc, {"I": 0.5}, {"I": 0}))
+        raster.flush()
+        new = [recorder.for_widget(mark)[n:] for mark, n in zip(raster.marks, before)]
+        # one band, or two where the rows cross a band edge; never the untouched ones
+        assert 1 <= sum(1 for msgs in new if msgs) <= 2, (chunk, [len(m) for m in new])
+        sizes += [m.size for msgs in new for m in msgs]
+    # a band of 20 rows is 16 kB; a whole-raster resend would be 160 kB
+    assert max(sizes) <= 20 * 100 * 8 + 4096, sizes
+    shown = np.vstack([recorder.array(m, "color") for m in raster.marks])
+    np.testing.assert_array_equal(shown, raster.array)
+    assert np.isfinite(shown).sum() == 2150
+
+
+def test_a_slow_scan_gives_every_widget_each_event_once(recorder):
+    """One event per page (a slow scan): the lane's shared page must be the new event's,
+    never the previous page again (seen as tables with seq_num 2, 2, 4, 4, …)."""
+    from livescan import RunEngine
+    from livescan.jupyter import Dashboard
+
+    motor.delay = 0.02
+    RE = RunEngine(display=False)  # no other subscriber keeping documents alive
+    dash = Dashboard(overplot=False)
+    dash.attach(RE)
+    try:
+        RE(scan([det], motor, -3, 3, num=15))
+        table = LiveTable([det, motor], view="grid", out=lambda line: None)
+        plot = LivePlot(det, motor)
+        RE(scan([det], motor, -3, 3, num=15), [table, plot])
+    finally:
+        dash.detach()
+    assert dash.table.view._seq.view().tolist() == list(range(1, 16))
+    assert table.view._seq.view().tolist() == list(range(1, 16))
+    assert plot.data[0][0].tolist() == np.linspace(-3, 3, 15).tolist()

@@ -340,3 +340,30 @@ def test_a_constant_reading_still_gets_an_open_axis(RE, recorder):
     fixed = LivePlot("det", ylim=(0, 2))
     RE(count([det], num=3), fixed)
     assert (recorder.state(fixed.y_scale)["min"], recorder.state(fixed.y_scale)["max"]) == (0, 2)
+
+
+def test_liveplot_and_liveraster_take_devices_like_livetable(RE, recorder):
+    plot = LivePlot(det, motor)
+    assert (plot.y, plot.x) == ("det", "motor")  # the hinted field, not motor_setpoint
+    assert LiveRaster((3, 4), det4).I == "det4"
+    RE(scan([det], motor, -1, 1, num=5), plot)
+    assert plot.data[0][0].tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    with pytest.raises(TypeError, match="LivePlot y must be a field name"):
+        LivePlot(3)
+
+
+def test_liveraster_axes_come_from_the_grid_scans_motors(RE, recorder):
+    raster = LiveRaster((3, 4), "det4")
+    assert [a.label for a in raster.figure.axes[:2]] == ["column", "row"]
+    RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -3, 3, 4), raster)
+    # fast motor along x, slow along y; pixel centres on the grid positions
+    assert [a.label for a in raster.figure.axes[:2]] == ["motor2", "motor1"]
+    assert raster.extent == (-4.0, 4.0, -1.5, 1.5)
+    assert (raster.x_scale.min, raster.x_scale.max) == (-4.0, 4.0)
+    assert (raster.y_scale.min, raster.y_scale.max) == (-1.5, 1.5)
+    np.testing.assert_allclose(recorder.array(raster.mark, "column"), [-4, -2, 0, 2, 4])
+    # given labels and extent win
+    fixed = LiveRaster((3, 4), "det4", xlabel="a", ylabel="b", extent=(0, 4, 0, 3))
+    RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -3, 3, 4), fixed)
+    assert [a.label for a in fixed.figure.axes[:2]] == ["a", "b"]
+    assert fixed.extent == (0.0, 4.0, 0.0, 3.0)

@@ -115,7 +115,7 @@ class LossyLane:
         self._spent_total = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pairs: tuple[tuple[Subscription, LossyStats], ...] = ()
-        self._last_page: tuple[tuple[int, int, int], dict[str, Any]] | None = None
+        self._last_page: tuple[Any, Any, int, dict[str, Any]] | None = None
 
     # -- subscriptions -------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -214,12 +214,15 @@ class LossyLane:
     def _pack(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         """One event_page for ``events``; subscribers that flush the same span of events
         (the usual case: every widget flushes at the same engine yield) share it."""
-        key = (id(events[0]), id(events[-1]), len(events))
+        # The cache keeps the first and last events themselves: compared by id() alone, a
+        # new event allocated where a delivered one was freed matched, and a subscriber
+        # got the previous page again (tables showed seq_num 5, 5, 7).
+        first, last, n = events[0], events[-1], len(events)
         cached = self._last_page
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and cached[0] is first and cached[1] is last and cached[2] == n:
+            return cached[3]
         page = pack_event_page(*events)
-        self._last_page = (key, page)
+        self._last_page = (first, last, n, page)
         return page
 
     @staticmethod

@@ -28,6 +28,23 @@ class Displayable(Protocol):
         """The ipywidget to display."""
 
 
+def field_name(value: Any, what: str, *, optional: bool = False) -> str | None:
+    """The field a widget shows for ``value``: a field name, or a device's hinted field
+    (``det`` -> ``'det'``, ``motor`` -> ``'motor'``, not its setpoint)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "describe"):
+        hinted = list((getattr(value, "hints", None) or {}).get("fields") or [])
+        keys = list(value.describe())
+        if hinted or keys:
+            return (hinted or keys)[0]
+        raise ValueError(f"{what}: device {getattr(value, 'name', value)!r} has no fields")
+    kinds = "a field name (str), a device" + (" or None" if optional else "")
+    raise TypeError(f"{what} must be {kinds}, not {value!r}")
+
+
 def frontend_available() -> bool:
     """True when widget messages go somewhere: a running kernel, or a test's comm recorder.
 

@@ -11,7 +11,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from livescan.widgets._base import LiveWidget
+from livescan.widgets._base import LiveWidget, field_name
 from livescan.widgets._buffer import Column
 from livescan.widgets._decimate import MinMaxDecimator
 from livescan.widgets._fallback import draw_plot
@@ -28,6 +28,8 @@ RUN_COLORS = (
 )  # fmt: skip
 
 _PSEUDO_FIELDS = ("seq_num", "time")
+#: limits of an autoscaled axis before it has two distinct values (see ``_flush``)
+_UNIT = {"min": 0.0, "max": 1.0}
 
 
 @dataclass
@@ -48,10 +50,10 @@ class LivePlot(LiveWidget):
     Parameters
     ----------
     y:
-        Field to plot on the vertical axis.
+        Field to plot on the vertical axis, or a device (its hinted field).
     x:
-        Field on the horizontal axis; ``None`` means ``seq_num``; ``'time'`` is seconds
-        since the run started.
+        Field (or device) on the horizontal axis; ``None`` means ``seq_num``; ``'time'``
+        is seconds since the run started.
     legend_keys:
         Start-document keys whose values follow the scan id in the legend
         (``"3: Si 300"``); by default the legend reads ``"3: y"``.
@@ -71,8 +73,8 @@ class LivePlot(LiveWidget):
 
     def __init__(
         self,
-        y: str,
-        x: str | None = None,
+        y: Any,
+        x: Any = None,
         *,
         legend_keys: Sequence[str] | None = None,
         xlim: tuple[float, float] | None = None,
@@ -83,10 +85,8 @@ class LivePlot(LiveWidget):
         max_rate: float = DEFAULT_MAX_RATE,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(y, str):
-            raise TypeError(f"LivePlot y must be a field name (str), not {type(y).__name__}")
-        if x is not None and not isinstance(x, str):
-            raise TypeError(f"LivePlot x must be a field name (str) or None, not {x!r}")
+        y = field_name(y, "LivePlot y")
+        x = field_name(x, "LivePlot x", optional=True)
         super().__init__(max_rate=max_rate)
         self.y = y
         self.x = x or "seq_num"
@@ -112,10 +112,10 @@ class LivePlot(LiveWidget):
                     xs = ax.scale
         new_axes = []
         if xs is None:
-            xs = bqplot.LinearScale(**_limits(xlim, "xlim"))
+            xs = bqplot.LinearScale(**(_limits(xlim, "xlim") or _UNIT))
             new_axes.append(bqplot.Axis(scale=xs, label=self.x, grid_lines="dashed"))
         if ys is None:
-            ys = bqplot.LinearScale(**_limits(ylim, "ylim"))
+            ys = bqplot.LinearScale(**(_limits(ylim, "ylim") or _UNIT))
             new_axes.append(bqplot.Axis(scale=ys, label=self.y, side="left", grid_lines="dashed"))
         self.x_scale, self.y_scale = xs, ys
         # scales this plot made without limits: it keeps them from collapsing to a point
@@ -242,13 +242,31 @@ class LivePlot(LiveWidget):
             return
         x, y = run.x.view(), run.y.view()
         idx = run.decimator.indices(y)
+        new_x, new_y = x[idx], y[idx]
+        # The browser must never autoscale to a collapsed domain (one point, or equal
+        # values): bqplot's axis then builds the tick format ".undefinedg", throws, and the
+        # figure stays blank. So padded limits go out before the points that need them,
+        # and a return to autoscaling only after the points that span a range.
+        limits = {
+            scale: _open_limits(
+                [new_x if scale is self.x_scale else new_y]
+                + [
+                    r.mark.x if scale is self.x_scale else r.mark.y
+                    for r in self.runs
+                    if r is not run
+                ]
+            )
+            for scale in self._auto_scales
+        }
+        for scale, lim in limits.items():
+            if lim is not None:
+                _set_limits(scale, lim)
         with run.mark.hold_sync():
-            run.mark.x = x[idx]
-            run.mark.y = y[idx]
-            for scale in self._auto_scales:
-                _keep_open(
-                    scale, [r.mark.x if scale is self.x_scale else r.mark.y for r in self.runs]
-                )
+            run.mark.x = new_x
+            run.mark.y = new_y
+        for scale, lim in limits.items():
+            if lim is None:
+                _set_limits(scale, lim)
         run.sent = run.y.n
 
     def shown(self, run: int = -1) -> tuple[np.ndarray, np.ndarray]:
@@ -269,19 +287,23 @@ def _limits(lim: tuple[float, float] | None, name: str) -> dict[str, float]:
     return {"min": lo, "max": hi}
 
 
-def _keep_open(scale: bqplot.LinearScale, arrays: list[Any]) -> None:
-    """Autoscale, except where all shown values are equal (a constant reading, a single
-    point): bqplot would collapse the axis to one value and draw nothing; pad it instead."""
+def _open_limits(arrays: list[Any]) -> tuple[float, float] | None:
+    """Padded ``(min, max)`` where all shown values are equal (a constant reading, a single
+    point) or there are none yet; None (autoscale) where they span a range."""
     finite = [a[np.isfinite(a)] for a in (np.asarray(v, dtype=float) for v in arrays) if a.size]
     finite = [a for a in finite if a.size]
     if not finite:
-        return
+        return (0.0, 1.0)
     lo = min(float(a.min()) for a in finite)
     hi = max(float(a.max()) for a in finite)
     if hi - lo > 1e-12 * max(1.0, abs(hi)):
-        if scale.min is not None or scale.max is not None:
-            scale.min = scale.max = None  # back to autoscaling
-        return
+        return None
     pad = max(abs(hi) * 0.05, 1e-3)
-    if scale.min != lo - pad or scale.max != hi + pad:
-        scale.min, scale.max = lo - pad, hi + pad
+    return (lo - pad, hi + pad)
+
+
+def _set_limits(scale: bqplot.LinearScale, lim: tuple[float, float] | None) -> None:
+    lo, hi = (None, None) if lim is None else lim
+    if scale.min != lo or scale.max != hi:
+        with scale.hold_sync():
+            scale.min, scale.max = lo, hi

@@ -11,7 +11,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from livescan.widgets._base import LiveWidget
+from livescan.widgets._base import LiveWidget, field_name
 from livescan.widgets._fallback import draw_raster
 from livescan.widgets._throttle import DEFAULT_MAX_RATE
 
@@ -20,7 +20,31 @@ __all__ = ["LiveRaster", "RasterShapeWarning"]
 logger = logging.getLogger("livescan.widgets")
 
 
+#: pixels per band of rows (each band is one heat map, sent only when it changed) …
+BAND_PIXELS = 2048
+#: … and at most this many bands (larger rasters get larger bands)
+MAX_BANDS = 64
+
 _BLANK_CELLS_CSS = "<style>.livescan-raster rect.heatmapcell { fill: white; }</style>"
+
+
+def grid_extent(start: dict[str, Any], shape: Sequence[int]) -> tuple[float, ...] | None:
+    """``(left, right, bottom, top)`` of a 2-D grid scan's pixels from its start document
+    (``extents`` per motor, slow first), pixel centres on the grid positions; None when
+    the document has no such grid of this ``shape``."""
+    extents, doc_shape = start.get("extents"), start.get("shape")
+    if not extents or len(extents) != 2 or doc_shape is None:
+        return None
+    if [int(v) for v in doc_shape] != [int(v) for v in shape]:
+        return None
+    try:
+        (s0, s1), (f0, f1) = ([float(v) for v in e] for e in extents)
+    except (TypeError, ValueError):
+        return None
+    rows, cols = (int(v) for v in shape)
+    half_row = (s1 - s0) / max(1, rows - 1) / 2 or 0.5
+    half_col = (f1 - f0) / max(1, cols - 1) / 2 or 0.5
+    return (f0 - half_col, f1 + half_col, s0 - half_row, s1 + half_row)
 
 
 class RasterShapeWarning(UserWarning):
@@ -40,27 +64,29 @@ class LiveRaster(LiveWidget):
     raster_shape:
         ``(rows, columns)``: slow axis first, as in ``grid_scan``.
     I:
-        The field to colour by.
+        The field to colour by, or a device (its hinted field).
     clim:
         Fixed ``(min, max)`` colour limits; otherwise they follow the data.
     cmap:
         A bqplot colour scheme name (``'viridis'``, ``'magma'``, ``'Greys'``, ``'RdBu'`` …).
     xlabel, ylabel:
-        Axis labels.
+        Axis labels; by default the grid's motors from the start document (fast axis
+        along x), else ``column`` / ``row``.
     extent:
         ``(left, right, bottom, top)`` in data units (as matplotlib's ``imshow``); by
-        default pixel indices.
+        default the motors' positions from the start document (``extents``), pixel
+        centres on the grid points, else pixel indices.
     """
 
     def __init__(
         self,
         raster_shape: Sequence[int],
-        I: str,  # noqa: E741 - bluesky's name
+        I: Any,  # noqa: E741 - bluesky's name
         *,
         clim: tuple[float, float] | None = None,
         cmap: str = "viridis",
-        xlabel: str = "x",
-        ylabel: str = "y",
+        xlabel: str | None = None,
+        ylabel: str | None = None,
         extent: Sequence[float] | None = None,
         stream_name: str = "primary",
         title: str | None = None,
@@ -74,9 +100,10 @@ class LiveRaster(LiveWidget):
             ) from None
         if nrows < 1 or ncols < 1:
             raise ValueError(f"raster_shape must be positive, not {raster_shape!r}")
-        if not isinstance(I, str):
-            raise TypeError(f"LiveRaster I must be a field name (str), not {I!r}")
+        I = field_name(I, "LiveRaster I")  # noqa: E741
         super().__init__(max_rate=max_rate)
+        self._auto_extent = extent is None
+        self._auto_labels = (xlabel is None, ylabel is None)
         self.raster_shape = (nrows, ncols)
         self.I = I
         self.stream_name = stream_name
@@ -110,21 +137,30 @@ class LiveRaster(LiveWidget):
         self.x_scale = bqplot.LinearScale(min=min(x0, x1), max=max(x0, x1), reverse=x1 < x0)
         self.y_scale = bqplot.LinearScale(min=min(y0, y1), max=max(y0, y1), reverse=y1 < y0)
         self.color_scale = bqplot.ColorScale(**color_kw)
-        self.mark = bqplot.GridHeatMap(
-            color=self.array.copy(),
-            row=np.linspace(y0, y1, nrows + 1),
-            column=np.linspace(x0, x1, ncols + 1),
-            scales={"row": self.y_scale, "column": self.x_scale, "color": self.color_scale},
-            null_color="white",
-            stroke=None,
-        )
+        # Bands of rows, one heat map each: a flush sends (and the browser redraws) only
+        # the bands whose pixels changed, not the whole raster.
+        rows_per_band = max(-(-nrows // MAX_BANDS), BAND_PIXELS // ncols, 1)
+        self.bands = [(r, min(r + rows_per_band, nrows)) for r in range(0, nrows, rows_per_band)]
+        row_edges = np.linspace(y0, y1, nrows + 1)
+        self.marks = [
+            bqplot.GridHeatMap(
+                color=self.array[r0:r1].copy(),
+                row=row_edges[r0 : r1 + 1],
+                column=np.linspace(x0, x1, ncols + 1),
+                scales={"row": self.y_scale, "column": self.x_scale, "color": self.color_scale},
+                null_color="white",
+                stroke=None,
+            )
+            for r0, r1 in self.bands
+        ]
+        self._dirty = (0, nrows)  # rows changed since the last flush: [first, last)
         axes = [
-            bqplot.Axis(scale=self.x_scale, label=xlabel),
-            bqplot.Axis(scale=self.y_scale, label=ylabel, side="left"),
+            bqplot.Axis(scale=self.x_scale, label=xlabel or "column"),
+            bqplot.Axis(scale=self.y_scale, label=ylabel or "row", side="left"),
             bqplot.ColorAxis(scale=self.color_scale, label=I, side="right"),
         ]
         self.figure = bqplot.Figure(
-            marks=[self.mark],
+            marks=list(self.marks),
             axes=axes,
             title=title or I,
             fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 80},
@@ -151,6 +187,7 @@ class LiveRaster(LiveWidget):
     def start(self, doc: dict[str, Any]) -> None:
         self._descriptors = set()
         self.array = np.full(self.raster_shape, np.nan)
+        self._dirty = (0, self.raster_shape[0])
         self.ignored = 0
         snaking = doc.get("snaking") or (False, False)
         self.snaking = bool(snaking[1]) if len(snaking) > 1 else False
@@ -170,7 +207,36 @@ class LiveRaster(LiveWidget):
                 stacklevel=2,
             )
         self.figure.title = f"{self.title or self.I} · scan {doc.get('scan_id', '?')}"
+        self._axes_from_start(doc)
         self._throttle.poke()
+
+    def _axes_from_start(self, doc: dict[str, Any]) -> None:
+        """Where not given: the extent from the grid's motor positions and the axis labels
+        from its motors (slow axis on y, fast on x), when the start document has them."""
+        nrows, ncols = self.raster_shape
+        extent = None
+        if self._auto_extent:
+            extent = grid_extent(doc, self.raster_shape) or (
+                -0.5, ncols - 0.5, -0.5, nrows - 0.5
+            )  # fmt: skip
+        if extent is not None and extent != self.extent:
+            x0, x1, y0, y1 = self.extent = extent
+            with self.x_scale.hold_sync():
+                self.x_scale.min, self.x_scale.max = min(x0, x1), max(x0, x1)
+                self.x_scale.reverse = x1 < x0
+            with self.y_scale.hold_sync():
+                self.y_scale.min, self.y_scale.max = min(y0, y1), max(y0, y1)
+                self.y_scale.reverse = y1 < y0
+            row_edges, col_edges = np.linspace(y0, y1, nrows + 1), np.linspace(x0, x1, ncols + 1)
+            for mark, (r0, r1) in zip(self.marks, self.bands):
+                with mark.hold_sync():
+                    mark.row = row_edges[r0 : r1 + 1]
+                    mark.column = col_edges
+        motors = [str(m) for m in doc.get("motors") or []]
+        names = (motors[1], motors[0]) if len(motors) == 2 else ("column", "row")
+        for axis, auto, label in zip(self.figure.axes[:2], self._auto_labels, names):
+            if auto and axis.label != label:
+                axis.label = label
 
     def descriptor(self, doc: dict[str, Any]) -> None:
         if self._accept_descriptor(doc, [self.I]):
@@ -201,6 +267,10 @@ class LiveRaster(LiveWidget):
         if self.snaking:
             col = np.where(row % 2 == 1, ncols - 1 - col, col)
         self.array[row, col] = values
+        if row.size:
+            lo, hi = int(row.min()), int(row.max()) + 1
+            d0, d1 = self._dirty
+            self._dirty = (min(lo, d0), max(hi, d1)) if d1 > d0 else (lo, hi)
         self._throttle.poke()
 
     def stop(self, doc: dict[str, Any]) -> None:
@@ -222,4 +292,14 @@ class LiveRaster(LiveWidget):
                 if (self.color_scale.min, self.color_scale.max) != (lo, hi):
                     with self.color_scale.hold_sync():
                         self.color_scale.min, self.color_scale.max = lo, hi
-        self.mark.color = self.array.copy()
+        d0, d1 = self._dirty
+        for mark, (r0, r1) in zip(self.marks, self.bands):
+            if r0 < d1 and d0 < r1:
+                mark.color = self.array[r0:r1].copy()
+        self._dirty = (0, 0)
+
+    @property
+    def mark(self) -> bqplot.GridHeatMap:
+        """The heat map of the first band of rows (the only one for up to ``BAND_PIXELS``
+        pixels); ``marks`` holds every band."""
+        return self.marks[0]

@@ -3,11 +3,15 @@
 ``livescan.callbacks.LiveTable`` decides what to show (fields, precision, the summary)
 and calls ``begin`` / ``row`` (or ``rows`` for an event page) / ``end`` on this view.
 Rows go into numpy columns in the kernel; the browser gets an ipydatagrid
-``StreamingDataGrid``, which asks the kernel for the rows on screen only. A flush
-therefore sends the row count and a "data changed" tick (a few hundred bytes), never the
-whole table, however long the run; and the kernel answers a request for rows from the
-columns, building only those rows (a whole pandas frame is made only for the grid's own
-sort and filter).
+``StreamingDataGrid``. While a run is live the kernel *pushes* rows: each flush sends the
+new row count and, as one ``data-reply`` message, the rows appended since the last flush
+that fall in the rows the browser shows (the range of its last ``data-request``) or in the
+last ``tail_rows`` rows. It sends no "tick": a tick makes the browser ask the kernel, and
+ipydatagrid debounces the asking (160 ms), so ticks at 20 Hz postponed every request until
+the run ended and the grid showed ``...`` placeholders all run long, while the asking
+competed with the busy kernel. The browser still asks when the user scrolls; the kernel
+answers from the columns, building only those rows (a whole pandas frame is made only for
+the grid's own sort and filter).
 
 Precision: the grid shows each number with the descriptor's precision through
 per-column ``TextRenderer(format='.3f')``, and the kernel sends full values (sorting and
@@ -37,6 +41,8 @@ from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
 __all__ = ["TableGridView"]
 
 _NUMERIC = ("number", "integer")
+#: rows assumed on screen until the browser says (a 280 px grid shows about 12)
+_DEFAULT_PAGE_ROWS = 40
 
 
 def format_time(t: float) -> str:
@@ -45,25 +51,53 @@ def format_time(t: float) -> str:
 
 
 class _ColumnsGrid(StreamingDataGrid):
-    """A StreamingDataGrid whose rows come from a TableGridView's columns, on request."""
+    """A StreamingDataGrid whose rows come from a TableGridView's columns, pushed by the
+    kernel as they arrive and sent on request when the user scrolls."""
 
     def __init__(self, view: TableGridView, *args: Any, **kwargs: Any) -> None:
         self._view = view
         self._stale = False
+        #: rows the browser last asked for (the rows on screen), first and last
+        self.viewport = (0, _DEFAULT_PAGE_ROWS - 1)
         super().__init__(*args, **kwargs)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return StreamingDataGrid.data.fget(self)
+
+    @data.setter
+    def data(self, frame: pd.DataFrame) -> None:
+        StreamingDataGrid.data.fset(self, frame)
+        # ipydatagrid's streaming data source holds no columns at all; once rows have been
+        # sent, its view counts rows through the first column's array, and every row-count
+        # change threw "Cannot read properties of undefined (reading 'length')" in the
+        # browser. Zero-row columns keep that count at 0 and the console quiet.
+        self._data = {**self._data, "data": self._data_object["data"].iloc[:0]}
 
     def _handle_comm_msg(self, _: Any, content: dict[str, Any], buffers: Any) -> None:
         if content.get("type") == "data-request" and not self._transforms:
             r1, r2, c1, c2 = (int(content[k]) for k in ("r1", "r2", "c1", "c2"))
-            rows = self._view._frame(r1, r2 + 1).iloc[:, c1 : c2 + 1]
-            value, bufs = self._serialize_helper(rows)
-            reply = {"event_type": "data-reply", "value": value,
-                     "r1": r1, "r2": r2, "c1": c1, "c2": c2}  # fmt: skip
-            self.send(reply, bufs)
+            if r1 < 0 or r2 < r1:  # an empty grid asks for rows -1..-1
+                return
+            self.viewport = (r1, r2)
+            self.push(r1, r2 + 1, c1, c2)
             return
         if self._stale:  # sort, filter or unique values: ipydatagrid's own code, whole frame
             self.refresh()
         super()._handle_comm_msg(_, content, buffers)
+
+    def push(self, start: int, stop: int, c1: int = 0, c2: int | None = None) -> int:
+        """Send rows ``start:stop`` (columns ``c1..c2``) as a data-reply; the rows sent."""
+        stop = min(stop, len(self._view))
+        if stop <= start:
+            return 0
+        frame = self._view._frame(start, stop)
+        c2 = frame.shape[1] - 1 if c2 is None else min(c2, frame.shape[1] - 1)
+        value, bufs = self._serialize_helper(frame.iloc[:, c1 : c2 + 1])
+        reply = {"event_type": "data-reply", "value": value,
+                 "r1": start, "r2": stop - 1, "c1": c1, "c2": c2}  # fmt: skip
+        self.send(reply, bufs)
+        return stop - start
 
     def refresh(self) -> None:
         """Give ipydatagrid the whole frame (and re-apply the user's sort and filter)."""
@@ -94,6 +128,8 @@ class TableGridView:
         self.table = table
         #: finished tables up to this many rows keep their rows in the widget state
         self.static_rows = 1_000
+        #: the newest rows are pushed too, so scrolling to the end shows them at once
+        self.tail_rows = _DEFAULT_PAGE_ROWS
         self.live = frontend_available()
         if not self.live:
             warnings.warn(
@@ -222,18 +258,36 @@ class TableGridView:
             self.widget.children = (self.grid, self.summary)
             old.close()
             self._new_columns = False
+            self._push_new_rows(0, n)  # rows that came with the columns (messages stay in order)
             self._shown_rows = n
         elif n != self._shown_rows:
-            if self.grid._transforms:  # the user sorted or filtered: whole frame
-                self.grid.refresh()
-            else:  # the row count and a tick; the browser then asks for the rows it shows
-                self.grid._stale = True
-                self.grid._row_count = n
-            self.grid.tick()
+            grid = self.grid
+            if grid._transforms:  # the user sorted or filtered: whole frame, browser asks
+                grid.refresh()
+                grid.tick()
+            else:  # the row count, then the new rows the browser shows or will scroll to
+                grid._stale = True
+                grid._row_count = n
+                self._push_new_rows(max(self._shown_rows, 0), n)
             self._shown_rows = n
         text = f"<pre style='margin:2px 0'>{self._summary}</pre>" if self._summary else ""
         if self.summary.value != text:
             self.summary.value = text
+
+    def _push_new_rows(self, start: int, stop: int) -> None:
+        """Send rows ``start:stop`` that are on screen (with a page of margin) or among the
+        last ``tail_rows``: at most two data-replies, each row once."""
+        r1, r2 = self.grid.viewport
+        shown = (max(start, r1), min(stop, r2 + (r2 - r1 + 1) + 1))
+        tail = (max(start, stop - self.tail_rows), stop)
+        if shown[0] >= shown[1]:
+            ranges = [tail]
+        elif shown[0] <= tail[1] and tail[0] <= shown[1]:  # overlapping or touching
+            ranges = [(min(shown[0], tail[0]), max(shown[1], tail[1]))]
+        else:
+            ranges = [shown, tail]
+        for a, b in ranges:
+            self.grid.push(a, b)
 
     def _make_grid(self, renderers: dict[str, TextRenderer] | None = None) -> StreamingDataGrid:
         return _ColumnsGrid(

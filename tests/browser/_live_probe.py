@@ -1,0 +1,299 @@
+"""Reading a page *while a run is live*: shared by the browser tests and ``bench/browser.py``.
+
+``sample(page)`` returns what the page shows at one moment: the run-status widget's state and
+event count, every bqplot figure (its line paths, its y-tick labels, the heat map's coloured
+cells), the LiveImage frame slider and the first grid's visible rows (ipydatagrid draws on a
+canvas: the rows come from its data model). Views are collected from the whole main area,
+notebook outputs and the side panel alike. ``TableCheck`` judges a series of grid samples
+against the kernel's rows read after the run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from _lab import count_path_points
+from _widget_probe import kernel_exec
+
+__all__ = [
+    "CONSOLE_JS",
+    "DONE_STATES",
+    "TableCheck",
+    "click_and_wait",
+    "drawn_lag",
+    "final_row_headers",
+    "kernel_rows",
+    "sample",
+]
+
+DONE_STATES = frozenset({"success", "abort", "fail", "stop", "halt"})
+
+# Installed before the app loads (``context.add_init_script``): long main-thread tasks.
+CONSOLE_JS = r"""
+window.__bench = {longtasks: [], comm: null};
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__bench.longtasks.push([e.startTime, e.duration]);
+  }).observe({type: 'longtask', buffered: true});
+} catch (e) { window.__bench.longtaskError = String(e); }
+window.__bench.errorStacks = [];
+(() => {
+  const original = console.error.bind(console);
+  console.error = (...args) => {
+    const err = args.find((a) => a instanceof Error);
+    if (err && window.__bench.errorStacks.length < 20) {
+      window.__bench.errorStacks.push(String(err.stack || err).slice(0, 1500));
+    }
+    original(...args);
+  };
+})();
+"""
+
+_VIEWS_JS = r"""
+  const app = window.jupyterapp;
+  const views = [];
+  const seen = new Set();
+  const visit = (w) => {
+    if (w.isDisposed || (w.node && !w.node.isConnected)) return;
+    if (w._view && !seen.has(w._view)) { seen.add(w._view); views.push(w._view); }
+    if (typeof w.children === 'function') { for (const c of w.children()) visit(c); }
+  };
+  for (const w of app.shell.widgets('main')) visit(w);
+  const name = (v) => v.model.get('_model_name');
+"""
+
+SAMPLE_JS = (
+    "() => {"
+    + _VIEWS_JS
+    + r"""
+  const st = document.querySelector('.livescan-run-status .livescan-state');
+  const ev = document.querySelector('.livescan-run-status .livescan-events');
+  const out = {state: st ? st.innerText.trim() : '', events: ev ? Number(ev.innerText) : -1,
+               figures: [], frame: null, grid: null};
+  for (const v of views) {
+    const n = name(v);
+    if (n === 'FigureModel') {
+      const lines = Array.from(v.el.querySelectorAll('path.line'))
+        .filter((p) => !p.closest('.g_legend, .legend')).map((p) => p.getAttribute('d') || '');
+      const yticks = Array.from(v.el.querySelectorAll('.axis'))
+        .filter((a) => a.querySelector('.tick'))
+        .map((a) => Array.from(a.querySelectorAll('.tick text'))
+                      .filter((t) => t.textContent.trim() !== '').length);
+      const hms = (v.model.get('marks') || [])
+        .filter((m) => m.get('_model_name') === 'GridHeatMapModel');
+      let filled = null;
+      for (const hm of hms) {  // a LiveRaster draws bands of rows, one heat map each
+        filled = filled || 0;
+        for (const row of hm.get('color') || []) {
+          for (const x of row) if (Number.isFinite(x)) filled++;
+        }
+      }
+      out.figures.push({title: v.model.get('title'), lines, yticks, heatmap: filled});
+    } else if (n === 'IntSliderModel' && v.model.get('description') === 'frame'
+               && out.frame === null) {
+      out.frame = v.model.get('value');
+    } else if (v.grid && v.grid.dataModel && v.grid.grid && out.grid === null) {
+      const g = v.grid.grid, dm = g.dataModel;
+      const rows = dm.rowCount('body'), cols = dm.columnCount('body');
+      const h = g.defaultSizes.rowHeight;
+      const first = Math.floor(g.scrollY / h);
+      const last = Math.min(rows, first + Math.ceil(g.pageHeight / h));
+      const names = [];
+      for (let c = 0; c < cols; c++) names.push(rows ? dm.metadata('body', 0, c).name : null);
+      const visible = [];
+      for (let r = first; r < last; r++) {
+        const vals = [];
+        for (let c = 0; c < cols; c++) vals.push(dm.data('body', r, c));
+        let seq = null;
+        try { seq = dm.data('row-header', r, 0); } catch (e) { seq = null; }
+        visible.push([r, seq, vals]);
+      }
+      out.grid = {model: name(v), rows, names, visible};
+    }
+  }
+  return out;
+}"""
+)
+
+ROW_HEADERS_JS = (
+    "() => {"
+    + _VIEWS_JS
+    + r"""
+  const g = views.find((v) => v.grid && v.grid.dataModel);
+  if (!g) return null;
+  const dm = g.grid.grid.dataModel;
+  const seq = [];
+  for (let r = 0; r < dm.rowCount('body'); r++) {
+    const v = dm.data('row-header', r, 0);
+    seq.push(v === '...' || v === undefined ? null : v);
+  }
+  return seq;
+}"""
+)
+
+CLICK_JS = r"""
+async ([label, want]) => {
+  const button = Array.from(document.querySelectorAll('.livescan-run-status button'))
+                      .find((b) => b.innerText.trim() === label);
+  const text = (sel) => {
+    const s = document.querySelector('.livescan-run-status ' + sel);
+    return s ? s.innerText.trim() : '';
+  };
+  const before = Number(text('.livescan-events'));
+  const t0 = performance.now();
+  button.click();
+  while (text('.livescan-state') !== want) {
+    if (performance.now() - t0 > 20000) return {ms: null, state: text('.livescan-state')};
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+  return {ms: Math.round(performance.now() - t0),
+          events_at_click: before, events_at_state: Number(text('.livescan-events'))};
+}
+"""
+
+
+def sample(page) -> dict[str, Any]:
+    """What the page shows now (see the module docstring)."""
+    return page.evaluate(SAMPLE_JS)
+
+
+def click_and_wait(page, label: str, state: str) -> dict[str, Any]:
+    """Click the run-status button ``label``; milliseconds until the widget shows ``state``."""
+    return page.evaluate(CLICK_JS, [label, state])
+
+
+def final_row_headers(page) -> list[int | None]:
+    """The seq_num row header of every row of the first grid (None: a row the browser
+    holds no data for, as a streaming grid's rows that were never on screen)."""
+    headers = page.evaluate(ROW_HEADERS_JS) or []
+    return [None if s is None else int(s) for s in headers]
+
+
+def drawn_lag(s: dict[str, Any], max_points: int = 2000) -> int | None:
+    """Events the status widget shows minus what is drawn (line points, heat-map cells or
+    the image frame), the worst figure; None when nothing is counted or when lines are
+    decimated (more than ``max_points`` events)."""
+    if s["events"] < 0 or (
+        s["events"] > max_points
+        and not any(f["heatmap"] is not None for f in s["figures"])
+        and s["frame"] is None
+    ):
+        return None
+    drawn = []
+    for fig in s["figures"]:
+        if fig["heatmap"] is not None:
+            drawn.append(fig["heatmap"])
+        elif fig["lines"]:
+            drawn.append(count_path_points(fig["lines"][0]))
+    if s["frame"] is not None:
+        drawn.append(s["frame"])
+    return max(s["events"] - d for d in drawn) if drawn else None
+
+
+def kernel_rows(page, table_expr: str) -> dict[str, Any]:
+    """The rows a TableGridView holds in the kernel: ``{'seq': [...], 'cols': {name: [...]}}``
+    (the time column formatted as the grid shows it). ``table_expr`` names the view. The
+    rows travel through a temp file: printed, 50,000 rows exceed the server's IOPub rate."""
+    code = (
+        "import json as _j, tempfile as _t\n"
+        "from livescan.widgets._table_view import format_time as _ft\n"
+        f"_v = {table_expr}\n"
+        "_c = {'time': [_ft(float(t)) for t in _v._time.view()]}\n"
+        "for _n, _col in zip(_v.columns, _v._values):\n"
+        "    _c[_n] = [None if isinstance(x, float) and x != x else x\n"
+        "              for x in _col.view().tolist()]\n"
+        "with _t.NamedTemporaryFile('w', suffix='.json', delete=False) as _f:\n"
+        "    _j.dump({'seq': _v._seq.view().tolist(), 'cols': _c}, _f, default=str)\n"
+        "print(_f.name)"
+    )
+    out = kernel_exec(page, code, timeout=120).strip()
+    path = Path(out.splitlines()[-1]) if out else None
+    if path is None or not path.is_file():
+        raise RuntimeError(f"reading the table in the kernel: {out!r}")
+    try:
+        return json.loads(path.read_text())
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _is_placeholder(value: Any) -> bool:
+    if value is None or value in ("...", "…", ""):
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+class TableCheck:
+    """Grid samples taken during a run, judged against the kernel's rows afterwards.
+
+    ``add(grid)`` takes ``sample(page)['grid']``; a placeholder cell (``...``, NaN, empty)
+    that is still one ``stale_after`` seconds after it was first seen counts as stale.
+    """
+
+    def __init__(self, stale_after: float = 0.3) -> None:
+        self.stale_after = stale_after
+        self.placeholder_cells: list[int] = []
+        self.stale: set[tuple[int, int]] = set()
+        self.rows: dict[int, tuple[Any, list[Any], list[str]]] = {}
+        self._first_seen: dict[tuple[int, int], float] = {}
+
+    def add(self, grid: dict[str, Any] | None, now: float | None = None) -> None:
+        if grid is None:
+            return
+        now = time.monotonic() if now is None else now
+        count, current = 0, set()
+        for r, seq, vals in grid["visible"]:
+            for c, v in enumerate(vals):
+                if _is_placeholder(v):
+                    count += 1
+                    current.add((r, c))
+                    first = self._first_seen.setdefault((r, c), now)
+                    if now - first > self.stale_after:
+                        self.stale.add((r, c))
+            if not any(_is_placeholder(v) for v in vals):
+                self.rows.setdefault(r, (seq, vals, grid["names"]))
+        self._first_seen = {k: t for k, t in self._first_seen.items() if k in current}
+        self.placeholder_cells.append(count)
+
+    def differing_rows(self, kernel: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rows seen in the browser whose seq_num or values differ from the kernel's."""
+        bad = []
+        for r, (seq, vals, names) in sorted(self.rows.items()):
+            if r >= len(kernel["seq"]):
+                bad.append({"row": r, "seq": seq, "kernel": None})
+                continue
+            want = {n: kernel["cols"][n][r] for n in names if n in kernel["cols"]}
+            differs = seq is not None and str(seq) != str(kernel["seq"][r])
+            for v, n in zip(vals, names):
+                if n not in want:
+                    continue
+                k = want[n]
+                if isinstance(k, float) and isinstance(v, int | float):
+                    differs |= not math.isclose(float(v), k, rel_tol=1e-9, abs_tol=1e-12)
+                else:
+                    differs |= str(v) != str(k)
+            if differs:
+                bad.append({"row": r, "seq": seq, "shown": vals, "kernel_seq": kernel["seq"][r],
+                            "kernel": want})  # fmt: skip
+        return bad
+
+    @staticmethod
+    def final_check(headers: list[int | None], kernel_seq: list[int]) -> dict[str, int]:
+        """The finished grid against the kernel: rows, seq_nums repeated, missing (rows
+        the kernel has that the grid lacks or shows elsewhere) and out of place. Rows the
+        browser never loaded (None) are only counted as ``final_unloaded``."""
+        loaded = [h for h in headers if h is not None]
+        placed = {i for i, h in enumerate(headers) if h is not None}
+        return {
+            "final_rows": len(headers),
+            "final_unloaded": len(headers) - len(loaded),
+            "final_repeated": len(loaded) - len(set(loaded)),
+            "final_missing": max(0, len(kernel_seq) - len(headers))
+            + len({kernel_seq[i] for i in placed if i < len(kernel_seq)} - set(loaded)),
+            "final_out_of_order": sum(
+                1 for i in placed if i >= len(kernel_seq) or headers[i] != kernel_seq[i]
+            ),
+        }
