@@ -79,7 +79,8 @@ class RunContext:
         self.pause_now = False  # pause before the next message, rewind on resume
         #: messages since the last checkpoint (None after clear_checkpoint: no rewind)
         self.msg_cache: list[Any] | None = []
-        self.rewindable = True
+        self.rewindable: bool = getattr(engine, "_rewindable", True)
+        self.failed_pause = False  # a pause came after clear_checkpoint: the run aborts
         self.seq_snapshot: dict[str, int] = {}
         self.replay: list[Any] = []
         #: every object a message named (devices' pause()/resume() at a pause)

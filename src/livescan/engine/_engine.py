@@ -32,7 +32,7 @@ from typing import Any
 from livescan.dispatch import Dispatcher
 from livescan.documents import Callback, check_callable, check_metadata_keys, normalize_subs
 from livescan.engine._context import RunContext
-from livescan.engine._executor import as_generator, execute
+from livescan.engine._executor import NO_PLAN_RETURN, as_generator, execute
 from livescan.engine._handle import RunHandle, RunResult, display_hook
 from livescan.engine._md import check_scan_id
 from livescan.engine._state import RunEngineState, check_transition
@@ -450,14 +450,21 @@ class RunEngine:
         runner = self._get_runner()
         handle._attach(runner.get_loop())
         self._queue.append(handle)
-        return self._run_until_settled(handle)
+        return self._run_until_settled(handle, from_call=True)
 
-    def _run_until_settled(self, handle: RunHandle) -> RunResult:
+    def _run_until_settled(self, handle: RunHandle, *, from_call: bool = False) -> RunResult:
         """Run the engine's loop until ``handle`` ends or pauses (then RE() raises
         RunEngineInterrupted), with bluesky's Ctrl-C (see ``_ctrl_c``)."""
         runner = self._get_runner()
         with self._ctrl_c(runner.get_loop()):
-            return runner.run(self._drive(handle))
+            result = runner.run(self._drive(handle))
+        if from_call and result.interrupted:
+            # as bluesky: RE() that a stop/abort/halt from elsewhere ended says so
+            raise RunEngineInterrupted(
+                f"{handle.plan_name} was {result.reason or 'interrupted'} "
+                f"(exit_status={result.exit_status!r})"
+            )
+        return result
 
     @contextlib.contextmanager
     def _ctrl_c(self, loop: asyncio.AbstractEventLoop) -> Iterator[list[float]]:
@@ -656,6 +663,9 @@ class RunEngine:
     def halt(self) -> RunResult | None:
         """End the current run at once, skipping the plan's own cleanup."""
         return self._interrupt("halt", S.HALTING, "")
+
+    #: the plan_result of a run that was stopped, aborted or halted (bluesky's sentinel)
+    NO_PLAN_RETURN = NO_PLAN_RETURN
 
     def close(self) -> None:
         """Close the engine's own event loop (blocking mode); the engine stays usable."""

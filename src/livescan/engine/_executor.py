@@ -27,10 +27,19 @@ from livescan.engine._verbs import (
     rest_devices,
     stop_monitors,
 )
-from livescan.errors import CriticalCallbackError, PlanError, UnknownCommand
+from livescan.errors import CriticalCallbackError, PlanError, RunEngineInterrupted, UnknownCommand
 from livescan.plans import Msg
 
-__all__ = ["Outcome", "as_generator", "execute"]
+__all__ = ["NO_PLAN_RETURN", "Outcome", "as_generator", "execute"]
+
+
+class _NoPlanReturn:
+    def __repr__(self) -> str:
+        return "NO_PLAN_RETURN"
+
+
+#: the plan_result of a run the user stopped, aborted or halted (bluesky's sentinel)
+NO_PLAN_RETURN: Any = _NoPlanReturn()
 
 log = logging.getLogger("livescan.engine")
 
@@ -190,6 +199,10 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                     ctx.notify()
     except BaseException as exc:  # the plan raised, or KeyboardInterrupt / cancellation
         error = exc
+    if error is None and ctx.interrupt is None:
+        await asyncio.sleep(0)  # a status that failed just now reports on the loop
+        if ctx.async_failure is not None:  # nobody waited for it: the plan fails
+            error, ctx.async_failure = ctx.async_failure, None
     return await _finish(ctx, plan, plan_result, error)
 
 
@@ -274,4 +287,11 @@ async def _finish(
         raise err from failure.error
     if error is not None and not isinstance(error, Interrupt):
         raise error
+    if ctx.failed_pause:
+        raise RunEngineInterrupted(
+            "the run was asked to pause after the plan cleared its checkpoint, so it could "
+            f"not be resumed; it was aborted ({reason})"
+        )
+    if ctx.interrupt is not None and plan_result is None:
+        plan_result = NO_PLAN_RETURN
     return Outcome(plan_result, exit_status, reason, ctx.interrupt is not None)

@@ -254,10 +254,13 @@ async def declare_stream(ctx: RunContext, msg: Msg) -> Any:
     if ctx.composer is None:
         raise PlanError("declare_stream outside a run: open_run first")
     name = msg.kwargs.get("name") or "primary"
-    if name in ctx.streams:
-        raise PlanError(f"the stream {name!r} was declared already")
     collect = bool(msg.kwargs.get("collect", False))
     objs = list(dict.fromkeys(msg.args))
+    known = ctx.streams.get(name)
+    if known is not None:
+        if len(known.objs) == len(objs) and all(any(o is k for k in known.objs) for o in objs):
+            return known.descriptor  # declared again with the same devices: nothing new
+        raise PlanError(f"the stream {name!r} was declared already, with other devices")
     described: dict[int, dict[str, Any]] = {}
     for obj in objs:
         if collect:
@@ -446,18 +449,31 @@ def _is_done(status: Any) -> bool:
 
 
 @verb("wait_for")
-async def wait_for(ctx: RunContext, msg: Msg) -> None:
-    """``Msg('wait_for', None, [coroutine functions], timeout=None)``: await them all."""
+async def wait_for(ctx: RunContext, msg: Msg) -> list[asyncio.Future[Any]]:
+    """``Msg('wait_for', None, [coroutine functions], timeout=None)``: run them all and
+    wait; returns their tasks, done (a task that failed holds its exception)."""
     (factories,) = msg.args
     timeout = msg.kwargs.get("timeout")
+    tasks = [asyncio.ensure_future(f()) for f in factories]
 
     async def all_of() -> None:
-        await asyncio.gather(*(f() for f in factories))
+        await asyncio.wait(tasks)
 
     try:
-        await ctx.wait_or_interrupt(all_of(), timeout)
+        finished = await ctx.wait_or_interrupt(all_of(), timeout)
     except TimeoutError:
-        raise WaitTimeout(f"wait_for: not done after {timeout:g} s") from None
+        for task in tasks:
+            task.cancel()
+        raise WaitTimeout(
+            f"Plan failed to complete in the specified time ({timeout:g} s, wait_for)"
+        ) from None
+    if not finished:
+        for task in tasks:
+            task.cancel()
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: the plan decides what a failure means
+    return tasks
 
 
 @verb("sleep")
@@ -521,7 +537,7 @@ async def configure(ctx: RunContext, msg: Msg) -> Any:
         raise PlanError(f"cannot configure {_name(obj)} between its read and save")
     result = await _maybe_await(obj.configure(*msg.args, **msg.kwargs))
     for name, stream in list(ctx.streams.items()):
-        if any(o is obj for o in stream.objs) and not stream.declared:
+        if any(o is obj for o in stream.objs):
             del ctx.streams[name]
     ctx.described.pop(id(obj), None)
     return result
@@ -747,6 +763,7 @@ async def pause_and_rewind(ctx: RunContext) -> None:
     if ctx.interrupt is None and ctx.async_failure is None:
         ctx.interrupt_event.clear()
     if ctx.msg_cache is None:
+        ctx.failed_pause = True
         ctx.request_interrupt(
             "abort", "cannot pause: the plan cleared its checkpoint, so it cannot be resumed"
         )
