@@ -56,7 +56,7 @@ def test_bundle_keeps_the_widget_view(recorder) -> None:
         plan_name, scan_id, exit_status, num_points, num_events = "count", 2, "abort", 9, 3
         elapsed, reason = 1.25, "aborted by the user"
 
-    bundle = static_bundle(box, Handle(), [])
+    bundle = static_bundle(box, Handle())
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
     assert (
         bundle["text/plain"] == "count (scan 2): abort, 3/9 events in 1.2 s — aborted by the user"
@@ -90,3 +90,61 @@ def test_any_view_that_implements_the_protocols_leaves_a_fallback() -> None:
     rgb = np.asarray(Image.open(io.BytesIO(fallback_image([Spot()]))).convert("RGB")).astype(int)
     red = (rgb[..., 0] > 200) & (rgb[..., 1] < 40) & (rgb[..., 2] < 40)
     assert red.mean() > 0.2  # the panel Spot drew fills much of the picture
+
+
+def test_a_long_table_leaves_its_first_and_last_rows_and_how_many_are_left_out(
+    RE, recorder
+) -> None:
+    from livescan.widgets._fallback import HEAD_ROWS, TAIL_ROWS
+
+    grid = LiveTable([det], view="grid")
+    RE(count([det], num=5000), grid)
+    text = grid.fallback_text()
+    assert text is not None
+    rows = [line for line in text.splitlines() if line.split("|")[1:2] and
+            line.split("|")[1].strip().isdigit()]  # fmt: skip
+    seqs = [int(line.split("|")[1]) for line in rows]
+    assert seqs == [*range(1, HEAD_ROWS + 1), *range(5001 - TAIL_ROWS, 5001)]
+    assert f"… {5000 - HEAD_ROWS - TAIL_ROWS:,} rows not shown …" in text
+    assert len(text) < 4000  # bounded, whatever the run's length
+    short = LiveTable([det], view="grid")
+    RE(count([det], num=HEAD_ROWS + TAIL_ROWS), short)
+    assert "not shown" not in short.fallback_text()
+
+
+def test_a_long_line_is_drawn_decimated_and_a_fixed_clim_is_honoured(RE, recorder) -> None:
+    from matplotlib.figure import Figure
+
+    from livescan.widgets._fallback import MAX_LINE_POINTS
+
+    plot = LivePlot("det")
+    RE(count([det], num=50_000), plot)
+    fig = Figure()
+    ax = fig.add_subplot()
+    plot.draw_fallback(fig, ax)
+    (line,) = ax.get_lines()
+    assert len(line.get_xdata()) <= MAX_LINE_POINTS
+    assert line.get_marker() in (None, "None", "")
+
+    image = LiveImage("direct_img", clim=(0, 10))
+    RE(count([direct_img], num=1), image)
+    fig = Figure()
+    ax = fig.add_subplot()
+    image.draw_fallback(fig, ax)
+    assert ax.get_images()[0].get_clim() == (0.0, 10.0)
+
+
+def test_the_fallback_output_carries_text_picture_and_html_that_hides_beside_live_widgets() -> None:
+    import base64
+
+    from livescan.widgets import fallback_bundle
+
+    png = b"\x89PNG fake"
+    bundle = fallback_bundle("a <table>", png)
+    assert bundle["text/plain"] == "a <table>"
+    assert base64.b64decode(bundle["image/png"]) == png
+    html = bundle["text/html"]
+    assert "<pre>a &lt;table&gt;</pre>" in html
+    assert f'src="data:image/png;base64,{bundle["image/png"]}"' in html
+    assert ":has(.livescan-live) .livescan-fallback{display:none}" in html
+    assert "image/png" not in fallback_bundle("only text", None)

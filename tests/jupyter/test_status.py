@@ -79,7 +79,9 @@ def test_display_run_lays_out_status_and_the_runs_widgets_once(RE, recorder, mon
         return handle, box
 
     handle, box = asyncio.run(main())
-    assert handle.display.shown is True and shown == [box]
+    # the live box, then the placeholder its static fallback replaces
+    assert handle.display.shown is True and shown[0] is box and len(shown) == 2
+    assert "livescan-fallback" in shown[1]["text/html"]
     status_w, tiles, image_w = box.children
     assert status_w is handle.display.status.widget
     inner = [t.children[0] for t in tiles.children]

@@ -79,6 +79,7 @@ class LiveTable(CallbackBase):
 
     #: the lossy lane may hand this callback batches of events as event pages
     accepts_event_pages = True
+    mutates_documents = False  # reads only: the lossy lane need not copy
 
     #: ``view_factory(table) -> TableView``: makes the grid face of a table in a notebook.
     #: The composition root (``livescan/__init__.py``) fills it; raising ImportError means
@@ -268,13 +269,22 @@ class LiveTable(CallbackBase):
         if self.logbook is not None:
             self.logbook("\n".join(self._lines))
 
-    def format_text(self, rows: Iterable[tuple[int, float | str, Sequence[Any]]]) -> str:
+    def format_text(
+        self,
+        rows: Iterable[tuple[int, float | str, Sequence[Any]]],
+        *,
+        elided: tuple[int, int] | None = None,
+    ) -> str:
         """The text table (bluesky's layout) of ``rows`` — ``(seq_num, time, values)`` in
         this table's column order, ``time`` as a timestamp or already formatted — with
-        the summary line: what a grid-mode table leaves
-        behind as a static fallback in an executed notebook."""
+        the summary line: what a grid-mode table leaves behind as a static fallback in an
+        executed notebook. ``elided=(k, n)`` puts a line saying that ``n`` rows are not
+        shown after the first ``k`` rows (a bounded fallback: first and last rows)."""
         lines = self._header_lines()
         for n, (seq_num, t, values) in enumerate(rows, start=1):
+            if elided is not None and n == elided[0] + 1:
+                inner = sum(self._widths()) + len(self._widths()) - 1
+                lines.append("|" + f"… {elided[1]:,} rows not shown …".center(inner) + "|")
             if n % self.print_header_interval == 0:
                 lines += self._header_lines()
             stamp = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from livescan.errors import IllegalStateTransition
@@ -54,12 +54,27 @@ class DisplaySlot:
     was replaced by a static fallback when the run ended.
     """
 
-    __slots__ = ("fallback_left", "shown", "status")
+    __slots__ = ("fallback_left", "pending", "shown", "status")
 
     def __init__(self) -> None:
         self.shown = False
         self.status: Any = None
         self.fallback_left = False
+        self.pending: list[Awaitable[Any]] = []
+
+    def add_pending(self, work: Awaitable[Any]) -> None:
+        """Output work (e.g. a fallback picture) an awaited run waits for before it
+        returns, so that an executed notebook keeps what it produces."""
+        self.pending.append(work)
+
+    async def settled(self) -> None:
+        """Wait for the pending output work; its errors are its own business."""
+        while self.pending:
+            work = self.pending.pop(0)
+            try:
+                await work
+            except Exception:
+                log.exception("output work of a finished run failed")
 
     def claim(self) -> bool:
         """True the first time (the caller shows the run), False afterwards."""
@@ -280,7 +295,14 @@ class RunHandle:
 
     # -- awaiting ------------------------------------------------------------------------
     def __await__(self) -> Generator[Any, None, RunResult]:
-        return self._wait().__await__()
+        return self._wait_settled().__await__()
+
+    async def _wait_settled(self) -> RunResult:
+        try:
+            return await self._wait()
+        finally:
+            if self._finished:
+                await self.display.settled()
 
     async def _wait(self) -> RunResult:
         if self._future is None:

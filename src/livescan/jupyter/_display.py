@@ -9,7 +9,9 @@ from typing import Any, Protocol
 import ipywidgets
 
 from livescan.engine import DisplaySlot
+from livescan.jupyter._fallback import run_fallback, static_bundle
 from livescan.jupyter._status import RunLike, RunStatus
+from livescan.widgets import LIVE_CLASS, fallbacks_settled, placeholder_bundle, render_png
 
 __all__ = ["display_run", "live_widget_of", "run_layout"]
 
@@ -76,6 +78,7 @@ def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]
     children.extend(images)
     box = ipywidgets.VBox(children, layout=ipywidgets.Layout(width="100%"))
     box.add_class("livescan-run")
+    box.add_class(LIVE_CLASS)
     return box
 
 
@@ -92,18 +95,19 @@ def display_run(handle: ShownRun) -> ipywidgets.Box | None:
     subs = list(getattr(handle, "subscriptions", ()) or ())
     box = run_layout(status, subs)
     output = display(box, display_id=True)
-    if output is not None:
-        _leave_fallback_at_the_end(handle, box, subs, output)
+    placeholder = display(placeholder_bundle(), raw=True, display_id=True)
+    if output is not None and placeholder is not None:
+        _leave_fallback_at_the_end(handle, box, subs, output, placeholder)
     return box
 
 
 def _leave_fallback_at_the_end(
-    handle: ShownRun, box: ipywidgets.Box, subs: list[Any], output: Any
+    handle: ShownRun, box: ipywidgets.Box, subs: list[Any], output: Any, placeholder: Any
 ) -> None:
-    """When the run finishes, update its output in place: the same widget view, plus the
-    text tables and a PNG of the figures for viewers that cannot run widgets."""
-    from livescan.jupyter._fallback import static_bundle
-
+    """When the run finishes, its live output keeps the widget view (with a one-line
+    summary for plain viewers) and the placeholder below it becomes the static fallback:
+    text tables and a picture of the figures, drawn off the run's path. An awaited run
+    returns once the fallback is in place, so executed notebooks keep it."""
     slot = handle.display
 
     def finished(h: Any) -> None:
@@ -111,8 +115,10 @@ def _leave_fallback_at_the_end(
             return
         slot.fallback_left = True
         try:
-            output.update(static_bundle(box, h, subs), raw=True)
+            output.update(static_bundle(box, h), raw=True)
+            run_fallback(h, subs, render_png, lambda b: placeholder.update(b, raw=True))
         except Exception:  # a fallback must never hide the run's own result
             log.exception("could not leave a static fallback for %r", h)
+        slot.add_pending(fallbacks_settled())
 
     handle.add_listener(finished)

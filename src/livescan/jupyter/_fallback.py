@@ -1,29 +1,38 @@
 """Static fallbacks: what a live output leaves behind for viewers that cannot run widgets.
 
-When a run ends, its output (status + live widgets) is updated in place with a bundle
-that still carries the widget view — JupyterLab and exported HTML keep showing the live
-widgets — plus ``text/plain`` (the status line and every table, in bluesky's text layout)
-and ``image/png`` (one picture of every plot, raster and frame, drawn with matplotlib on
-the Agg backend). Plain notebook viewers and code-hosting sites show those, so an
-executed notebook reads like a logbook.
+A run shown in a notebook has two outputs: the live view (status + widgets) and, below
+it, a placeholder. When the run ends the live view is updated in place with a one-line
+``text/plain`` summary next to the widget view, and the placeholder becomes the fallback:
+the text tables (first and last rows, bluesky's layout) and one PNG of every plot, raster
+and frame, as HTML, PNG and plain text. Where the live widgets render (JupyterLab,
+exported HTML with its widget scripts) the fallback hides itself; plain viewers,
+code-hosting sites and exported HTML without widget scripts show it, so an executed
+notebook reads like a logbook. It is bounded whatever the run's length.
 
 Which views leave what is their own business: they implement the protocols
 :class:`~livescan.protocols.TextFallback` and :class:`~livescan.protocols.FigureFallback`.
+The picture is drawn off the run's path, on the fallback thread.
 """
 
 from __future__ import annotations
 
-import io
-import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from livescan.protocols import FigureFallback, TextFallback
+from livescan.widgets import fallback_bundle, figure_png, widget_view_bundle
 
-__all__ = ["fallback_image", "fallback_text", "static_bundle"]
+__all__ = [
+    "fallback_image",
+    "fallback_text",
+    "run_fallback",
+    "static_bundle",
+    "status_line",
+]
 
 
 def status_line(handle: Any) -> str:
+    """``scan (scan 3): success, 11/11 events in 0.2 s`` (and the reason, if any)."""
     sid = getattr(handle, "scan_id", None)
     parts = [f"{getattr(handle, 'plan_name', 'run')}"]
     if sid is not None:
@@ -48,36 +57,37 @@ def fallback_text(handle: Any, subs: Iterable[Any]) -> str:
     return "\n\n".join(blocks)
 
 
+def _panels(subs: Iterable[Any]) -> list[Any]:
+    return [obj for obj in subs if isinstance(obj, FigureFallback)]
+
+
 def fallback_image(subs: Iterable[Any], *, dpi: int = 80) -> bytes | None:
     """A PNG of the final state of every view that draws a figure fallback (plots,
     rasters, images), or None if there is none."""
-    panels = [obj for obj in subs if isinstance(obj, FigureFallback)]
-    if not panels:
-        return None
-    from matplotlib.figure import Figure  # Agg, no pyplot state
-
-    cols = min(len(panels), 2)
-    rows = math.ceil(len(panels) / cols)
-    fig = Figure(figsize=(5.2 * cols, 3.6 * rows), dpi=dpi, layout="constrained")
-    for i, obj in enumerate(panels):
-        obj.draw_fallback(fig, fig.add_subplot(rows, cols, i + 1))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return figure_png(_panels(subs), dpi=dpi)
 
 
-def static_bundle(widget: Any, handle: Any, subs: Iterable[Any]) -> dict[str, Any]:
-    """The mime bundle of a finished run's output: the widget view plus fallbacks."""
+def static_bundle(widget: Any, handle: Any) -> dict[str, Any]:
+    """The finished run's live output: the widget view and its one-line summary."""
+    return widget_view_bundle(widget, status_line(handle))
+
+
+def run_fallback(
+    handle: Any,
+    subs: Iterable[Any],
+    render: Callable[[list[Any], Callable[[bytes | None], None]], Any] | None,
+    update: Callable[[dict[str, Any]], None],
+) -> Any:
+    """Leave the run's fallback: ``update(bundle)`` with the text at once when there is
+    no picture to draw, else once ``render(panels, done)`` has drawn it (None: draw here,
+    synchronously). Returns what ``render`` returned (the drawing job), or None."""
     subs = list(subs)
-    bundle: dict[str, Any] = {
-        "text/plain": fallback_text(handle, subs),
-        "application/vnd.jupyter.widget-view+json": {
-            "version_major": 2,
-            "version_minor": 0,
-            "model_id": widget.model_id,
-        },
-    }
-    png = fallback_image(subs)
-    if png is not None:
-        bundle["image/png"] = png
-    return bundle
+    text = fallback_text(handle, subs)
+    panels = _panels(subs)
+    if not panels:
+        update(fallback_bundle(text, None))
+        return None
+    if render is None:
+        update(fallback_bundle(text, figure_png(panels)))
+        return None
+    return render(panels, lambda png: update(fallback_bundle(text, png)))

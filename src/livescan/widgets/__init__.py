@@ -13,6 +13,16 @@ lazily, and ``LiveTable`` uses :class:`TableGridView` for its notebook face.
 from livescan.widgets._base import Displayable, LiveWidget, NoFrontendWarning, frontend_available
 from livescan.widgets._colormap import COLORMAPS, apply_colormap, colormap_lut, encode_png
 from livescan.widgets._decimate import MinMaxDecimator, minmax_indices
+from livescan.widgets._fallback import (
+    LIVE_CLASS,
+    FallbackOutputs,
+    fallback_bundle,
+    fallbacks_settled,
+    figure_png,
+    placeholder_bundle,
+    render_png,
+    widget_view_bundle,
+)
 from livescan.widgets._image import ImageShapeError, LiveImage
 from livescan.widgets._plot import LivePlot
 from livescan.widgets._raster import LiveRaster, RasterShapeWarning
@@ -22,7 +32,9 @@ from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
 __all__ = [
     "COLORMAPS",
     "DEFAULT_MAX_RATE",
+    "LIVE_CLASS",
     "Displayable",
+    "FallbackOutputs",
     "ImageShapeError",
     "LiveImage",
     "LivePlot",
@@ -36,6 +48,12 @@ __all__ = [
     "apply_colormap",
     "colormap_lut",
     "encode_png",
+    "fallback_bundle",
+    "fallbacks_settled",
+    "figure_png",
     "frontend_available",
     "minmax_indices",
+    "placeholder_bundle",
+    "render_png",
+    "widget_view_bundle",
 ]

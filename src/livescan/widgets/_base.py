@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from livescan.callbacks import CallbackBase
 from livescan.errors import FieldError
+from livescan.widgets._fallback import FallbackOutputs
 from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
 
 __all__ = ["Displayable", "LiveWidget", "NoFrontendWarning", "frontend_available"]
@@ -90,6 +91,15 @@ class LiveWidget(CallbackBase):
                 stacklevel=3,
             )
         self._throttle = Throttle(self._flush_if_live, max_rate=max_rate)
+        self._fallback_outputs = FallbackOutputs()
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> Any:
+        """Route the document; at a stop, leave the static fallback where the widget
+        was shown on its own."""
+        result = super().__call__(name, doc)
+        if name == "stop":
+            self._fallback_outputs.leave(self)
+        return result
 
     @property
     def max_rate(self) -> float:
@@ -136,9 +146,14 @@ class LiveWidget(CallbackBase):
     def _flush(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} live widget>"
+
+    def _ipython_display_(self) -> None:
+        """Show the widget, and below it the place for its static fallback, which each
+        run it watches fills when it ends (for viewers that cannot run widgets)."""
         if not self.live:
             self.live = frontend_available()
             if self.live:
                 self._flush()
-        return self.widget._repr_mimebundle_(**kwargs)
+        self._fallback_outputs.show(self.widget, repr(self))

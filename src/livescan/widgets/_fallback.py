@@ -1,16 +1,30 @@
-"""What each live widget leaves behind for viewers that cannot run widgets.
+"""What each live widget leaves behind for viewers that cannot run widgets — bounded.
 
 The widgets implement :class:`livescan.protocols.FigureFallback` (``draw_fallback``) and
 the table grid :class:`livescan.protocols.TextFallback` (``fallback_text``) with these
-functions; ``livescan.jupyter`` asks the protocols and lays the panels out. matplotlib
-(Agg, no pyplot) is imported by the caller that makes the figure.
+functions. Whatever the run's length, a fallback stays small: a table keeps its first
+and last rows and says how many it leaves out; a line is min/max decimated to
+``MAX_LINE_POINTS``; frames are drawn at most ``MAX_FRAME_SIDE`` pixels a side.
+
+Drawing a PNG costs tens of milliseconds of matplotlib, so it never happens on the run's
+path: :func:`render_png` draws on one worker thread and answers with a future;
+:func:`fallbacks_settled` waits for every drawing under way (an awaited run waits for it,
+so executed notebooks keep the pictures).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import io
+import math
+import threading
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from livescan.widgets._decimate import minmax_indices
 
 if TYPE_CHECKING:
     from livescan.widgets._image import LiveImage
@@ -18,15 +32,45 @@ if TYPE_CHECKING:
     from livescan.widgets._raster import LiveRaster
     from livescan.widgets._table_view import TableGridView
 
-__all__ = ["draw_image", "draw_plot", "draw_raster", "table_text"]
+__all__ = [
+    "HEAD_ROWS",
+    "LIVE_CLASS",
+    "MAX_FRAME_SIDE",
+    "MAX_LINE_POINTS",
+    "TAIL_ROWS",
+    "WIDGET_VIEW",
+    "FallbackOutputs",
+    "draw_image",
+    "draw_plot",
+    "draw_raster",
+    "fallback_bundle",
+    "fallbacks_settled",
+    "figure_png",
+    "placeholder_bundle",
+    "render_png",
+    "table_text",
+    "widget_view_bundle",
+]
+
+#: rows a finished table keeps at its start and at its end
+HEAD_ROWS = 10
+TAIL_ROWS = 10
+#: points per line in a fallback picture (min/max decimated beyond)
+MAX_LINE_POINTS = 2000
+#: pixels a side of a frame in a fallback picture (strided beyond)
+MAX_FRAME_SIDE = 512
+#: lines with at most this many points get markers
+_MARKERS_UP_TO = 200
 
 
 def draw_plot(plot: LivePlot, fig: Any, ax: Any) -> None:
-    """Every run's line of ``plot``, labelled as in its legend."""
+    """Every run's line of ``plot`` (decimated), labelled as in its legend."""
     labels = [run.label for run in plot.runs]
     for k, (x, y) in enumerate(plot.data):
+        idx = minmax_indices(y, MAX_LINE_POINTS)
         label = labels[k] if k < len(labels) else None
-        ax.plot(x, y, marker="o", markersize=3, linewidth=1, label=label)
+        marker = "o" if len(idx) <= _MARKERS_UP_TO else None
+        ax.plot(x[idx], y[idx], marker=marker, markersize=3, linewidth=1, label=label)
     ax.set_xlabel(plot.x)
     ax.set_ylabel(plot.y)
     if any(labels):
@@ -55,29 +99,92 @@ def draw_raster(raster: LiveRaster, fig: Any, ax: Any) -> None:
 
 
 def draw_image(image: LiveImage, fig: Any, ax: Any) -> None:
-    """The newest frame in the chosen colour map, or a title saying there is none."""
+    """The newest frame in the viewer's colour map and contrast limits, or a title saying
+    there is none."""
     try:
-        frame = image.frame()
+        frame = np.asarray(image.frame())
     except (IndexError, KeyError, ValueError, LookupError):
         ax.set_title(f"{image.field}: no frame")
         return
-    im = ax.imshow(np.asarray(frame), cmap=_cmap(image.cmap))
+    step = max(1, math.ceil(max(frame.shape[:2]) / MAX_FRAME_SIDE))
+    limits: dict[str, float] = {}
+    if not image.auto_clim.value:
+        limits["vmin"], limits["vmax"] = (float(v) for v in image.clim.value)
+    im = ax.imshow(frame[::step, ::step], cmap=_cmap(image.cmap), **limits)
     fig.colorbar(im, ax=ax)
     seqs = image.seq_nums
     ax.set_title(f"{image.field}, frame {seqs[-1] if seqs else '?'}")
 
 
 def table_text(view: TableGridView) -> str | None:
-    """The grid's rows as its LiveTable's text table, or None without a table."""
+    """The grid's first and last rows as its LiveTable's text table (with a line saying
+    how many rows are left out between them), or None without a table."""
     table = view.table
     if table is None:
         return None
-    frame = view.data
-    rows = (
+    n = len(view)
+    if n <= HEAD_ROWS + TAIL_ROWS:
+        parts, elided = [view._frame(0, n)], None
+    else:
+        parts = [view._frame(0, HEAD_ROWS), view._frame(n - TAIL_ROWS, n)]
+        elided = (HEAD_ROWS, n - HEAD_ROWS - TAIL_ROWS)
+    rows = [
         (seq, t, list(values))
+        for frame in parts
         for seq, t, *values in frame.reset_index().itertuples(index=False, name=None)
-    )
-    return str(table.format_text(rows))
+    ]
+    return str(table.format_text(rows, elided=elided))
+
+
+def figure_png(panels: Sequence[Any], *, dpi: int = 80) -> bytes | None:
+    """A PNG with one panel per view that draws a figure fallback, or None for none."""
+    if not panels:
+        return None
+    from matplotlib.figure import Figure  # Agg, no pyplot state
+
+    cols = min(len(panels), 2)
+    rows = math.ceil(len(panels) / cols)
+    fig = Figure(figsize=(5.2 * cols, 3.6 * rows), dpi=dpi, layout="constrained")
+    for i, obj in enumerate(panels):
+        obj.draw_fallback(fig, fig.add_subplot(rows, cols, i + 1))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+_pending: set[asyncio.Future[Any]] = set()
+
+
+def render_png(panels: Sequence[Any], done: Callable[[bytes | None], None]) -> asyncio.Future[Any]:
+    """Draw ``figure_png(panels)`` on the fallback thread; then call ``done(png)`` on the
+    running loop. Returns the future of the whole job (errors are logged there)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="livescan-fallback"
+            )
+    loop = asyncio.get_running_loop()
+    panels = list(panels)
+
+    async def job() -> None:
+        assert _executor is not None
+        png = await loop.run_in_executor(_executor, figure_png, panels)
+        done(png)
+
+    fut = asyncio.ensure_future(job())
+    _pending.add(fut)
+    fut.add_done_callback(_pending.discard)
+    return fut
+
+
+async def fallbacks_settled(timeout: float = 30.0) -> None:
+    """Wait (at most ``timeout`` seconds) until every fallback picture under way has been
+    drawn and handed on; errors are the jobs' own business."""
+    if _pending:
+        await asyncio.wait(set(_pending), timeout=timeout)
 
 
 def _cmap(name: Any) -> str:
@@ -85,3 +192,89 @@ def _cmap(name: Any) -> str:
 
     name = getattr(name, "value", name)
     return name if isinstance(name, str) and name in colormaps else "viridis"
+
+
+# -- outputs ------------------------------------------------------------------------------
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: class of the elements (run boxes, widgets shown on their own) whose live view makes
+#: the fallback beside them redundant
+LIVE_CLASS = "livescan-live"
+# Where the live widgets render (JupyterLab, exported HTML with its widget scripts) the
+# fallback beside them hides itself; where they cannot (no widget scripts, a plain
+# viewer) it shows.
+_FALLBACK_CSS = (
+    "<style>.jp-OutputArea:has(.livescan-live) .livescan-fallback,"
+    ".output_area:has(.livescan-live) .livescan-fallback{display:none}</style>"
+)
+
+
+def widget_view_bundle(widget: Any, text: str) -> dict[str, Any]:
+    """A raw mime bundle showing ``widget`` (its view) with ``text`` for plain viewers."""
+    return {
+        WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": widget.model_id},
+        "text/plain": text,
+    }
+
+
+def placeholder_bundle() -> dict[str, Any]:
+    """The output a fallback will replace: nothing to see yet."""
+    return {"text/html": '<div class="livescan-fallback"></div>', "text/plain": ""}
+
+
+def fallback_bundle(text: str | None, png: bytes | None) -> dict[str, Any]:
+    """The static fallback output: the text tables and the picture, as HTML (with the
+    rule that hides it next to live widgets), PNG and plain text."""
+    import base64
+    import html
+
+    b64 = base64.b64encode(png).decode("ascii") if png else None
+    body = f"<pre>{html.escape(text)}</pre>" if text else ""
+    if b64:
+        body += f'<img src="data:image/png;base64,{b64}" alt="livescan run"/>'
+    bundle: dict[str, Any] = {
+        "text/html": f'{_FALLBACK_CSS}<div class="livescan-fallback">{body}</div>',
+        "text/plain": text or "",
+    }
+    if b64:
+        bundle["image/png"] = b64
+    return bundle
+
+
+class FallbackOutputs:
+    """The outputs where a live view shown on its own (a cell's last expression,
+    ``display(plot)``) leaves its static fallback each time a run it watches ends."""
+
+    def __init__(self) -> None:
+        self.handles: list[Any] = []
+
+    def show(self, widget: Any, text: str) -> None:
+        """Display ``widget``'s view, then a placeholder output for its fallback."""
+        from IPython.display import display
+
+        widget.add_class(LIVE_CLASS)
+        display(widget_view_bundle(widget, text), raw=True)
+        handle = display(placeholder_bundle(), raw=True, display_id=True)
+        if handle is not None:
+            self.handles.append(handle)
+
+    def leave(self, view: Any) -> None:
+        """Replace the placeholders by ``view``'s fallback (text now, the picture when the
+        fallback thread has drawn it)."""
+        if not self.handles:
+            return
+        text = view.fallback_text() if hasattr(view, "fallback_text") else None
+        handles = list(self.handles)
+
+        def update(png: bytes | None) -> None:
+            for handle in handles:
+                handle.update(fallback_bundle(text, png), raw=True)
+
+        if hasattr(view, "draw_fallback"):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                update(figure_png([view]))
+                return
+            render_png([view], update)
+        else:
+            update(None)

@@ -35,7 +35,7 @@ from ipydatagrid import DataGrid, StreamingDataGrid, TextRenderer
 
 from livescan.widgets._base import NoFrontendWarning, frontend_available
 from livescan.widgets._buffer import Column
-from livescan.widgets._fallback import table_text
+from livescan.widgets._fallback import FallbackOutputs, table_text
 from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
 
 __all__ = ["TableGridView"]
@@ -126,6 +126,7 @@ class TableGridView:
         self, table: Any = None, *, max_rate: float = DEFAULT_MAX_RATE, height: str = "280px"
     ) -> None:
         self.table = table
+        self._fallback_outputs = FallbackOutputs()
         #: finished tables up to this many rows keep their rows in the widget state
         self.static_rows = 1_000
         #: the newest rows are pushed too, so scrolling to the end shows them at once
@@ -215,6 +216,7 @@ class TableGridView:
                                  layout=self._grid_layout)  # fmt: skip
             self.widget.children = (self.grid, self.summary)
             old.close()
+        self._fallback_outputs.leave(self)
 
     # -- data ----------------------------------------------------------------------------
     @property
@@ -311,9 +313,6 @@ class TableGridView:
         return renderers
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        """Show the grid, and below it the place for its text fallback (filled at the
+        end of each run)."""
+        self._fallback_outputs.show(self.widget, repr(self.table) if self.table else "table")
