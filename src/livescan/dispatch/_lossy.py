@@ -23,7 +23,9 @@ live widgets see every point at a per-point cost of one list append.
 Isolation. The lossy lane gets its own copy of every document: dicts and lists are
 copied and numpy arrays are handed over as read-only views (no frame is copied), so a
 callback that edits a document or writes into a frame (``ValueError: assignment
-destination is read-only``) changes nothing the lossless lane writes.
+destination is read-only``) changes nothing the lossless lane writes. Callbacks that
+declare ``mutates_documents = False`` (livescan's widgets and tables, which only read)
+need no copy: while every lossy subscriber is one of them, documents pass uncopied.
 
 Errors are logged (the first per subscriber and run with its traceback) and recorded;
 the run goes on — also for ``SystemExit`` and ``KeyboardInterrupt`` raised by a callback.
@@ -115,11 +117,13 @@ class LossyLane:
         self._spent_total = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pairs: tuple[tuple[Subscription, LossyStats], ...] = ()
+        self._copy = False
         self._last_page: tuple[Any, Any, int, dict[str, Any]] | None = None
 
     # -- subscriptions -------------------------------------------------------------------
     def _rebuild(self) -> None:
         self._pairs = tuple((sub, self.stats[t]) for t, sub in self.subs.items())
+        self._copy = any(not sub.readonly for sub in self.subs.values())
 
     def add(self, sub: Subscription) -> None:
         """Add a subscription."""
@@ -150,7 +154,8 @@ class LossyLane:
     # -- delivery ------------------------------------------------------------------------
     def emit(self, name: str, doc: dict[str, Any]) -> None:
         """Hand one document to each subscriber: now within budget, else batched or queued."""
-        doc = isolate(doc)
+        if self._copy:
+            doc = isolate(doc)
         is_event = name == "event"
         for sub, st in self._pairs:
             if sub.name != "all" and sub.name != name:
@@ -382,11 +387,14 @@ def _close(awaitable: Any) -> None:
         close()
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
 def isolate(obj: Any) -> Any:
     """The lossy lane's copy of a document: containers copied, arrays as read-only views."""
     t = type(obj)
-    if t is dict:
-        return {k: isolate(v) for k, v in obj.items()}
+    if t is dict:  # the common case: plain values are shared, not visited
+        return {k: v if type(v) in _ATOMS else isolate(v) for k, v in obj.items()}
     if t is list:
         return [isolate(v) for v in obj]
     if t is np.ndarray:

@@ -22,7 +22,7 @@ def label_of(func: Callable[..., Any]) -> str:
 class Subscription:
     """One subscribed callable: its token, the document name it wants, and how to deliver."""
 
-    __slots__ = ("func", "label", "name", "pages", "token")
+    __slots__ = ("func", "label", "name", "pages", "readonly", "token")
 
     def __init__(self, token: int, func: Callback, name: str = "all") -> None:
         self.token = token
@@ -31,6 +31,9 @@ class Subscription:
         self.label = label_of(func)
         #: deliver events batched as event_page documents (the callback opted in)
         self.pages = isinstance(func, PagedCallback) and bool(func.accepts_event_pages)
+        #: the callback declared that it never edits a document (``mutates_documents =
+        #: False``: livescan's own views), so the lossy lane need not copy for it
+        self.readonly = getattr(func, "mutates_documents", True) is False
 
     def wants(self, name: str) -> bool:
         """Whether documents called ``name`` go to this subscription."""

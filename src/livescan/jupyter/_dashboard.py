@@ -61,6 +61,7 @@ class Dashboard(CallbackBase):
     """
 
     accepts_event_pages = True
+    mutates_documents = False  # reads only: the lossy lane need not copy
 
     def __init__(
         self,

@@ -217,6 +217,7 @@ class LiveImage(LiveWidget):
     #: The lossy lane batches events into pages for us (one call per ~10 ms of scan);
     #: a single event (a replay, bluesky's RunEngine) arrives as a page of one.
     accepts_event_pages = True
+    mutates_documents = False  # reads only: the lossy lane need not copy
 
     def event_page(self, doc: dict[str, Any]) -> None:
         """Many events at once: only the newest ``max_frames`` of them are kept."""

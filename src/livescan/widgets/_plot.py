@@ -192,6 +192,7 @@ class LivePlot(LiveWidget):
 
     #: The lossy lane batches events into pages for us (one call per ~10 ms of scan).
     accepts_event_pages = True
+    mutates_documents = False  # reads only: the lossy lane need not copy
 
     def event(self, doc: dict[str, Any]) -> None:
         xy = self._xy(doc)

@@ -248,6 +248,7 @@ class LiveRaster(LiveWidget):
     #: The lossy lane batches events into pages for us (one call per ~10 ms of scan);
     #: a single event (a replay, bluesky's RunEngine) arrives as a page of one.
     accepts_event_pages = True
+    mutates_documents = False  # reads only: the lossy lane need not copy
 
     def event_page(self, doc: dict[str, Any]) -> None:
         """Many events at once: their pixels set with one fancy-indexed assignment."""
