@@ -1,0 +1,167 @@
+"""What live feedback costs in a real Jupyter kernel, beside plain Python.
+
+Starts an ipykernel (jupyter_client, the kernel is this interpreter), runs the same
+``count`` in it with and without the run-status widget and the live widgets, and the same
+count in a plain Python process with no subscribers; alternates them ``--repeat`` times and
+prints medians as JSON. A scenario's ``ratio`` is its events/s over plain Python's
+(1.0 = free). Times are taken inside each process: ``seconds`` from ``RE()`` until
+``await`` returns — the awaited cell, so the static fallback picture a finished run leaves
+behind (drawn on a worker thread) is included — and ``run_seconds`` from ``RE()`` until
+the run itself ended (its stop sent, the next queued run free to start). ``output_bytes``
+is what the run's cell added to the notebook's outputs (display data and its updates), the
+bulk of what a saved notebook grows by (widget state aside).
+
+    python bench/kernel.py [--events 20000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+from jupyter_client.manager import KernelManager
+
+REPO = Path(__file__).resolve().parents[1]
+
+SETUP = """
+import time, warnings
+from livescan import RunEngine
+from livescan.plans import count
+from livescan.sim import det
+from livescan.callbacks import LiveTable, LivePlot
+"""
+
+SCENARIOS: dict[str, str] = {
+    "kernel_bare": "RE = RunEngine(display=False); subs = []",
+    "kernel_status": "RE = RunEngine(); subs = []",
+    "kernel_plot_table": "RE = RunEngine(); subs = [LivePlot('det'), LiveTable([det])]",
+}
+
+RUN = """
+t0, w0 = time.perf_counter(), time.time()
+h = RE(count([det], {n}), subs)
+await h
+print('ELAPSED', time.perf_counter() - t0)
+print('RUN', h.end_time - w0)
+"""
+
+PLAIN = """
+import time
+from livescan import RunEngine
+from livescan.plans import count
+from livescan.sim import det
+RE = RunEngine(display=False)
+RE(count([det], 100))
+t0 = time.perf_counter()
+RE(count([det], {n}))
+print('ELAPSED', time.perf_counter() - t0)
+"""
+
+
+class Kernel:
+    """A kernel we send cells to; collects their output messages."""
+
+    def __init__(self) -> None:
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(env=dict(os.environ), cwd=str(REPO))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code: str, timeout: float = 300) -> tuple[str, int]:
+        """Execute ``code``; return its stdout and the bytes of display outputs."""
+        msg_id = self.kc.execute(code)
+        stdout, out_bytes = [], 0
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            except Empty as exc:
+                raise TimeoutError(f"no answer to {code!r:.60}") from exc
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                stdout.append(content["text"])
+            elif kind in ("display_data", "update_display_data", "execute_result"):
+                out_bytes += len(json.dumps(content.get("data", {})))
+            elif kind == "error":
+                raise RuntimeError("\n".join(content["traceback"]))
+            elif kind == "status" and content["execution_state"] == "idle":
+                return "".join(stdout), out_bytes
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def _elapsed(stdout: str, key: str = "ELAPSED") -> float:
+    for line in stdout.splitlines():
+        if line.startswith(key):
+            return float(line.split()[1])
+    raise RuntimeError(f"no timing in {stdout!r}")
+
+
+def plain(n: int) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", PLAIN.format(n=n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
+    return _elapsed(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    n = args.events
+    times: dict[str, list[float]] = {"plain": [], **{k: [] for k in SCENARIOS}}
+    sizes: dict[str, list[int]] = {k: [] for k in SCENARIOS}
+    runs: dict[str, list[float]] = {k: [] for k in SCENARIOS}
+    kernel = Kernel()
+    try:
+        kernel.run(SETUP)
+        kernel.run("RE = RunEngine(display=False)\n" + RUN.format(n=100).replace("subs", "[]"))
+        for _ in range(args.repeat):
+            times["plain"].append(plain(n))
+            for name, setup in SCENARIOS.items():
+                kernel.run(setup)
+                out, size = kernel.run(textwrap.dedent(RUN.format(n=n)))
+                times[name].append(_elapsed(out))
+                runs[name].append(_elapsed(out, "RUN"))
+                sizes[name].append(size)
+    finally:
+        kernel.close()
+    base = statistics.median(times["plain"])
+    result: dict[str, Any] = {"events": n, "repeat": args.repeat}
+    for name, values in times.items():
+        med = statistics.median(values)
+        entry: dict[str, Any] = {
+            "seconds": round(med, 4),
+            "events_per_s": round(n / med),
+            "ratio": round(base / med, 3),
+        }
+        if name in sizes:
+            run = statistics.median(runs[name])
+            entry["run_seconds"] = round(run, 4)
+            entry["run_ratio"] = round(base / run, 3)
+            entry["output_bytes"] = int(statistics.median(sizes[name]))
+        result[name] = entry
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
