@@ -190,3 +190,42 @@ def test_same_documents_on_both_engines(engines, scenario, tmp_path):
         assert normalize(a) == normalize(b), name
     starts = [d for n, d in ours if n == "start"]
     assert all({"livescan", "ophyd", "event_model"} <= set(d["versions"]) for d in starts)
+
+
+def test_stream_resource_documents_reach_every_callback(tmp_path, recorder):
+    """An ophyd-async file-writing detector (read() gives {}, data via stream_resource /
+    stream_datum) through every livescan callback, widget, exporter and the store."""
+    import h5py
+
+    from livescan.callbacks import DocumentCollector, LiveTable
+    from livescan.export import HDF5Exporter
+    from livescan.store import RunStore
+    from livescan.widgets import LiveImage, LivePlot
+
+    m, blob, _ = _ophyd_async_devices(tmp_path)
+    RE = RunEngine(display=False)
+    RE(_connect(m, blob))
+    lines: list[str] = []
+    store = RunStore(tmp_path / "store")
+    docs = DocumentCollector()
+    callbacks = [
+        docs,
+        LiveTable(["m"], view="text", out=lines.append),
+        store,
+        HDF5Exporter(str(tmp_path / "h5" / "{start.scan_id}.h5")),
+        LivePlot("m"),
+        LiveImage("blob"),
+    ]
+    for cb in callbacks:
+        RE.subscribe_lossless(cb)
+    result = RE(bp.scan([blob], m, -1, 1, 3))
+    assert result.exit_status == "success", result.reason
+    names = [n for n, _ in docs.documents]
+    assert names.count("stream_resource") == 2 and names.count("stream_datum") == 6
+    assert len([line for line in lines if line.startswith("|")]) == 1 + 3  # header + rows
+    (run,) = list(store)
+    assert [n for n, _ in run.documents()] == names
+    with h5py.File(tmp_path / "h5" / "1.h5") as f:
+        assert list(f["entry/primary/m"][:]) == [-1.0, 0.0, 1.0]
+    store.close()
+    RE.close()

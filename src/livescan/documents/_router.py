@@ -15,6 +15,8 @@ DOCUMENT_NAMES = (
     "resource",
     "datum",
     "datum_page",
+    "stream_resource",
+    "stream_datum",
     "stop",
 )
 
@@ -118,6 +120,14 @@ class DocumentRouter:
         if _overrides(self, "datum"):
             for datum in _unpack_datum_page(doc):
                 self.datum(datum)
+        return None
+
+    def stream_resource(self, doc: dict[str, Any]) -> Any:
+        """Handle a stream_resource document (a file a detector writes; ignored here)."""
+        return None
+
+    def stream_datum(self, doc: dict[str, Any]) -> Any:
+        """Handle a stream_datum document (rows of a stream_resource; ignored here)."""
         return None
 
     def stop(self, doc: dict[str, Any]) -> Any:

@@ -85,7 +85,11 @@ class StreamGroup:
         self.events.attrs["NX_class"] = "NXcollection"
         self.timestamps = self.group.create_group("timestamps")
         self.timestamps.attrs["NX_class"] = "NXcollection"
-        self.data_keys: dict[str, dict[str, Any]] = dict(descriptor["data_keys"])
+        # keys whose data a detector writes into its own files (stream_resource) have no
+        # values in the events: the run file leaves them out
+        self.data_keys: dict[str, dict[str, Any]] = {
+            k: dk for k, dk in descriptor["data_keys"].items() if dk.get("external") != "STREAM:"
+        }
         for key in self.data_keys:
             if key in _RESERVED:
                 raise ExportError(

@@ -154,11 +154,13 @@ class RunStore:
         self._open[uid] = _Open(journal, frames)
 
     def _owner(self, name: str, doc: dict[str, Any]) -> str:
-        if name == "stop" or (name in ("descriptor", "resource") and "run_start" in doc):
+        if name == "stop" or (
+            name in ("descriptor", "resource", "stream_resource") and "run_start" in doc
+        ):
             key = doc["run_start"]
             if key in self._open:
                 return key
-        elif name in ("event", "event_page"):
+        elif name in ("event", "event_page", "stream_datum"):
             key = doc["descriptor"]
         elif name in ("datum", "datum_page"):
             key = doc["resource"]
