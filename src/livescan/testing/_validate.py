@@ -108,9 +108,11 @@ class DocumentValidator:
         _require(set(doc["data"]) == keys, "event data keys differ from data_keys")
         _require(set(doc["timestamps"]) == keys, "event timestamps differ from data_keys")
         # seq_num counts per stream: a new descriptor (after `configure`) goes on counting
+        # (a pause that rewinds to the last checkpoint retakes points: their seq_num again)
         stream = desc.get("name", "primary")
-        self.seq[stream] = self.seq.get(stream, 0) + 1
-        _require(doc["seq_num"] == self.seq[stream], "seq_num out of order")
+        expected = self.seq.get(stream, 0) + 1
+        _require(1 <= doc["seq_num"] <= expected, "seq_num out of order")
+        self.seq[stream] = doc["seq_num"]
         self.per_stream[desc.get("name", "primary")] += 1
         for key, filled in (doc.get("filled") or {}).items():
             if not filled:

@@ -1,0 +1,146 @@
+"""Habits of bluesky users that livescan's RunEngine keeps (issue 9)."""
+
+from __future__ import annotations
+
+import time
+
+import bluesky.plan_stubs as bps
+import bluesky.utils
+import pytest
+from bluesky.run_engine import TransitionError, WaitForTimeoutError
+from ophyd import sim as osim
+
+from livescan.errors import RunEngineInterrupted
+from livescan.plans import Msg, count, scan, subs_wrapper
+from livescan.sim import det, motor
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.stop: dict | None = None
+
+    def __call__(self, name: str, doc: dict) -> None:
+        self.names.append(name)
+        if name == "stop":
+            self.stop = doc
+
+
+@pytest.mark.parametrize("end", ["stop", "abort"])
+def test_subs_wrapper_callbacks_get_the_stop_of_a_stopped_run(RE, end):
+    cb = Recorder()
+
+    def plan():
+        yield Msg("open_run")
+        yield Msg("pause")
+        yield Msg("close_run")
+
+    with pytest.raises(RunEngineInterrupted):
+        RE(subs_wrapper(plan(), cb))
+    result = getattr(RE, end)()
+    assert cb.names == ["start", "stop"]
+    assert cb.stop is not None
+    assert cb.stop["exit_status"] == {"stop": "success", "abort": "abort"}[end]
+    assert result.exit_status == cb.stop["exit_status"]
+
+
+def test_resume_into_another_pause_pauses_again_without_hanging(RE):
+    def plan():
+        yield Msg("open_run")
+        yield Msg("pause")
+        yield Msg("pause")
+        yield Msg("close_run")
+
+    with pytest.raises(RunEngineInterrupted):
+        RE(plan())
+    t0 = time.monotonic()
+    with pytest.raises(RunEngineInterrupted):
+        RE.resume()
+    assert time.monotonic() - t0 < 5 and RE.state == "paused"
+    assert RE.resume().exit_status == "success"
+
+
+def test_pause_now_rewinds_to_the_checkpoint_and_retakes_the_point(RE):
+    seen: list[int] = []
+    RE.subscribe_lossless(lambda n, d: seen.append(d["seq_num"]) if n == "event" else None)
+
+    def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield from bps.trigger_and_read([det])
+        yield Msg("checkpoint")
+        yield from bps.trigger_and_read([det])
+        yield Msg("pause")  # bluesky's default: pause now
+        yield Msg("close_run")
+
+    with pytest.raises(RunEngineInterrupted):
+        RE(plan())
+    assert RE.resume().exit_status == "success"
+    assert seen == [1, 2, 2]  # the point after the last checkpoint, taken again
+
+
+def test_bluesky_exception_classes_catch_livescan_errors(RE):
+    class Failing:
+        name = "failing"
+
+        def set(self, value):
+            from ophyd import StatusBase
+
+            st = StatusBase()
+            st.set_exception(LookupError("Movement failed"))
+            return st
+
+    with pytest.raises(bluesky.utils.FailedStatus):
+        RE(bps.abs_set(Failing(), 1, wait=False))  # nobody waits: the plan still fails
+    with pytest.raises(TransitionError):
+        RE.request_pause()  # nothing runs
+    slow = osim.SynAxis(name="slow", delay=0.5)
+    with pytest.raises(WaitForTimeoutError):
+        RE(bps.mv(slow, 1, timeout=0.1))
+    with pytest.raises(bluesky.utils.RunEngineInterrupted):
+        RE([Msg("pause")])
+    RE.abort()
+
+
+def test_abort_stops_moving_devices(RE):
+    class Motor(osim.SynAxis):
+        stopped = 0
+
+        def stop(self, *, success=False):
+            Motor.stopped += 1
+            super().stop(success=success)
+
+    m = Motor(name="m", delay=5)
+
+    def plan():
+        yield Msg("open_run")
+        yield Msg("set", m, 1, group="g")
+        yield Msg("pause")
+        yield Msg("wait", None, group="g")
+        yield Msg("close_run")
+
+    with pytest.raises(RunEngineInterrupted):
+        RE(plan())
+    assert Motor.stopped >= 1  # at the pause
+    RE.abort()
+    assert Motor.stopped >= 2  # and at the abort
+
+
+def test_positional_num_and_lazy_scan(RE):
+    docs = Recorder()
+    RE(scan([det], motor, -1, 1, 5), docs)
+    assert docs.names.count("event") == 5
+    plan = scan([det], motor, -1, 1, num=10**12)  # no table of a trillion points
+    t0 = time.monotonic()
+    first = [next(plan) for _ in range(12)]
+    assert time.monotonic() - t0 < 1 and any(m.command == "set" for m in first)
+    plan.close()
+
+
+def test_versions_and_tuples_in_the_start_document(RE):
+    docs: list = []
+    RE(count([det], num=1), lambda n, d: docs.append((n, d)))
+    start = docs[0][1]
+    assert {"livescan", "ophyd", "event_model"} <= set(start["versions"])
+    assert start["hints"]["dimensions"] == [(["time"], "primary")]  # a tuple, as bluesky
+    assert RE.md["scan_id"] == start["scan_id"]
