@@ -34,6 +34,7 @@ from livescan.documents import Callback, check_callable, check_metadata_keys, no
 from livescan.engine._context import RunContext
 from livescan.engine._executor import NO_PLAN_RETURN, as_generator, execute
 from livescan.engine._handle import RunHandle, RunResult, display_hook
+from livescan.engine._interrupt import KernelInterrupts
 from livescan.engine._md import check_scan_id
 from livescan.engine._state import RunEngineState, check_transition
 from livescan.engine._verbs import VERBS, Verb
@@ -130,6 +131,8 @@ class RunEngine:
         self._worker: asyncio.Task[None] | None = None
         self._runner: asyncio.Runner | None = None
         self._listeners: list[Callable[[RunHandle], Any]] = []
+        # Jupyter's interrupt button while runs go on in the background (no cell executing)
+        self._kernel_interrupts = KernelInterrupts(self._interrupt_from_kernel)
 
     # -- metadata ------------------------------------------------------------------------
     @property
@@ -170,6 +173,7 @@ class RunEngine:
         if self.state_hook is not None:
             self.state_hook(new.value, old.value)
         if self._current is not None:
+            self._current._mark_state(new.value)
             self._current._notify()
 
     def add_listener(self, fn: Callable[[RunHandle], Any]) -> None:
@@ -361,6 +365,7 @@ class RunEngine:
         handle._attach(loop)
         self._queue.append(handle)
         self._ensure_worker()
+        self._kernel_interrupts.arm(loop)
         if self.display:
             self._display(handle)
         return handle
@@ -378,6 +383,20 @@ class RunEngine:
         finally:
             if self._worker is asyncio.current_task():
                 self._worker = None
+            if not self._queue:
+                self._kernel_interrupts.disarm()
+
+    def _interrupt_from_kernel(self) -> None:
+        """Jupyter's interrupt button with no cell executing: abort the current run and
+        drop the queued ones (each ends with one stop, ``exit_status='abort'``)."""
+        reason = "interrupted (Jupyter interrupt)"
+        for handle in list(self._queue):
+            self._dequeue(handle, reason)
+        if self._current is not None and self._state not in (S.IDLE, S.ABORTING, S.HALTING):
+            try:
+                self.abort(reason)
+            except IllegalStateTransition:  # ending already
+                pass
 
     def _dequeue(self, handle: RunHandle, reason: str) -> None:
         if handle in self._queue:

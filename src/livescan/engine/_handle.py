@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from livescan.errors import IllegalStateTransition
+from livescan.engine._interrupt import sigint_noticed
+from livescan.errors import IllegalStateTransition, RunEngineInterrupted
 
 if TYPE_CHECKING:
     from livescan.engine._engine import RunEngine
@@ -84,6 +86,14 @@ class DisplaySlot:
         return True
 
 
+def _interrupted(message: str) -> RunEngineInterrupted:
+    """An awaited run ended by Jupyter's interrupt button: IPython shows this one line
+    (``_render_traceback_``) instead of a traceback through the handle's internals."""
+    exc = RunEngineInterrupted(message)
+    exc.__dict__["_render_traceback_"] = lambda: [f"RunEngineInterrupted: {message}"]
+    return exc
+
+
 class RunResult(tuple):
     """The start uids of the runs a plan made (a tuple), plus how it ended."""
 
@@ -152,6 +162,8 @@ class RunHandle:
         #: how this run is shown in a notebook (filled by the display hook)
         self.display = DisplaySlot()
         self._ctx: Any = None
+        self._paused_total = 0.0
+        self._paused_since: float | None = None
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -177,6 +189,25 @@ class RunHandle:
         if self.start_time is None:
             return 0.0
         return (self.end_time or time.time()) - self.start_time
+
+    @property
+    def running_time(self) -> float:
+        """Seconds the run has been running: ``elapsed`` minus the time spent paused."""
+        now = self.end_time or time.time()
+        paused = self._paused_total
+        if self._paused_since is not None:
+            paused += now - self._paused_since
+        return max(0.0, self.elapsed - paused)
+
+    def _mark_state(self, state: str) -> None:
+        """The engine changed state while this was its current run (pause book-keeping)."""
+        now = time.time()
+        if state == "paused":
+            if self._paused_since is None:
+                self._paused_since = now
+        elif self._paused_since is not None:
+            self._paused_total += now - self._paused_since
+            self._paused_since = None
 
     @property
     def exit_status(self) -> str | None:
@@ -281,6 +312,7 @@ class RunHandle:
             self._final_events = ctx.primary_events
             self.skipped = self.engine.dispatcher.skipped()
         self._ctx = None
+        self._mark_state("finished")
         self.end_time = time.time()
         self.result_value, self.exception = result, exception
         self._finished = True
@@ -307,16 +339,45 @@ class RunHandle:
     async def _wait(self) -> RunResult:
         if self._future is None:
             raise RuntimeError("this run was not submitted on an event loop")
-        try:
-            return await asyncio.shield(self._future)
-        except asyncio.CancelledError:
-            # the awaiting cell was interrupted: end the run cleanly, then propagate
-            if not self._finished:
-                if self.engine._current is self:
-                    self.engine.abort("interrupted while awaiting the run")
-                else:
-                    self.engine._dequeue(self, "interrupted before it started")
-            raise
+        with sigint_noticed() as interrupted:
+            try:
+                return await asyncio.shield(self._future)
+            except asyncio.CancelledError:
+                # the awaiting cell was cancelled: end the run cleanly
+                by_sigint = interrupted()
+                self._end_early(
+                    "interrupted (KeyboardInterrupt)"
+                    if by_sigint
+                    else "cancelled while awaiting the run"
+                )
+                if not by_sigint:
+                    raise
+        # Jupyter's interrupt button: wait for the run's end, then say what happened in
+        # one line (not a CancelledError traceback through these internals)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._future)
+        raise _interrupted(self._interrupted_message()) from None
+
+    def _end_early(self, reason: str) -> None:
+        if self._finished:
+            return
+        if self.engine._current is self:
+            with contextlib.suppress(IllegalStateTransition):  # already ending
+                self.engine.abort(reason)
+        else:
+            self.engine._dequeue(self, reason)
+
+    def _interrupted_message(self) -> str:
+        scan = f"scan {self.scan_id}" if self.scan_id is not None else self.plan_name
+        total = f"/{self.num_points}" if self.num_points else ""
+        if not self._finished:
+            return f"{scan} is ending (interrupted); RE.state is {self.engine.state}"
+        if not self.uids:
+            return f"{self.plan_name} interrupted before it started"
+        return (
+            f"{scan} interrupted: exit_status={self.exit_status!r} after "
+            f"{self.num_events}{total} events"
+        )
 
     # -- display -------------------------------------------------------------------------
     def _ipython_display_(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import ipywidgets
 
 from livescan.engine import DisplaySlot
+from livescan.jupyter._cells import current_cell_id, remember_run, show_earlier_runs
 from livescan.jupyter._fallback import run_fallback, static_bundle
 from livescan.jupyter._status import RunLike, RunStatus
 from livescan.widgets import LIVE_CLASS, fallbacks_settled, placeholder_bundle, render_png
@@ -94,9 +95,17 @@ def display_run(handle: ShownRun) -> ipywidgets.Box | None:
     slot.status = status
     subs = list(getattr(handle, "subscriptions", ()) or ())
     box = run_layout(status, subs)
+    cell = current_cell_id()
+    show_earlier_runs(cell, handle)  # this cell ran again: its runs still going stay shown
     output = display(box, display_id=True)
     placeholder = display(placeholder_bundle(), raw=True, display_id=True)
     if output is not None and placeholder is not None:
+
+        def show_again() -> None:  # the same views and display ids: updates reach both
+            display(box, display_id=output.display_id)
+            display(placeholder_bundle(), raw=True, display_id=placeholder.display_id)
+
+        remember_run(cell, handle, show_again)
         _leave_fallback_at_the_end(handle, box, subs, output, placeholder)
     return box
 

@@ -17,6 +17,10 @@ __all__ = ["RunLike", "RunStatus"]
 
 logger = logging.getLogger("livescan.jupyter")
 
+#: the colour of an enabled button; a disabled one is plain grey (a finished run's too)
+_BUTTON_STYLES = {"resume": "success", "abort": "danger"}
+_ENDING = ("stopping", "aborting", "halting")
+
 _STATE_COLORS = {
     "queued": "#777",
     "idle": "#777",
@@ -111,10 +115,10 @@ class RunStatus:
             "pause": ipywidgets.Button(description="Pause", icon="pause",
                                        tooltip="Pause at the next checkpoint"),
             "resume": ipywidgets.Button(description="Resume", icon="play",
-                                        button_style="success", tooltip="Continue the run"),
+                                        tooltip="Continue the run"),
             "stop": ipywidgets.Button(description="Stop", icon="stop",
                                       tooltip="End the run cleanly (exit_status='success')"),
-            "abort": ipywidgets.Button(description="Abort", icon="times", button_style="danger",
+            "abort": ipywidgets.Button(description="Abort", icon="times",
                                        tooltip="End the run cleanly (exit_status='abort')"),
         }  # fmt: skip
         for name, button in self.buttons.items():
@@ -143,7 +147,8 @@ class RunStatus:
 
     # -- handle events -------------------------------------------------------------------
     def _on_change(self, handle: Any) -> None:
-        if handle.done() or handle.state in ("paused", "queued"):
+        ended = handle.state in _ENDING and getattr(handle, "stop_doc", None) is not None
+        if handle.done() or ended or handle.state in ("paused", "queued"):
             self._throttle.poke()
             self._throttle.flush_now()  # state changes show at once
         else:
@@ -193,7 +198,13 @@ class RunStatus:
         h = self.handle
         if h.done():
             return h.exit_status or "finished"
-        return str(h.state)
+        state = str(h.state)
+        stop = getattr(h, "stop_doc", None)
+        if state in _ENDING and stop is not None:
+            # the user ended the run and its stop is composed: show how it ended before
+            # the subscribers' own end-of-run work (final flushes, fallbacks) goes out
+            return str(stop.get("exit_status", state))
+        return state
 
     def refresh(self) -> None:
         """Push the handle's current state into the widgets."""
@@ -210,8 +221,9 @@ class RunStatus:
         n, total = int(h.num_events), h.num_points
         elapsed = h.elapsed if h.scan_id is not None or h.done() else None
         eta = None
-        if total and n and not h.done() and elapsed:
-            eta = elapsed / n * max(0, total - n)
+        run_s = getattr(h, "running_time", elapsed)  # paused time does not count
+        if total and n and not h.done() and run_s:
+            eta = run_s / n * max(0, total - n)
         count = f"<span class='livescan-events'>{n}</span>" + (f" / {total}" if total else "")
         stats = f"events {count} · elapsed {_fmt_seconds(elapsed)}"
         if not h.done():
@@ -251,8 +263,11 @@ class RunStatus:
         if self.problems.value != text:
             self.problems.value = text
         for name, button in self.buttons.items():
-            if button.disabled == enabled[name]:
-                button.disabled = not enabled[name]
+            style = _BUTTON_STYLES.get(name, "") if enabled[name] else ""
+            if button.disabled == enabled[name] or button.button_style != style:
+                with button.hold_sync():
+                    button.disabled = not enabled[name]
+                    button.button_style = style
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
