@@ -113,10 +113,14 @@ class LivePlot(LiveWidget):
         new_axes = []
         if xs is None:
             xs = bqplot.LinearScale(**(_limits(xlim, "xlim") or _UNIT))
-            new_axes.append(bqplot.Axis(scale=xs, label=self.x, grid_lines="dashed"))
+            # at most 4 significant digits, no exponent (a count's times read 0.03148,
+            # not 3.148e-2), and fewer ticks than d3's default on a narrow figure
+            new_axes.append(bqplot.Axis(scale=xs, label=self.x, grid_lines="dashed",
+                                        tick_format=".4~r", num_ticks=6))  # fmt: skip
         if ys is None:
             ys = bqplot.LinearScale(**(_limits(ylim, "ylim") or _UNIT))
-            new_axes.append(bqplot.Axis(scale=ys, label=self.y, side="left", grid_lines="dashed"))
+            new_axes.append(bqplot.Axis(scale=ys, label=self.y, side="left", grid_lines="dashed",
+                                        label_offset="48px"))  # fmt: skip
         self.x_scale, self.y_scale = xs, ys
         # scales this plot made without limits: it keeps them from collapsing to a point
         self._auto_scales = [
@@ -130,7 +134,7 @@ class LivePlot(LiveWidget):
                 axes=new_axes,
                 title=f"{self.y} vs {self.x}",
                 legend_location="top-right",
-                fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 20},
+                fig_margin={"top": 50, "bottom": 50, "left": 66, "right": 20},
                 layout=ipywidgets.Layout(width="100%", min_width="360px", height="340px"),
             )
         elif new_axes:

@@ -157,7 +157,10 @@ class LiveRaster(LiveWidget):
         axes = [
             bqplot.Axis(scale=self.x_scale, label=xlabel or "column"),
             bqplot.Axis(scale=self.y_scale, label=ylabel or "row", side="left"),
-            bqplot.ColorAxis(scale=self.color_scale, label=I, side="right"),
+            # the colour bar is short: a few ticks, or their labels overlap
+            bqplot.ColorAxis(
+                scale=self.color_scale, label=I, side="right", num_ticks=4, tick_format=".3~g"
+            ),
         ]
         self.figure = bqplot.Figure(
             marks=list(self.marks),

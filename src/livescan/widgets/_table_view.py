@@ -212,8 +212,7 @@ class TableGridView:
         if self.columns and 0 < self._seq.n <= self.static_rows:
             old = self.grid
             self.grid = DataGrid(self._frame(), renderers=self._make_renderers(),
-                                 base_column_size=110, base_row_header_size=80,
-                                 layout=self._grid_layout)  # fmt: skip
+                                 layout=self._grid_layout, **self._sizes())  # fmt: skip
             self.widget.children = (self.grid, self.summary)
             old.close()
         self._fallback_outputs.leave(self)
@@ -296,10 +295,17 @@ class TableGridView:
             self,
             self._frame(),
             renderers=renderers or {},
-            base_column_size=110,
-            base_row_header_size=80,
+            **self._sizes(),
             layout=self._grid_layout,
         )
+
+    def _sizes(self) -> dict[str, Any]:
+        """Column widths from the header names (a number at precision 3 is narrower than
+        ``motor_setpoint``), so a table beside a plot (~380 px) shows every column."""
+        widths = {"time": 84}
+        for c in self.columns:
+            widths[c] = max(64, 7 * len(c) + 22)
+        return {"base_column_size": 84, "base_row_header_size": 64, "column_widths": widths}
 
     def _make_renderers(self) -> dict[str, TextRenderer]:
         """Number formats from the descriptor's precision (made at flush, off the event path)."""
