@@ -175,19 +175,15 @@ def final_row_headers(page) -> list[int | None]:
 
 def drawn_lag(s: dict[str, Any], max_points: int = 2000) -> int | None:
     """Events the status widget shows minus what is drawn (line points, heat-map cells or
-    the image frame), the worst figure; None when nothing is counted or when lines are
-    decimated (more than ``max_points`` events)."""
-    if s["events"] < 0 or (
-        s["events"] > max_points
-        and not any(f["heatmap"] is not None for f in s["figures"])
-        and s["frame"] is None
-    ):
+    the image frame), the worst figure; None when nothing is counted. Lines count only up
+    to ``max_points`` events (beyond, LivePlot decimates them)."""
+    if s["events"] < 0:
         return None
     drawn = []
     for fig in s["figures"]:
         if fig["heatmap"] is not None:
             drawn.append(fig["heatmap"])
-        elif fig["lines"]:
+        elif fig["lines"] and s["events"] <= max_points:
             drawn.append(count_path_points(fig["lines"][0]))
     if s["frame"] is not None:
         drawn.append(s["frame"])

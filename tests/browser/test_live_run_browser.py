@@ -58,7 +58,7 @@ def _watch(page, timeout: float = 90.0, each=None) -> list[dict]:
 
 def _check_table_mid_run(samples: list[dict], check: TableCheck, kernel: dict) -> None:
     live = [s for s in samples if s["state"] not in DONE_STATES]
-    assert len(live) >= 5, len(live)
+    assert len(live) >= 3, len(live)
     assert len(check.rows) >= 8, f"complete grid rows seen during the run: {sorted(check.rows)}"
     assert not check.stale, f"placeholders older than 300 ms at (row, column) {check.stale}"
     assert check.differing_rows(kernel) == []
@@ -98,7 +98,7 @@ def test_dashboard_draws_a_new_plot_with_ticks_mid_run(lab, lab_page):
     nb = _notebook(
         SETUP.replace("0.03", "0.05") + "from livescan.jupyter import Dashboard\n"
         "dash = Dashboard.in_sidecar(RE=RE, overplot=False, title='livescan')",
-        "h = RE(scan([det], motor, -3, 3, num=80))",
+        "h = RE(scan([det], motor, -3, 3, num=100))",
     )
     errors = _console(lab_page)
     name = lab.add_notebook(nb, "dashboard-live-plot")
@@ -123,11 +123,11 @@ def test_dashboard_draws_a_new_plot_with_ticks_mid_run(lab, lab_page):
         assert len(fig["yticks"]) == 2 and min(fig["yticks"]) >= 2, fig["yticks"]
     time.sleep(1.0)
     kernel = kernel_rows(lab_page, "dash.table.view")
-    assert kernel["seq"] == list(range(1, 81))
+    assert kernel["seq"] == list(range(1, 101))
     _check_table_mid_run(samples, check, kernel)
     headers = final_row_headers(lab_page)
     final = TableCheck.final_check(headers, kernel["seq"])
-    assert final["final_rows"] == 80 and final["final_unloaded"] == 0, final
+    assert final["final_rows"] == 100 and final["final_unloaded"] == 0, final
     assert final["final_repeated"] == final["final_missing"] == final["final_out_of_order"] == 0
     assert not [e for e in errors if "invalid format" in e]
     assert errors == []

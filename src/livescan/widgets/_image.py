@@ -123,8 +123,11 @@ class LiveImage(LiveWidget):
         self.col_profile, self.col_figure = _profile(
             ("column profile", "row"), reverse_y=True, width="220px", height="420px", x_ticks=3
         )
+        # min 1 from the start: raising min above the value later made the browser's
+        # slider clamp and send value 1 back, which the kernel took for the user leaving
+        # "follow newest" (the image froze at frame 2 of a live run)
         self.slider = ipywidgets.IntSlider(
-            value=0, min=0, max=0, description="frame", disabled=True,
+            value=1, min=1, max=1, description="frame", disabled=True,
             layout=ipywidgets.Layout(width="420px"),
         )  # fmt: skip
         self.follow = ipywidgets.ToggleButton(
