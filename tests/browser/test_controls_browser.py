@@ -1,0 +1,160 @@
+"""Run controls in JupyterLab + Chromium with a table, a plot and the status on screen.
+
+Pause and Abort clicked on the run-status widget (click → state shown, read from the page;
+the tight 150 ms budget is bench/browser.py's, here a generous bound), Jupyter's interrupt
+command (SIGINT to the kernel, as the toolbar button) on a background run and on an awaited
+one, and a cell run twice quickly. Each checks the run's documents in the kernel and that
+the browser console stayed free of errors.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import pytest
+from _lab import notebook_cells, open_notebook, run_all, screenshot, strip_ansi, wait_for_js
+from _live_probe import click_and_wait
+from _widget_probe import kernel_exec, start_run_all, status_events, status_state, wait_until
+
+pytestmark = pytest.mark.browser
+
+SETUP = """\
+import json
+from livescan import RunEngine
+from livescan.callbacks import LiveTable, LivePlot
+from livescan.plans import scan
+from livescan.sim import det, motor
+RE = RunEngine()
+stops = []
+RE.subscribe_lossless(lambda name, doc: stops.append(doc['exit_status']), 'stop')
+motor.delay = 0.03
+"""
+RUN = (
+    "h = RE(scan([det], motor, -3, 3, num=400), "
+    "[LiveTable([det, motor]), LivePlot('det', 'motor')])"
+)
+CLICK_BOUND_MS = 1000  # generous: the budget (150 ms) is measured by bench/browser.py
+
+
+def _notebook(*cells: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+
+
+def _console(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    return errors
+
+
+def _kernel_json(page, expr: str) -> dict:
+    return json.loads(kernel_exec(page, f"print(json.dumps({expr}))").strip().splitlines()[-1])
+
+
+def _interrupt(page) -> None:
+    """What the toolbar's interrupt button does (the kernel gets SIGINT)."""
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:interrupt-kernel')")
+
+
+def test_pause_and_abort_with_a_table_and_a_plot_on_screen(lab, lab_page):
+    errors = _console(lab_page)
+    name = lab.add_notebook(_notebook(SETUP, RUN), "controls-pause-abort")
+    open_notebook(lab_page, lab, name)
+    run_all(lab_page)  # returns at once; the run goes on in the kernel's loop
+    wait_until(lambda: status_events(lab_page) >= 20, what="20 events")
+
+    pause = click_and_wait(lab_page, "Pause", "paused")
+    assert pause["ms"] is not None and pause["ms"] <= CLICK_BOUND_MS, pause
+    kernel = _kernel_json(lab_page, "{'state': str(RE.state), 'events': h.num_events}")
+    assert kernel["state"] == "paused"
+    time.sleep(1.0)
+    assert status_events(lab_page) == kernel["events"]  # nothing ran while paused
+    assert _kernel_json(lab_page, "h.num_events") == kernel["events"]
+    screenshot(lab_page.locator(".livescan-run").first, "controls-paused")
+
+    abort = click_and_wait(lab_page, "Abort", "abort")
+    assert abort["ms"] is not None and abort["ms"] <= CLICK_BOUND_MS, abort
+    final = _kernel_json(lab_page, "{'exit': h.exit_status, 'stops': stops, 'n': h.num_events}")
+    assert final["exit"] == "abort" and final["stops"] == ["abort"]
+    assert final["n"] == kernel["events"]  # aborted from the pause: no event after it
+    buttons = lab_page.locator(".livescan-run-status button").all()
+    assert buttons and all(b.is_disabled() for b in buttons)
+    classes = " ".join(b.get_attribute("class") or "" for b in buttons)
+    assert "mod-danger" not in classes and "mod-success" not in classes  # plain grey
+    screenshot(lab_page.locator(".livescan-run").first, "controls-aborted")
+    assert errors == []
+
+
+def test_interrupt_button_ends_background_and_awaited_runs(lab, lab_page):
+    errors = _console(lab_page)
+    awaited = RUN + "\nresult = await h"
+    name = lab.add_notebook(_notebook(SETUP, RUN, "print('next cell ran')"), "controls-interrupt")
+    open_notebook(lab_page, lab, name)
+    run_all(lab_page)
+    wait_until(lambda: status_events(lab_page) >= 10, what="10 events")
+    _interrupt(lab_page)  # no cell executes: the background run ends cleanly
+    wait_until(lambda: status_state(lab_page) == "abort", timeout=20, what="abort shown")
+    state = _kernel_json(lab_page, "{'exit': h.exit_status, 'stops': stops, 'why': h.reason}")
+    assert state["exit"] == "abort" and state["stops"] == ["abort"], state
+    assert "interrupt" in state["why"]
+
+    # an awaited run: the cell is busy until the run ends
+    kernel_exec(lab_page, "stops.clear()")
+    lab_page.evaluate(
+        """(code) => {
+             const p = window.__livescan.panel();
+             p.content.widgets[1].model.sharedModel.setSource(code);
+           }""",
+        awaited,
+    )
+    start_run_all(lab_page)
+    wait_until(lambda: status_state(lab_page) == "running" and status_events(lab_page) >= 10,
+               what="the awaited run going")  # fmt: skip
+    _interrupt(lab_page)
+    wait_for_js(lab_page, "() => window.__livescan.kernelIdle()", timeout=30)
+    wait_until(lambda: status_state(lab_page) == "abort", timeout=20, what="abort shown")
+    cells = notebook_cells(lab_page)
+    outs = [o for o in cells[1]["outputs"] if o["output_type"] == "error"]
+    assert len(outs) == 1, outs
+    tb = strip_ansi("\n".join(outs[0]["traceback"]))
+    assert tb.startswith("RunEngineInterrupted:") and "\n" not in tb, tb
+    assert "CancelledError" not in tb and "exit_status='abort'" in tb
+    state = _kernel_json(
+        lab_page, "{'exit': h.exit_status, 'stops': stops, 'state': str(RE.state)}"
+    )
+    assert state == {"exit": "abort", "stops": ["abort"], "state": "idle"}
+    assert errors == []
+
+
+def test_a_cell_run_twice_keeps_both_runs_on_screen(lab, lab_page):
+    errors = _console(lab_page)
+    run = "h = RE(scan([det], motor, -3, 3, num=60), [LivePlot('det', 'motor')])"
+    name = lab.add_notebook(_notebook(SETUP, run), "controls-cell-twice")
+    open_notebook(lab_page, lab, name)
+    run_all(lab_page)
+    wait_until(lambda: status_events(lab_page) >= 3, what="the first run going")
+    lab_page.evaluate(
+        """() => {
+             const p = window.__livescan.panel();
+             p.content.activeCellIndex = 1;
+             return window.jupyterapp.commands.execute('notebook:run-cell');
+           }"""
+    )
+    wait_for_js(lab_page, "() => window.__livescan.kernelIdle()", timeout=30)
+    states = lab_page.locator(".livescan-run-status .livescan-state")
+    assert states.count() == 2  # the first run is still shown, the second queued below it
+    wait_until(
+        lambda: (
+            lab_page.locator(".livescan-run-status .livescan-state").all_inner_texts()
+            == ["success", "success"]
+        ),
+        timeout=60,
+        what="both runs finished, both shown",
+    )
+    scans = lab_page.locator(".livescan-run-status").all_inner_texts()
+    assert "scan 1" in scans[0] and "scan 2" in scans[1], scans
+    assert _kernel_json(lab_page, "stops") == ["success", "success"]
+    screenshot(lab_page.locator(".jp-Cell").nth(1), "controls-cell-twice")
+    assert errors == []
