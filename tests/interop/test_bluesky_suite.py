@@ -21,6 +21,11 @@ def test_bluesky_suite_passes_with_livescan_as_RE():
     result = run_suite("livescan", timeout=20)
     passed = set(result["passed"])
     newly_failing = sorted(t for t in bar if t not in passed)
+    if newly_failing:  # timing-sensitive tests on a busy machine: a second chance, alone
+        again = run_suite("livescan", timeout=20, only=newly_failing)
+        passed |= set(again["passed"])
+        result["failing"].update(again["failing"])
+        newly_failing = sorted(t for t in bar if t not in passed)
     assert not newly_failing, (
         f"{len(newly_failing)} bluesky tests that passed with livescan's RunEngine fail now:\n"
         + "\n".join(f"  {t}: {result['failing'].get(t, 'not run')}" for t in newly_failing)

@@ -6,9 +6,10 @@ validates every document it produces with ``event_model``.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time as ttime
-import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -30,8 +31,35 @@ _KEY = re.compile(r"^[^./]+$")
 
 
 def new_uid() -> str:
-    """A fresh uid (uuid4 as a string)."""
-    return str(uuid.uuid4())
+    """A fresh uid: a random (version 4) UUID as a string, like ``str(uuid.uuid4())``.
+
+    The random bytes come from ``os.urandom`` in 4 kB helpings (a child process after
+    fork gets its own), which makes a uid about twice as cheap as ``uuid.uuid4()``."""
+    global _pool, _at
+    with _lock:  # two threads must never take the same 16 bytes
+        at = _at
+        if at >= len(_pool):
+            _pool, at = os.urandom(4096), 0
+        _at = at + 16
+        chunk = _pool[at : at + 16]
+    n = (int.from_bytes(chunk, "big") & _CLEAR) | _V4
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_pool = b""
+_at = 0
+_lock = threading.Lock()
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # the version and variant bits
+_V4 = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+
+
+def _new_pool_after_fork() -> None:
+    global _pool, _at, _lock
+    _pool, _at, _lock = b"", 0, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_pool_after_fork)
 
 
 def check_metadata_keys(md: Mapping[str, Any], where: str = "metadata") -> None:

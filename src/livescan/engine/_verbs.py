@@ -966,9 +966,11 @@ def _fast_save(ctx: RunContext, msg: Msg) -> Any:
     ):
         return Later(save(ctx, msg))
     ctx.bundle = None
-    readings = bundle.readings
-    data = {k: r["value"] for k, r in readings.items()}
-    timestamps = {k: r["timestamp"] for k, r in readings.items()}
+    data = {}
+    timestamps = {}
+    for k, r in bundle.readings.items():
+        data[k] = r["value"]
+        timestamps[k] = r["timestamp"]
     filled = {k: False for k in stream.external} if stream.external else None
     event = composer.event(stream.descriptor, data, timestamps, filled=filled)
     if bundle.name == "primary":

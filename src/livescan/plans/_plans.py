@@ -370,14 +370,18 @@ def _grid(
         snaking = [m in chosen for m in motors]
     shape = [len(p) for _, p in axes]
 
+    cols = [[float(x) for x in p] for _, p in axes]  # plain floats: no numpy per point
+
     def steps() -> Iterable[dict[Any, float]]:
-        for index in np.ndindex(*shape):
+        for index in itertools.product(*(range(n) for n in shape)):
             idx = list(index)
+            flat = 0
             for k in range(1, len(axes)):
                 # a snaking axis runs backwards on every other pass of the slower axes
-                if snaking[k] and np.ravel_multi_index(index[:k], shape[:k]) % 2:
+                flat = flat * shape[k - 1] + index[k - 1]
+                if snaking[k] and flat % 2:
                     idx[k] = shape[k] - 1 - index[k]
-            yield {m: float(p[i]) for (m, p), i in zip(axes, idx, strict=True)}
+            yield {m: col[i] for m, col, i in zip(motors, cols, idx)}
 
     num = int(np.prod(shape))
     defaults = {
