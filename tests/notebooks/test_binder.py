@@ -66,7 +66,9 @@ def test_binder_requirements_alone_run_the_first_tutorial(tmp_path):
             repo.mkdir(exist_ok=True)
             shutil.copy2(source, repo / name)
     requirements = (repo / "binder" / "requirements.txt").read_text()
-    assert ".[jupyter]" in requirements.split()
+    assert ".[jupyter,scale]" in requirements.split()  # tutorial 07 needs the scale extra
+    apt = (repo / "binder" / "apt.txt").read_text().split()
+    assert "redis-server" in apt  # ... and a redis-server to start
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path, timeout=120)
@@ -112,7 +114,8 @@ def test_binder_requirements_alone_run_the_first_tutorial(tmp_path):
     nb = nbformat.read(repo / "notebooks" / "01_getting_started.ipynb", as_version=4)
     nb.cells.append(
         nbformat.v4.new_code_cell(
-            "import sys, livescan\nprint(sys.executable)\nprint(livescan.__file__)"
+            "import sys, livescan\nprint(sys.executable)\nprint(livescan.__file__)\n"
+            "import tiled.client, redis, distributed  # tutorial 07's engines"
         )
     )
     nbformat.write(nb, work / "tutorial.ipynb")
