@@ -294,3 +294,29 @@ def test_page_subscribers_get_every_event_of_every_stream(RE) -> None:
     RE(baseline_wrapper(count([det], num=3), [motor1]), w)
     seen = {w.names[d]: seqs for d, seqs in w.by_descriptor.items()}
     assert seen == {"baseline": [1, 2], "primary": [1, 2, 3]}
+
+
+@pytest.mark.parametrize("slow_first", [True, False])
+def test_a_slow_lossy_subscriber_never_costs_a_fast_one_an_event(RE, slow_first) -> None:
+    import time
+
+    seen = {"slow": 0, "fast": 0}
+
+    def slow(name, doc):
+        if name == "event":
+            seen["slow"] += 1
+            time.sleep(0.01)
+
+    def fast(name, doc):
+        if name == "event":
+            seen["fast"] += 1
+
+    for cb in (slow, fast) if slow_first else (fast, slow):
+        RE.subscribe(cb)
+    handles = []
+    RE.add_listener(lambda h: handles.append(h))
+    RE(count([det], num=300, delay=0.002))
+    assert seen["fast"] == 300
+    assert 0 < seen["slow"] < 300
+    (label, skipped), *others = handles[-1].skipped.items()  # counted per subscriber
+    assert not others and label.endswith(".slow") and skipped == 300 - seen["slow"]

@@ -197,10 +197,14 @@ class LossyLane:
         if st.busy >= self.max_tasks:
             return False
         elapsed = self.clock() - self._t0
-        return (
-            st.spent + st.cost <= self.budget * elapsed + self.grace
-            and self._spent_total + st.cost <= self.total_budget * elapsed + self.grace
-        )
+        if st.spent + st.cost > self.budget * elapsed + self.grace:
+            return False
+        # the lane's total budget never holds back a subscriber that spent no more than
+        # its equal share of it: a slow subscriber cannot cost a fast one an event
+        share = self.total_budget * elapsed / max(len(self.subs), 1)
+        if st.spent + st.cost <= share + self.grace:
+            return True
+        return self._spent_total + st.cost <= self.total_budget * elapsed + self.grace
 
     def _flush_page(self, sub: Subscription, st: LossyStats, *, must: bool) -> None:
         """Turn the collected events into one event_page: call it if the budget allows,
