@@ -258,7 +258,7 @@ class _AdoptOnImport(importlib.abc.MetaPathFinder):
             exec_module(module)
             _adopt(module)
 
-        loader.exec_module = exec_and_adopt  # type: ignore[union-attr]
+        loader.exec_module = exec_and_adopt  # type: ignore[method-assign,union-attr]
         return spec
 
 

@@ -10,7 +10,7 @@ import os
 import re
 import threading
 import time as ttime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from livescan.documents._types import (
@@ -159,7 +159,7 @@ class RunComposer:
     def event_page(
         self,
         descriptor: Mapping[str, Any],
-        events: list[Mapping[str, Any]],
+        events: Sequence[Mapping[str, Any]],
         *,
         filled: dict[str, list[bool]] | None = None,
     ) -> dict[str, Any]:

@@ -66,6 +66,7 @@ class EventDescriptor(TypedDict):
     object_keys: NotRequired[dict[str, list[str]]]
     configuration: NotRequired[dict[str, Any]]
     hints: NotRequired[dict[str, Any]]
+    object_classes: NotRequired[dict[str, Any]]
 
 
 class Event(TypedDict):

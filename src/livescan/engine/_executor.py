@@ -158,7 +158,7 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                 command = msg.command
                 quick, fn = table[command]
             except (KeyError, AttributeError, TypeError):
-                fn = verbs.get(getattr(msg, "command", None))  # registered during the run
+                fn = verbs.get(str(getattr(msg, "command", "")))  # registered during the run
                 if fn is None:
                     response, throw = None, _unknown(msg, verbs)
                     continue
@@ -266,25 +266,25 @@ async def _finish(
     if last_stop is not None:
         exit_status, reason = last_stop["exit_status"], last_stop.get("reason", "")
     if ctx.failure is not None:
-        failure = ctx.failure
-        assert isinstance(failure, LosslessFailure)
+        lost = ctx.failure
+        assert isinstance(lost, LosslessFailure)
         stop = ctx.handle.stop_doc
-        if stop is not None and str(failure) not in stop.get("reason", ""):
+        if stop is not None and str(lost) not in stop.get("reason", ""):
             # it failed on the stop itself: the stop others recorded stands
             message = (
-                f"{failure}; the run's stop document (exit_status={stop['exit_status']!r}) "
+                f"{lost}; the run's stop document (exit_status={stop['exit_status']!r}) "
                 "had been composed and recorded by the other subscribers, so the run keeps "
                 "that status, but this subscriber's output may be incomplete"
             )
         else:
-            message = f"the run was ended because {failure}"
+            message = f"the run was ended because {lost}"
         err = CriticalCallbackError(
             message,
-            callback=failure.subscription.func,
+            callback=lost.subscription.func,
             uids=tuple(ctx.handle.uids),
-            reason=str(failure),
+            reason=str(lost),
         )
-        raise err from failure.error
+        raise err from lost.error
     if error is not None and not isinstance(error, Interrupt):
         raise error
     if ctx.failed_pause:

@@ -301,7 +301,9 @@ async def save(ctx: RunContext, msg: Msg) -> None:
     readings = bundle.readings
     data = {k: r["value"] for k, r in readings.items()}
     timestamps = {k: r["timestamp"] for k, r in readings.items()}
-    filled = {k: False for k in stream.external} if stream.external else None
+    filled: dict[str, bool | str] | None = (
+        {k: False for k in stream.external} if stream.external else None
+    )
     event = composer.event(stream.descriptor, data, timestamps, filled=filled)
     if bundle.name == "primary":
         ctx.primary_events += 1
@@ -395,8 +397,12 @@ async def _status_done(obj: Any, action: str, status: Any) -> None:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
 
+        def settle() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
         def finished(*_: Any) -> None:
-            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
+            loop.call_soon_threadsafe(settle)
 
         status.add_callback(finished)
         await fut
@@ -678,11 +684,13 @@ async def collect(ctx: RunContext, msg: Msg) -> Any:
         else:
             for partial in obj.collect():
                 payload.append(partial)
-                stream_name = only
-                if stream_name is None:  # several streams: the one with these keys
-                    keys = set(partial["data"])
-                    stream_name = next(n for n in by_stream if keys and set(by_stream[n]) >= keys)
-                grouped.setdefault(stream_name, []).append(partial)
+                target_name = only
+                if target_name is None:  # several streams: the one with these keys
+                    fields = set(partial["data"])
+                    target_name = next(
+                        n for n in by_stream if fields and set(by_stream[n]) >= fields
+                    )
+                grouped.setdefault(target_name, []).append(partial)
         for stream_name, events in grouped.items():  # one event_page per stream, as bluesky
             stream = ctx.streams[stream_name]
             filled = {k: [False] * len(events) for k in stream.external}
@@ -971,7 +979,9 @@ def _fast_save(ctx: RunContext, msg: Msg) -> Any:
     for k, r in bundle.readings.items():
         data[k] = r["value"]
         timestamps[k] = r["timestamp"]
-    filled = {k: False for k in stream.external} if stream.external else None
+    filled: dict[str, bool | str] | None = (
+        {k: False for k in stream.external} if stream.external else None
+    )
     event = composer.event(stream.descriptor, data, timestamps, filled=filled)
     if bundle.name == "primary":
         ctx.primary_events += 1

@@ -179,8 +179,8 @@ def scan(
 
     bluesky's positional form ``scan([det], motor, -1, 1, 11)`` works too."""
     detectors = _check_detectors(detectors, "scan")
-    args, num = _positional_num(args, num, "scan")
-    axes = _parse_inner(args, "scan")
+    triplets, num = _positional_num(args, num, "scan")
+    axes = _parse_inner(triplets, "scan")
     if not isinstance(num, int | np.integer) or num < 1:
         raise ValueError(f"scan() needs num=<number of points>, a positive integer; got {num!r}")
     num = int(num)
@@ -203,13 +203,13 @@ def scan(
         "plan_args": {
             "detectors": list(map(repr, detectors)),
             "num": num,
-            "args": [repr(a) if hasattr(a, "read") else a for a in args],
+            "args": [repr(a) if hasattr(a, "read") else a for a in triplets],
             "per_step": repr(per_step),
         },
         "plan_pattern": "inner_product",
         "plan_pattern_args": {
             "num": num,
-            "args": [repr(a) if hasattr(a, "read") else a for a in args],
+            "args": [repr(a) if hasattr(a, "read") else a for a in triplets],
         },
         "hints": {"dimensions": _dimensions(motors)},
     }
@@ -244,8 +244,8 @@ def rel_scan(
     md: dict[str, Any] | None = None,
 ) -> Plan:
     """Like :func:`scan`, relative to the motors' positions; they return there afterwards."""
-    args, num = _positional_num(args, num, "rel_scan")
-    axes = _parse_inner(args, "rel_scan")
+    triplets, num = _positional_num(args, num, "rel_scan")
+    axes = _parse_inner(triplets, "rel_scan")
 
     def build(origin: dict[Any, float]) -> Plan:
         shifted: list[Any] = []
