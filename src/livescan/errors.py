@@ -9,7 +9,8 @@ derive from the matching built-in (``ValueError``, ``TypeError``, ``KeyError``,
     │   ├── IllegalStateTransition      (also RuntimeError)
     │   ├── RunEngineInterrupted        a blocking run was paused
     │   ├── PlanError                   (also TypeError) not a plan / a bad message sequence
-    │   │   └── UnknownCommand          (also KeyError) a message no verb handles
+    │   │   ├── UnknownCommand          (also KeyError) a message no verb handles
+    │   │   └── DuplicateField          (also ValueError) two devices give one field
     │   ├── WaitTimeout                 (also TimeoutError) wait_for / wait(timeout=) ran out
     │   └── RunFailed                   a run ended with exit_status='fail'
     │       └── CriticalCallbackError   a lossless subscriber raised
@@ -48,6 +49,7 @@ from typing import Any
 __all__ = [
     "CriticalCallbackError",
     "DeviceError",
+    "DuplicateField",
     "ExportError",
     "FieldError",
     "FileExistsExportError",
@@ -105,6 +107,10 @@ class UnknownCommand(PlanError, KeyError):
 
 class _Timeout(TimeoutError):
     """(A Python-level base so bluesky's WaitForTimeoutError can join WaitTimeout's.)"""
+
+
+class DuplicateField(PlanError, ValueError):
+    """Two devices read into one stream give the same field name."""
 
 
 class WaitTimeout(RunEngineError, _Timeout):

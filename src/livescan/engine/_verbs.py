@@ -11,7 +11,7 @@ import builtins
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from livescan._version import __version__
@@ -19,7 +19,7 @@ from livescan.dispatch import LosslessFailure
 from livescan.documents import check_metadata_keys, to_jsonable
 from livescan.engine._context import Bundle, RunContext, Stream
 from livescan.engine._state import RunEngineState
-from livescan.errors import DeviceError, MetadataError, PlanError, WaitTimeout
+from livescan.errors import DeviceError, DuplicateField, MetadataError, PlanError, WaitTimeout
 from livescan.plans import Msg
 
 __all__ = ["FAST", "VERBS", "Later", "Verb", "verb"]
@@ -60,7 +60,9 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
         )
     engine = ctx.engine
     # precedence as in bluesky: call keywords > open_run md > plan_type/name > RE.md
-    md: dict[str, Any] = dict(engine.md)
+    # a PersistentDict hands out proxies of its nested values: the run gets plain copies
+    to_dict = getattr(engine.md, "to_dict", None)
+    md: dict[str, Any] = dict(to_dict()) if callable(to_dict) else dict(engine.md)
     md["plan_type"] = "generator"
     md["plan_name"] = ctx.handle.plan_name
     md.update(msg.kwargs)
@@ -70,6 +72,12 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
     versions.setdefault("livescan", __version__)
     md["versions"] = versions
     check_metadata_keys(md, "run metadata")
+    sample = md.get("sample")
+    if sample is not None and not isinstance(sample, str | Mapping):
+        raise MetadataError(
+            f"run metadata 'sample' must be a string or a dict, not {type(sample).__name__} "
+            f"({sample!r}); e.g. sample={{'name': 'Si', 'number': 1}}"
+        )
     normalizer = getattr(engine, "md_normalizer", None)
     if normalizer is not None:
         md = dict(normalizer(md))
@@ -149,7 +157,7 @@ async def read(ctx: RunContext, msg: Msg) -> dict[str, Any]:
         readings = bundle.readings
         if readings and not readings.keys().isdisjoint(reading):
             key = sorted(readings.keys() & reading.keys())[0]
-            raise PlanError(f"two devices in one event give the field {key!r}")
+            raise DuplicateField(f"two devices in one event give the field {key!r}")
         bundle.objs.append(obj)
         readings.update(reading)
         if id(obj) not in ctx.described:
@@ -198,7 +206,7 @@ async def _new_stream(
         keys = described[id(obj)]
         for k, dk in keys.items():
             if k in data_keys:
-                raise PlanError(f"two devices in stream {name!r} give the field {k!r}")
+                raise DuplicateField(f"two devices in stream {name!r} give the field {k!r}")
             data_keys[k] = {**dk, "object_name": oname}
         object_keys[oname] = list(keys)
         conf = await _configuration(obj)
