@@ -154,6 +154,8 @@ class LiveRaster(LiveWidget):
             for r0, r1 in self.bands
         ]
         self._dirty = (0, nrows)  # rows changed since the last flush: [first, last)
+        self._live_limits = False  # the colour range was set from this run's pixels
+        self._stopping = False
         axes = [
             bqplot.Axis(scale=self.x_scale, label=xlabel or "column"),
             bqplot.Axis(scale=self.y_scale, label=ylabel or "row", side="left"),
@@ -191,6 +193,7 @@ class LiveRaster(LiveWidget):
         self._descriptors = set()
         self.array = np.full(self.raster_shape, np.nan)
         self._dirty = (0, self.raster_shape[0])
+        self._live_limits = False
         self.ignored = 0
         snaking = doc.get("snaking") or (False, False)
         self.snaking = bool(snaking[1]) if len(snaking) > 1 else False
@@ -278,7 +281,11 @@ class LiveRaster(LiveWidget):
         self._throttle.poke()
 
     def stop(self, doc: dict[str, Any]) -> None:
-        self._throttle.flush_now()
+        self._stopping = True
+        try:
+            self._throttle.flush_now()
+        finally:
+            self._stopping = False
         if self.ignored:
             logger.warning(
                 "LiveRaster(%r): %d points beyond raster_shape %s were ignored",
@@ -287,13 +294,22 @@ class LiveRaster(LiveWidget):
 
     def _flush(self) -> None:
         # The limits come from the measured pixels (never NaN: see __init__); they keep
-        # the last run's values until the first pixel of a new run arrives.
+        # the last run's values until the first pixel of a new run arrives. While the run
+        # is live they only widen, with headroom on the side that grew: a new colour range
+        # makes the browser recolour every cell of every band, so it must stay rare. The
+        # stop sets the exact range.
         if not self._fixed_clim:
             finite = self.array[np.isfinite(self.array)]
             if finite.size:
                 lo, hi = float(finite.min()), float(finite.max())
                 hi = hi if hi > lo else lo + max(1e-12, abs(lo) * 1e-9)
-                if (self.color_scale.min, self.color_scale.max) != (lo, hi):
+                cur = (self.color_scale.min, self.color_scale.max)
+                if not self._stopping and self._live_limits:
+                    span = max(hi, cur[1]) - min(lo, cur[0])
+                    lo = cur[0] if lo >= cur[0] else lo - 0.25 * span
+                    hi = cur[1] if hi <= cur[1] else hi + 0.25 * span
+                self._live_limits = True
+                if cur != (lo, hi):
                     with self.color_scale.hold_sync():
                         self.color_scale.min, self.color_scale.max = lo, hi
         d0, d1 = self._dirty
