@@ -104,7 +104,7 @@ def note_events(name, doc):
 
 
 overview = LivePlot("det", "motor", legend_keys=["plan_name"])
-tokens = [RE.subscribe(overview), RE.subscribe("event", note_events)]
+tokens = [RE.subscribe(overview), RE.subscribe(note_events, "event")]
 overview
 
 # %%
