@@ -101,6 +101,10 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
     return ctx.composer.uid
 
 
+#: seconds between composing the stop of a run the user ended and handing it on
+SHOW_END_FIRST = 0.1
+
+
 async def emit_stop(ctx: RunContext, exit_status: str, reason: str) -> str:
     composer = ctx.composer
     assert composer is not None
@@ -114,6 +118,11 @@ async def emit_stop(ctx: RunContext, exit_status: str, reason: str) -> str:
         exit_status, reason = "fail", str(failure)
     doc = composer.stop(exit_status, reason)
     ctx.run_stopped(doc)
+    if ctx.interrupt is not None:
+        # the user ended the run (Stop/Abort/Halt, the interrupt button): let the state
+        # their click leads to (sent by the listeners just now) reach the page and be
+        # drawn before the subscribers' end-of-run work (final flushes, new widgets)
+        await asyncio.sleep(SHOW_END_FIRST)
     await ctx.emit("stop", doc)
     return composer.uid
 
