@@ -84,6 +84,18 @@ def test_ruff_format():
     assert result.returncode == 0, _report(result)
 
 
+def test_mypy():
+    """mypy with pyproject.toml's [tool.mypy]: default checks over src/livescan, strict for
+    documents, dispatch, engine and plans."""
+    result = _run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, (
+        _report(result) + "\nRun it locally from the repository root (a worktree: its own "
+        "root): `.venv/bin/python -m mypy` (or the shared venv's python -m mypy). Fix the "
+        "types rather than adding `# type: ignore`; a library without types goes in the "
+        "ignore_missing_imports override in pyproject.toml."
+    )
+
+
 def test_import_layers():
     """import-linter's contracts from pyproject.toml: layers point down, no widget imports."""
     lint_imports = Path(sys.executable).with_name("lint-imports")

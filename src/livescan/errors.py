@@ -257,14 +257,14 @@ class _AdoptOnImport(importlib.abc.MetaPathFinder):
             return None
         loader = spec.loader
         exec_module = getattr(loader, "exec_module", None)
-        if exec_module is None:
+        if loader is None or exec_module is None:
             return spec
 
         def exec_and_adopt(module: _ModuleType) -> None:
             exec_module(module)
             _adopt(module)
 
-        loader.exec_module = exec_and_adopt  # type: ignore[method-assign,union-attr]
+        loader.exec_module = exec_and_adopt  # type: ignore[method-assign]  # wrapping it is the point
         return spec
 
 

@@ -209,7 +209,7 @@ class LiveTable(CallbackBase):
                 )
                 continue
             try:
-                prec = int(dk.get("precision"))  # type: ignore[arg-type]
+                prec = int(dk.get("precision"))
             except (TypeError, ValueError):
                 prec = self.default_prec
             width = max(self.min_width, len(f) + 2, self.default_prec + 1 + 2 * self.extra_pad)

@@ -39,13 +39,14 @@ class Dispatcher:
 
     def unsubscribe(self, token: int, *, lossless: bool | None = None) -> None:
         """Remove the subscription ``token`` (from either lane unless ``lossless`` says which)."""
-        lanes = {True: [self.lossless], False: [self.lossy], None: [self.lossless, self.lossy]}[
-            lossless
-        ]
+        if lossless is None:
+            lanes: list[LossyLane | LosslessLane] = [self.lossless, self.lossy]
+        else:
+            lanes = [self.lossless] if lossless else [self.lossy]
         for lane in lanes:
             if lane.remove(token):
                 return
-        kind = {True: "lossless ", False: "", None: ""}[lossless]
+        kind = "lossless " if lossless else ""
         raise KeyError(f"no {kind}subscription has token {token!r}")
 
     def begin_run(self) -> None:

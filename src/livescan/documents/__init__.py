@@ -39,6 +39,7 @@ from livescan.documents._subs import (
 from livescan.documents._types import (
     DataKey,
     Datum,
+    Document,
     Event,
     EventDescriptor,
     EventPage,
@@ -46,6 +47,7 @@ from livescan.documents._types import (
     Resource,
     RunStart,
     RunStop,
+    as_dict,
 )
 from livescan.documents._views import ViewSpec, choose_views
 
@@ -55,6 +57,7 @@ __all__ = [
     "Callback",
     "DataKey",
     "Datum",
+    "Document",
     "DocumentRouter",
     "Event",
     "EventDescriptor",
@@ -70,6 +73,7 @@ __all__ = [
     "RunStart",
     "RunStop",
     "ViewSpec",
+    "as_dict",
     "check_callable",
     "check_metadata_keys",
     "check_subscription_name",

@@ -18,6 +18,7 @@ from livescan.documents._types import (
     Datum,
     Event,
     EventDescriptor,
+    EventPage,
     ExitStatus,
     Resource,
     RunStart,
@@ -162,7 +163,7 @@ class RunComposer:
         events: Sequence[Mapping[str, Any]],
         *,
         filled: dict[str, list[bool]] | None = None,
-    ) -> dict[str, Any]:
+    ) -> EventPage:
         """One event_page of ``events`` (each with ``data``, ``timestamps`` and maybe
         ``time``), columns per key, seq_nums going on from the stream's last one."""
         duid = descriptor["uid"]

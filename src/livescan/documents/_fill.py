@@ -35,7 +35,7 @@ __all__ = [
 class Handler(Protocol):
     """Reads the data one datum points to."""
 
-    def __call__(self, **datum_kwargs: Any) -> np.ndarray: ...
+    def __call__(self, *args: Any, **datum_kwargs: Any) -> np.ndarray: ...
 
 
 HandlerFactory = Callable[..., Handler]
@@ -76,7 +76,7 @@ class HDF5FrameHandler:
         start = int(point_number) * self.frame_per_point
         with h5py.File(self.path, "r") as f:
             frames = f[self.dataset][start : start + self.frame_per_point]
-        return frames[0] if self.frame_per_point == 1 else frames
+        return np.asarray(frames[0] if self.frame_per_point == 1 else frames)
 
 
 register_handler("AD_HDF5", HDF5FrameHandler)

@@ -7,11 +7,12 @@ key: read those with ``doc.get(...)`` on a ``dict[str, Any]``-typed view.
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 __all__ = [
     "DataKey",
     "Datum",
+    "Document",
     "Event",
     "EventDescriptor",
     "EventPage",
@@ -19,6 +20,7 @@ __all__ = [
     "Resource",
     "RunStart",
     "RunStop",
+    "as_dict",
 ]
 
 ExitStatus = Literal["success", "abort", "fail"]
@@ -90,7 +92,7 @@ class EventPage(TypedDict):
     seq_num: list[int]
     data: dict[str, list[Any]]
     timestamps: dict[str, list[float]]
-    filled: NotRequired[dict[str, list[bool | str]]]
+    filled: NotRequired[dict[str, list[bool]]]
 
 
 class Resource(TypedDict):
@@ -122,3 +124,16 @@ class RunStop(TypedDict):
     exit_status: ExitStatus
     reason: NotRequired[str]
     num_events: NotRequired[dict[str, int]]
+
+
+#: Any one document, as the composer makes it.
+Document = RunStart | EventDescriptor | Event | EventPage | Resource | Datum | RunStop
+
+
+def as_dict(doc: Document | dict[str, Any]) -> dict[str, Any]:
+    """A document as the plain ``dict`` it is at run time (no copy), for callbacks.
+
+    Type checkers treat a TypedDict as a read-only ``Mapping``; callbacks take
+    ``dict[str, Any]``. This is the one place the engine crosses from one to the other.
+    """
+    return cast("dict[str, Any]", doc)

@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from livescan.documents import RunComposer
+from livescan.documents import (
+    Document,
+    EventDescriptor,
+    RunComposer,
+    RunStart,
+    RunStop,
+    as_dict,
+)
 from livescan.errors import RequestAbort, RequestHalt, RequestStop, RunInterrupt
 
 if TYPE_CHECKING:
@@ -45,7 +52,7 @@ class Bundle:
 
 @dataclass
 class Stream:
-    descriptor: dict[str, Any]
+    descriptor: EventDescriptor
     object_names: tuple[str, ...]
     external: tuple[str, ...]
     objs: tuple[Any, ...] = ()
@@ -98,9 +105,9 @@ class RunContext:
         self.last_yield = time.perf_counter()
         self.last_notify = 0.0
 
-    async def emit(self, name: str, doc: dict[str, Any]) -> None:
+    async def emit(self, name: str, doc: Document | dict[str, Any]) -> None:
         """Hand ``doc`` to the subscribers (lossless first, awaited; then lossy)."""
-        await self.dispatcher.emit(name, doc)
+        await self.dispatcher.emit(name, as_dict(doc))
 
     async def flush(self) -> None:
         """Flush the lossless subscribers before a stop (raises LosslessFailure)."""
@@ -111,11 +118,11 @@ class RunContext:
         self.dispatcher.drain(force=force)
 
     # -- the run's state, as the handle and the engine show it ---------------------------
-    def run_started(self, start: dict[str, Any]) -> None:
+    def run_started(self, start: RunStart) -> None:
         """A start document was composed: the handle records it and tells its listeners."""
         self.handle._run_started(start)
 
-    def run_stopped(self, stop: dict[str, Any]) -> None:
+    def run_stopped(self, stop: RunStop) -> None:
         """A stop document was composed: the handle records it and tells its listeners."""
         self.handle._run_stopped(stop)
 

@@ -555,7 +555,8 @@ class RunEngine:
         watch(handle)
         waiter = asyncio.ensure_future(paused.wait())
         try:
-            await asyncio.wait({handle._future, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            watched: list[asyncio.Future[Any]] = [handle._future, waiter]
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # Ctrl-C: end the run cleanly, then propagate
             if not handle.done():
                 if self._current is handle:
@@ -614,8 +615,9 @@ class RunEngine:
             done.result(timeout=self.control_timeout)  # the caller sees the error
         except concurrent.futures.TimeoutError:
             waited.set()
-            if done.done() and done.exception() is not None:
-                raise done.exception() from None  # type: ignore[misc]
+            error = done.exception() if done.done() else None
+            if error is not None:
+                raise error from None
         return True
 
     def _ctx(self, what: str) -> RunContext:

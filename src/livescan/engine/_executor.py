@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from livescan.dispatch import LosslessFailure
+from livescan.documents import ExitStatus
 from livescan.engine._context import Interrupt, RunContext
 from livescan.engine._verbs import (
     FAST,
@@ -53,7 +54,7 @@ class Outcome:
 
 
 def as_generator(plan: Iterable[Msg]) -> Generator[Msg, Any, Any]:
-    if inspect.isgenerator(plan):
+    if isinstance(plan, Generator):
         return plan
 
     def iterate() -> Generator[Msg, Any, Any]:
@@ -65,10 +66,11 @@ def as_generator(plan: Iterable[Msg]) -> Generator[Msg, Any, Any]:
 
 
 def _unknown(msg: Any, verbs: Mapping[str, Any]) -> PlanError:
-    if not isinstance(msg, Msg) and not (isinstance(msg, tuple) and len(msg) == 5):
+    command = getattr(msg, "command", None)  # a Msg, or bluesky's Msg
+    if not isinstance(msg, tuple) or command is None:
         return PlanError(f"a plan must yield Msg objects; it yielded {msg!r}")
     return UnknownCommand(
-        f"the plan yielded {msg!r}, but there is no command {msg.command!r}; "
+        f"the plan yielded {msg!r}, but there is no command {command!r}; "
         f"known: {', '.join(sorted(verbs))} (add one with RE.register_command)"
     )
 
@@ -206,7 +208,7 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
     return await _finish(ctx, plan, plan_result, error)
 
 
-def _exit_status(ctx: RunContext, error: BaseException | None) -> tuple[str, str]:
+def _exit_status(ctx: RunContext, error: BaseException | None) -> tuple[ExitStatus, str]:
     if ctx.failure is not None:
         return "fail", str(ctx.failure)
     if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):

@@ -9,10 +9,12 @@ import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from livescan.documents import RunStart, RunStop
 from livescan.engine._interrupt import sigint_noticed
 from livescan.errors import IllegalStateTransition, RunEngineInterrupted
 
 if TYPE_CHECKING:
+    from livescan.engine._context import RunContext
     from livescan.engine._engine import RunEngine
 
 __all__ = [
@@ -94,7 +96,7 @@ def _interrupted(message: str) -> RunEngineInterrupted:
     return exc
 
 
-class RunResult(tuple):
+class RunResult(tuple[str, ...]):
     """The start uids of the runs a plan made (a tuple), plus how it ended."""
 
     exit_status: str
@@ -146,8 +148,8 @@ class RunHandle:
         )
         self.call_md = call_md
         self.uids: list[str] = []
-        self.start_doc: dict[str, Any] | None = None
-        self.stop_doc: dict[str, Any] | None = None
+        self.start_doc: RunStart | None = None
+        self.stop_doc: RunStop | None = None
         self.scan_id: int | None = None
         self.num_points: int | None = None
         self.start_time: float | None = None
@@ -161,7 +163,7 @@ class RunHandle:
         self._finished = False
         #: how this run is shown in a notebook (filled by the display hook)
         self.display = DisplaySlot()
-        self._ctx: Any = None
+        self._ctx: RunContext | None = None
         self._paused_total = 0.0
         self._paused_since: float | None = None
 
@@ -289,7 +291,7 @@ class RunHandle:
     def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._future = loop.create_future()
 
-    def _run_started(self, start: dict[str, Any]) -> None:
+    def _run_started(self, start: RunStart) -> None:
         self.start_doc = start
         self.stop_doc = None
         self.uids.append(start["uid"])
@@ -299,7 +301,7 @@ class RunHandle:
             self.start_time = start["time"]
         self._notify()
 
-    def _run_stopped(self, stop: dict[str, Any]) -> None:
+    def _run_stopped(self, stop: RunStop) -> None:
         self.stop_doc = stop
         self._notify()
 
@@ -322,7 +324,8 @@ class RunHandle:
                 fut.set_exception(exception)
                 fut.exception()  # mark retrieved: the handle reports it, not asyncio
             else:
-                fut.set_result(result)  # type: ignore[arg-type]
+                assert result is not None, "a run ends with a result or an exception"
+                fut.set_result(result)
         self._notify()
 
     # -- awaiting ------------------------------------------------------------------------

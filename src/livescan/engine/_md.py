@@ -155,7 +155,8 @@ class PersistentDict(MutableMapping[str, Any]):
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, independent copy of the contents."""
-        return json.loads(json.dumps(self._data))
+        copy: dict[str, Any] = json.loads(json.dumps(self._data))
+        return copy
 
     def __repr__(self) -> str:
         return f"PersistentDict({str(self.path)!r}, {self._data!r})"

@@ -16,7 +16,7 @@ from typing import Any
 
 from livescan._version import __version__
 from livescan.dispatch import LosslessFailure
-from livescan.documents import check_metadata_keys, to_jsonable
+from livescan.documents import ExitStatus, as_dict, check_metadata_keys, to_jsonable
 from livescan.engine._context import Bundle, RunContext, Stream
 from livescan.engine._state import RunEngineState
 from livescan.errors import DeviceError, DuplicateField, MetadataError, PlanError, WaitTimeout
@@ -105,7 +105,7 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
 SHOW_END_FIRST = 0.1
 
 
-async def emit_stop(ctx: RunContext, exit_status: str, reason: str) -> str:
+async def emit_stop(ctx: RunContext, exit_status: ExitStatus, reason: str) -> str:
     composer = ctx.composer
     assert composer is not None
     await stop_monitors(ctx)
@@ -133,7 +133,7 @@ async def close_run(ctx: RunContext, msg: Msg) -> str:
         raise PlanError("close_run without an open run: open_run first")
     if ctx.bundle is not None:
         raise PlanError("close_run inside create/save: save or drop the bundle first")
-    exit_status = msg.kwargs.get("exit_status") or "success"
+    exit_status: ExitStatus = msg.kwargs.get("exit_status") or "success"  # stop() checks it
     reason = msg.kwargs.get("reason") or ""
     if ctx.failure is not None:
         exit_status, reason = "fail", str(ctx.failure)
@@ -153,7 +153,7 @@ async def create(ctx: RunContext, msg: Msg) -> None:
 @verb("read")
 async def read(ctx: RunContext, msg: Msg) -> dict[str, Any]:
     obj = msg.obj
-    reading = obj.read()
+    reading: dict[str, Any] = obj.read()  # or an awaitable giving it
     if isinstance(reading, dict):
         if not hasattr(obj, "collect_asset_docs"):
             ctx.sync_readers.add(id(obj))  # later reads may take the fast path
@@ -1002,7 +1002,7 @@ def _fast_save(ctx: RunContext, msg: Msg) -> Any:
     event = composer.event(stream.descriptor, data, timestamps, filled=filled)
     if bundle.name == "primary":
         ctx.primary_events += 1
-    if ctx.dispatcher.emit_now("event", event):
+    if ctx.dispatcher.emit_now("event", as_dict(event)):
         return None
     return Later(ctx.emit("event", event))
 

@@ -16,7 +16,7 @@ import _string  # type: ignore[import-not-found]  # the parser str.format itself
 import os
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,10 @@ _SPEC = re.compile(
     re.S,
 )
 _MAX_WIDTH = 255
+
+
+#: What ``{field!s}``, ``{field!r}`` and ``{field!a}`` apply before the format spec.
+_CONVERSIONS: dict[str, Callable[[object], str]] = {"s": str, "r": repr, "a": ascii}
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,7 @@ class FilenameTemplate:
         value = _plain(value, f)
         try:
             if f.conversion:
-                value = {"s": str, "r": repr, "a": ascii}[f.conversion](value)
+                value = _CONVERSIONS[f.conversion](value)
             text = format(value, f.spec)
         except (ValueError, TypeError, KeyError) as exc:
             raise TemplateError(

@@ -20,6 +20,7 @@ earlier runs with the same axes, or replace them (``overplot=False``, or the tog
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -363,7 +364,7 @@ class Dashboard(CallbackBase):
         for spec in specs:
             view = self._cache.get(
                 spec,
-                lambda spec=spec: make_view(spec, self.max_rate),
+                functools.partial(make_view, spec, self.max_rate),
                 reuse=self.overplot or spec.kind != "plot",
             )
             if spec.kind == "plot":

@@ -46,11 +46,11 @@ def _check_detectors(detectors: Any, plan: str) -> list[Any]:
         raise TypeError(
             f"{plan}() takes a list of detectors first, e.g. {plan}([det], ...); got {detectors!r}"
         )
-    detectors = list(detectors)
-    for d in detectors:
+    found = list(detectors)
+    for d in found:
         if not hasattr(d, "read") or not hasattr(d, "describe"):
             raise TypeError(f"{plan}(): {d!r} is not a readable device (needs read and describe)")
-    return detectors
+    return found
 
 
 def _check_motor(m: Any, plan: str) -> Any:
@@ -216,7 +216,9 @@ def scan(
     return (yield from _steps_plan(detectors, motors, steps(), _merge_md(defaults, md), per_step))
 
 
-def _positional_num(args: Sequence[Any], num: int | None, plan: str) -> tuple[Sequence[Any], Any]:
+def _positional_num(
+    args: tuple[Any, ...], num: int | None, plan: str
+) -> tuple[tuple[Any, ...], Any]:
     """bluesky accepts ``num`` as the last positional argument after the triplets."""
     if len(args) % 3 == 1:
         if num is not None:

@@ -131,7 +131,7 @@ def unstage_all(*objs: Any) -> Plan:
         yield from unstage(obj)
 
 
-def subscribe(name: str, func: Callable[[str, dict], Any]) -> Plan:
+def subscribe(name: str, func: Callable[[str, dict[str, Any]], Any]) -> Plan:
     """Subscribe ``func`` (lossy) for the rest of the plan; returns a token."""
     return (yield Msg("subscribe", None, func, name))
 

@@ -80,8 +80,12 @@ class SimStatus:
             loop = asyncio.get_running_loop()
             fut = loop.create_future()
 
+            def resolve() -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
             def wake(_: SimStatus) -> None:  # may run on another thread
-                loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
+                loop.call_soon_threadsafe(resolve)
 
             self.add_callback(wake)
             yield from fut.__await__()

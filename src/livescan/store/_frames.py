@@ -117,7 +117,7 @@ class FrameWriter:
         return ff
 
     def _append(self, ff: _File, value: np.ndarray, out: list[tuple[str, dict[str, Any]]]) -> str:
-        buf = memoryview(np.ascontiguousarray(value, dtype=ff.dtype)).cast("B")
+        buf = np.ascontiguousarray(value, dtype=ff.dtype).data.cast("B")
         while buf:
             buf = buf[os.write(ff.fd, buf) :]
         if self.fsync == "document":

@@ -148,17 +148,17 @@ class Index:
 
     def get(self, uid: str) -> IndexRow | None:
         rows = self._execute(f"SELECT {_COLUMNS} FROM runs WHERE uid = ?", (uid,))
-        return rows[0] if rows else None  # type: ignore[return-value]
+        return rows[0] if rows else None
 
     def by_prefix(self, prefix: str, limit: int = 11) -> list[IndexRow]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return self._execute(  # type: ignore[return-value]
+        return self._execute(
             f"SELECT {_COLUMNS} FROM runs WHERE uid LIKE ? ESCAPE '\\' ORDER BY time LIMIT ?",
             (escaped + "%", limit),
         )
 
     def by_scan_id(self, scan_id: int) -> list[IndexRow]:
-        return self._execute(  # type: ignore[return-value]
+        return self._execute(
             f"SELECT {_COLUMNS} FROM runs WHERE scan_id = ? ORDER BY time DESC, rowid DESC",
             (scan_id,),
         )
@@ -170,7 +170,7 @@ class Index:
             f"SELECT {_COLUMNS} FROM runs ORDER BY time {order}, rowid {order} LIMIT 1 OFFSET ?",
             (offset,),
         )
-        return rows[0] if rows else None  # type: ignore[return-value]
+        return rows[0] if rows else None
 
     def count(self) -> int:
         return int(self._execute("SELECT COUNT(*) FROM runs")[0][0])
@@ -183,7 +183,7 @@ class Index:
         if until is not None:
             sql += " AND time < ?"
             args.append(until)
-        return self._execute(sql + " ORDER BY time, rowid", args)  # type: ignore[return-value]
+        return self._execute(sql + " ORDER BY time, rowid", args)
 
 
 def row_start(row: IndexRow) -> dict[str, Any]:

@@ -53,8 +53,8 @@ class Run(RunFacts):
         """
         decoder = _Decoder(self.store, FrameReader(self.path.parent, self.uid))
         filler = Filler() if fill else None
-        for name, doc in read_journal(self.path):
-            doc = decoder(name, doc)
+        for name, recorded in read_journal(self.path):
+            doc = decoder(name, recorded)
             if doc is None:
                 continue  # the store's own resource/datum for binary frames
             if filler is not None:
@@ -194,10 +194,10 @@ class _Decoder:
                 keys[k] = dk.get("dtype_numpy") or recorded.get(k)
             self._array_keys[doc["uid"]] = keys
         elif name == "event":
-            keys = self._array_keys.get(doc["descriptor"])
-            if keys:
-                doc["data"] = _decode_row(doc["data"], keys, doc.get("filled"), self.frames)
-            elif keys is None and self.frames:  # its descriptor line is damaged
+            arrays = self._array_keys.get(doc["descriptor"])
+            if arrays:
+                doc["data"] = _decode_row(doc["data"], arrays, doc.get("filled"), self.frames)
+            elif arrays is None and self.frames:  # its descriptor line is damaged
                 doc["data"] = {k: self.frames.load(v) for k, v in doc["data"].items()}
         elif name == "event_page":
             keys = self._array_keys.get(doc["descriptor"], {})

@@ -71,6 +71,8 @@ class LivePlot(LiveWidget):
         Passed to ``bqplot.Lines`` (``colors``, ``marker``, ``line_style``, ``stroke_width`` …).
     """
 
+    figure: bqplot.Figure  # the figure drawn into (bqplot ships no types: Any to mypy)
+
     def __init__(
         self,
         y: Any,

@@ -28,7 +28,9 @@ MAX_BANDS = 64
 _BLANK_CELLS_CSS = "<style>.livescan-raster rect.heatmapcell { fill: white; }</style>"
 
 
-def grid_extent(start: dict[str, Any], shape: Sequence[int]) -> tuple[float, ...] | None:
+def grid_extent(
+    start: dict[str, Any], shape: Sequence[int]
+) -> tuple[float, float, float, float] | None:
     """``(left, right, bottom, top)`` of a 2-D grid scan's pixels from its start document
     (``extents`` per motor, slow first), pixel centres on the grid positions; None when
     the document has no such grid of this ``shape``."""

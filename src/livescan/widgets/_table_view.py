@@ -54,6 +54,8 @@ class _ColumnsGrid(StreamingDataGrid):
     """A StreamingDataGrid whose rows come from a TableGridView's columns, pushed by the
     kernel as they arrive and sent on request when the user scrolls."""
 
+    _data: dict[str, Any]  # ipydatagrid's own state (the library ships no types)
+
     def __init__(self, view: TableGridView, *args: Any, **kwargs: Any) -> None:
         self._view = view
         self._stale = False
