@@ -12,9 +12,17 @@ from __future__ import annotations
 import json
 import time
 
-import nbformat
 import pytest
-from _lab import notebook_cells, open_notebook, run_all, screenshot, strip_ansi, wait_for_js
+from _lab import (
+    console_errors,
+    notebook_cells,
+    notebook_of,
+    open_notebook,
+    run_all,
+    screenshot,
+    strip_ansi,
+    wait_for_js,
+)
 from _live_probe import click_and_wait
 from _widget_probe import kernel_exec, start_run_all, status_events, status_state, wait_until
 
@@ -38,17 +46,6 @@ RUN = (
 CLICK_BOUND_MS = 1000  # generous: the budget (150 ms) is measured by bench/browser.py
 
 
-def _notebook(*cells: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-
-
-def _console(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    return errors
-
-
 def _kernel_json(page, expr: str) -> dict:
     return json.loads(kernel_exec(page, f"print(json.dumps({expr}))").strip().splitlines()[-1])
 
@@ -59,8 +56,8 @@ def _interrupt(page) -> None:
 
 
 def test_pause_and_abort_with_a_table_and_a_plot_on_screen(lab, lab_page):
-    errors = _console(lab_page)
-    name = lab.add_notebook(_notebook(SETUP, RUN), "controls-pause-abort")
+    errors = console_errors(lab_page)
+    name = lab.add_notebook(notebook_of(SETUP, RUN), "controls-pause-abort")
     open_notebook(lab_page, lab, name)
     run_all(lab_page)  # returns at once; the run goes on in the kernel's loop
     wait_until(lambda: status_events(lab_page) >= 20, what="20 events")
@@ -88,9 +85,9 @@ def test_pause_and_abort_with_a_table_and_a_plot_on_screen(lab, lab_page):
 
 
 def test_interrupt_button_ends_background_and_awaited_runs(lab, lab_page):
-    errors = _console(lab_page)
+    errors = console_errors(lab_page)
     awaited = RUN + "\nresult = await h"
-    name = lab.add_notebook(_notebook(SETUP, RUN, "print('next cell ran')"), "controls-interrupt")
+    name = lab.add_notebook(notebook_of(SETUP, RUN, "print('next cell ran')"), "controls-interrupt")
     open_notebook(lab_page, lab, name)
     run_all(lab_page)
     wait_until(lambda: status_events(lab_page) >= 10, what="10 events")
@@ -129,9 +126,9 @@ def test_interrupt_button_ends_background_and_awaited_runs(lab, lab_page):
 
 
 def test_a_cell_run_twice_keeps_both_runs_on_screen(lab, lab_page):
-    errors = _console(lab_page)
+    errors = console_errors(lab_page)
     run = "h = RE(scan([det], motor, -3, 3, num=60), [LivePlot('det', 'motor')])"
-    name = lab.add_notebook(_notebook(SETUP, run), "controls-cell-twice")
+    name = lab.add_notebook(notebook_of(SETUP, run), "controls-cell-twice")
     open_notebook(lab_page, lab, name)
     run_all(lab_page)
     wait_until(lambda: status_events(lab_page) >= 3, what="the first run going")

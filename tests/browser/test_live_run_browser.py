@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 
-import nbformat
 import pytest
-from _lab import count_path_points, open_notebook, run_all, screenshot
+from _lab import console_errors, count_path_points, notebook_of, open_notebook, run_all, screenshot
 from _live_probe import DONE_STATES, TableCheck, final_row_headers, kernel_rows, sample
 
 pytestmark = pytest.mark.browser
@@ -25,17 +24,6 @@ from livescan.sim import det, motor
 RE = RunEngine()
 motor.delay = 0.03
 """
-
-
-def _notebook(*cells: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-
-
-def _console(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    return errors
 
 
 def _watch(page, timeout: float = 90.0, each=None) -> list[dict]:
@@ -65,12 +53,12 @@ def _check_table_mid_run(samples: list[dict], check: TableCheck, kernel: dict) -
 
 
 def test_table_rows_are_the_kernels_mid_run_and_complete_at_the_end(lab, lab_page):
-    nb = _notebook(
+    nb = notebook_of(
         SETUP,
         "table = LiveTable([det, motor])\nplot = LivePlot('det', 'motor')\n"
         "h = RE(scan([det], motor, -3, 3, num=120), [table, plot])",
     )
-    errors = _console(lab_page)
+    errors = console_errors(lab_page)
     name = lab.add_notebook(nb, "live-table-mid-run")
     open_notebook(lab_page, lab, name)
     run_all(lab_page)  # returns at once: the run goes on in the kernel's loop
@@ -95,12 +83,12 @@ def test_table_rows_are_the_kernels_mid_run_and_complete_at_the_end(lab, lab_pag
 
 
 def test_dashboard_draws_a_new_plot_with_ticks_mid_run(lab, lab_page):
-    nb = _notebook(
+    nb = notebook_of(
         SETUP.replace("0.03", "0.05") + "from livescan.jupyter import Dashboard\n"
         "dash = Dashboard.in_sidecar(RE=RE, overplot=False, title='livescan')",
         "h = RE(scan([det], motor, -3, 3, num=100))",
     )
-    errors = _console(lab_page)
+    errors = console_errors(lab_page)
     name = lab.add_notebook(nb, "dashboard-live-plot")
     open_notebook(lab_page, lab, name)
     run_all(lab_page)

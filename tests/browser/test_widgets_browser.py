@@ -15,10 +15,9 @@ import json
 import re
 import time
 
-import nbformat
 import numpy as np
 import pytest
-from _lab import open_notebook, run_all, screenshot, wait_for_views, widget_value
+from _lab import notebook_of, open_notebook, run_all, screenshot, wait_for_views, widget_value
 from _widget_probe import (
     figure_line_points,
     grid_cell,
@@ -44,12 +43,8 @@ RE = RunEngine()
 """
 
 
-def _notebook(*cells: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-
-
 def test_a_scan_with_all_four_widgets_shows_its_data(lab, lab_page):
-    nb = _notebook(
+    nb = notebook_of(
         SETUP,
         "table = LiveTable(['det4', 'motor1', 'motor2'])\n"
         "plot = LivePlot('det4')\n"
@@ -160,7 +155,7 @@ def test_pause_resume_abort_from_the_status_widget(lab, lab_page, style):
         if style == "handle"
         else (f"result = await RE({plan}, [LivePlot('det', 'motor')])")
     )
-    nb = _notebook(SETUP + "motor.delay = 0.01", start)
+    nb = notebook_of(SETUP + "motor.delay = 0.01", start)
     name = lab.add_notebook(nb, f"widgets-controls-{style}")
     open_notebook(lab_page, lab, name)
     if style == "handle":

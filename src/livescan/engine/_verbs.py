@@ -808,16 +808,21 @@ async def pause_and_rewind(ctx: RunContext) -> None:
         ctx.composer.restore_seq(ctx.seq_snapshot)
 
 
-@verb("checkpoint")
-async def checkpoint(ctx: RunContext, msg: Msg) -> None:
-    if ctx.bundle is not None:
-        raise PlanError("checkpoint between create and save: save or drop first")
+def _mark_checkpoint(ctx: RunContext) -> None:
+    """A checkpoint: what a rewind goes back to starts here; a requested pause happens."""
     if ctx.msg_cache is not None:
         ctx.msg_cache = []
         if ctx.composer is not None:
             ctx.seq_snapshot = ctx.composer.seq_counters()
     if ctx.pause_requested and ctx.interrupt is None:
         ctx.request_pause_now()
+
+
+@verb("checkpoint")
+async def checkpoint(ctx: RunContext, msg: Msg) -> None:
+    if ctx.bundle is not None:
+        raise PlanError("checkpoint between create and save: save or drop first")
+    _mark_checkpoint(ctx)
 
 
 @verb("clear_checkpoint")
@@ -905,12 +910,7 @@ FastVerb = Callable[[RunContext, Msg], Any]
 def _fast_checkpoint(ctx: RunContext, msg: Msg) -> Any:
     if ctx.bundle is not None:
         return Later(checkpoint(ctx, msg))  # raises the error
-    if ctx.msg_cache is not None:
-        ctx.msg_cache = []
-        if ctx.composer is not None:
-            ctx.seq_snapshot = ctx.composer.seq_counters()
-    if ctx.pause_requested and ctx.interrupt is None:
-        ctx.request_pause_now()
+    _mark_checkpoint(ctx)
     return None
 
 
