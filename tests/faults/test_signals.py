@@ -24,6 +24,7 @@ import time
 import h5py
 
 from livescan.store import RunStore
+from tests._processes import run_and_kill
 
 GAPS_MS = [0, 1, 5, 20, 50]
 
@@ -164,26 +165,7 @@ def test_sigkill_loop_never_loses_a_recorded_document(tmp_path):
     rng = random.Random(10)
     reported: dict[str, list[str]] = {}
     for _ in range(4):
-        child = subprocess.Popen(
-            [sys.executable, "-c", SIGKILL_CHILD, str(store)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        target = rng.randint(5, 40)
-        lines = []
-        try:
-            for line in child.stdout:
-                lines.append(line.split())
-                if len(lines) >= target:
-                    break
-            os.kill(child.pid, signal.SIGKILL)
-            out, _ = child.communicate(timeout=30)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-        lines += [line.split() for line in out.splitlines()]
+        lines = run_and_kill(SIGKILL_CHILD, store, rng.randint(5, 40))
         for name, uid in (x for x in lines if len(x) == 2):
             reported.setdefault(name, []).append(uid)
     db = RunStore(store)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 
 from livescan.documents import to_jsonable
 from livescan.store import RunStore
+from tests._processes import run_and_kill
 
 CHILD = textwrap.dedent(
     """
@@ -60,30 +57,8 @@ ENGINE_CHILD = textwrap.dedent(
 )
 
 
-def _run_and_kill(script, store, n):
-    child = subprocess.Popen(
-        [sys.executable, "-c", script, str(store)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    reported = []
-    try:
-        for line in child.stdout:
-            reported.append(line.split())
-            if len(reported) >= n:
-                break
-        os.kill(child.pid, signal.SIGKILL)
-        out, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == -signal.SIGKILL, err
-    return reported + [line.split() for line in out.splitlines()]
-
-
 def test_sigkill_of_a_running_engine_leaves_a_readable_unfinished_run(tmp_path):
-    reported = _run_and_kill(ENGINE_CHILD, tmp_path / "store", 80)
+    reported = run_and_kill(ENGINE_CHILD, tmp_path / "store", 80)
     db = RunStore(tmp_path / "store")
     run = db[-1]
     assert run.stop is None and run.start["plan_name"] == "count"
@@ -101,7 +76,7 @@ def test_sigkill_of_a_running_engine_leaves_a_readable_unfinished_run(tmp_path):
 
 def test_sigkill_mid_run_keeps_every_written_document(tmp_path):
     store = tmp_path / "store"
-    reported = _run_and_kill(CHILD, store, 60)
+    reported = run_and_kill(CHILD, store, 60)
     assert len(reported) >= 60
 
     db = RunStore(store)  # opens normally after the kill
