@@ -65,6 +65,43 @@ def test_two_processes_record_into_one_store_while_a_third_opens_it(tmp_path):
     db.close()
 
 
+OPEN_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from livescan.store import RunStore
+
+    go = float(sys.argv[2])
+    while time.time() < go:
+        time.sleep(0.0005)
+    db = RunStore(sys.argv[1])
+    len(db)
+    db.close()
+    """
+)
+
+
+def test_processes_opening_a_new_store_at_the_same_instant_all_succeed(tmp_path):
+    # Making the index and switching it to WAL can clash ("database is locked" at
+    # once, without the busy timeout); before the retry this failed about 1 round in 10.
+    for round_ in range(4):
+        store = tmp_path / f"store{round_}"
+        go = time.time() + 1.0
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_CHILD, str(store), str(go)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        for child in children:
+            _, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
+        db = RunStore(store)
+        assert len(db) == 0
+        db.close()
+
+
 HDF5_CHILD = textwrap.dedent(
     """
     import json, sys

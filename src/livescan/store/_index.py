@@ -81,10 +81,28 @@ class Index:
             self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        # Switching to WAL and WAL recovery can report "database is locked" at once,
+        # without waiting on the busy timeout, while another process opens the same
+        # new store; such a clash passes, so it is retried for up to 30 s.
+        deadline = time.monotonic() + 30
+        delay = 0.01
+        while True:
+            try:
+                return self._open_once()
+            except sqlite3.OperationalError as exc:
+                transient = "locked" in str(exc) or "busy" in str(exc)
+                if not transient or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    def _open_once(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            mode = conn.execute("PRAGMA journal_mode").fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)
             conn.execute("SELECT uid, scan_id, time, path, start FROM runs LIMIT 1").fetchall()
             bad = conn.execute("PRAGMA quick_check").fetchone()
