@@ -196,7 +196,7 @@ def test_post_run_fills_file_backed_frames(RE) -> None:
     RE.subscribe(post_run(got, fill=True))
     RE(count([img], num=2))
     frames = [e["data"]["img"] for e in got["event"]]
-    assert all(isinstance(f, np.ndarray) and f.shape == (64, 64) for f in frames)
+    assert all(isinstance(f, np.ndarray) and f.shape == (1, 64, 64) for f in frames)
 
 
 def test_post_run_with_a_store_like_db(RE) -> None:

@@ -115,7 +115,7 @@ def test_filler_reads_ad_hdf5_frames(tmp_path) -> None:
     res = run.resource("AD_HDF5", str(tmp_path), "f.h5", {"frame_per_point": 1})
     desc = run.descriptor(
         "primary",
-        {"img": {"dtype": "array", "shape": [4, 5], "source": "x", "external": "FILESTORE:"}},
+        {"img": {"dtype": "array", "shape": [1, 4, 5], "source": "x", "external": "FILESTORE:"}},
     )
     filler = Filler()
     filler("resource", res)
@@ -125,11 +125,17 @@ def test_filler_reads_ad_hdf5_frames(tmp_path) -> None:
         filler("datum", datum)
         ev = run.event(desc, {"img": datum["datum_id"]}, {"img": 0.0}, filled={"img": False})
         _, filled = filler("event", ev)
-        np.testing.assert_array_equal(filled["data"]["img"], frames[i])
+        # one datum is a (frame_per_point, rows, columns) stack, as the AD_HDF5 handler
+        # of area-detector-handlers gives it and the data key declares
+        np.testing.assert_array_equal(filled["data"]["img"], frames[i : i + 1])
         assert filled["filled"] == {"img": True}
         assert ev["data"]["img"] == datum["datum_id"]  # the original is untouched
     with pytest.raises(KeyError, match="no datum"):
         filler.load("nope/0")
+    datum = run.datum(res, {"point_number": 3})
+    filler("datum", datum)
+    with pytest.raises(IndexError, match=r"frames 3\.\.3 .* which holds 3: the file is short"):
+        filler.load(datum["datum_id"])
 
 
 def test_normalize_subs_forms() -> None:

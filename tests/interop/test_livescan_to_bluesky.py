@@ -4,9 +4,9 @@ callbacks, validated with event_model's schemas."""
 from __future__ import annotations
 
 import event_model
-import h5py
 import numpy as np
 import pytest
+from area_detector_handlers.handlers import AreaDetectorHDF5Handler
 
 from livescan import sim
 from livescan.callbacks import LiveTable, post_run
@@ -104,19 +104,8 @@ def test_grid_scan_snakes_like_bluesky(run, bluesky_docs):
 
 
 # -- external data: resource/datum with spec AD_HDF5 ------------------------------------------
-class H5FrameHandler:
-    """A tiny handler for event_model's Filler: frame ``point_number`` of
-    ``/entry/data/data``."""
-
-    def __init__(self, path, frame_per_point=1):
-        self.path = path
-        self.frame_per_point = frame_per_point
-
-    def __call__(self, point_number):
-        n = self.frame_per_point
-        with h5py.File(self.path, "r") as f:
-            frames = f["/entry/data/data"][point_number * n : (point_number + 1) * n]
-        return frames[0] if n == 1 else frames
+# the standard AD_HDF5 handler (area-detector-handlers, what databroker uses)
+H5FrameHandler = AreaDetectorHDF5Handler
 
 
 @pytest.fixture
@@ -140,7 +129,7 @@ def _livescan_frames(docs):
 
 def test_event_model_filler_reads_our_resource_and_datum(image_run):
     ours = _livescan_frames(image_run)
-    assert len(ours) == 4 and ours[0].shape == (64, 64) and ours[0].dtype == np.uint16
+    assert len(ours) == 4 and ours[0].shape == (1, 64, 64) and ours[0].dtype == np.uint16
     assert not np.array_equal(ours[0], ours[-1])  # the spot moved with motor1
     with event_model.Filler({"AD_HDF5": H5FrameHandler}, inplace=False) as filler:
         theirs = [filler(n, d)[1] for n, d in image_run]

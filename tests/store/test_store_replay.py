@@ -82,7 +82,7 @@ def test_replay_fill_and_lookup_by_uid_in_the_active_store(tmp_path):
     got = Collector()
     replay(docs[0][1]["uid"][:8], got, fill=True)
     frames = [d["data"]["img"] for n, d in got.docs if n == "event"]
-    assert all(isinstance(f, np.ndarray) and f.shape == (4, 5) for f in frames)
+    assert all(isinstance(f, np.ndarray) and f.shape == (1, 4, 5) for f in frames)
     assert len(list(documents_of(docs))) == len(docs)  # an iterable of pairs works too
     with pytest.raises(TypeError, match="not callable"):
         replay(db[-1], [object()])

@@ -70,7 +70,7 @@ def test_sigkill_of_a_running_engine_leaves_a_readable_unfinished_run(tmp_path):
     primary = run["primary"]
     assert len(primary) >= 20
     frames = primary["img"]
-    assert frames.shape == (len(primary), 64, 64) and frames.dtype == np.uint16
+    assert frames.shape == (len(primary), 1, 64, 64) and frames.dtype == np.uint16
     db.close()
 
 

@@ -80,7 +80,9 @@ def test_values_and_frames_read_back_by_tiled_equal_the_live_events(RE, tiled_se
     for key in ("det", "motor"):
         np.testing.assert_array_equal(primary[key].read(), [r[key] for r in live.rows])
     for key in ("img", "direct_img"):  # the frames, read by tiled's own client
-        np.testing.assert_array_equal(primary[key].read(), np.stack([r[key] for r in live.rows]))
+        frames = np.stack([r[key] for r in live.rows])  # img: (25, 1, 64, 64), one per datum
+        # tiled serves the camera's file itself: its frames, (25, 64, 64)
+        np.testing.assert_array_equal(primary[key].read(), frames.reshape(25, 64, 64))
     source = primary.base["img"].data_sources()[0]  # the camera's HDF5 file, not a copy
     assert source.management == "external" and source.mimetype == "application/x-hdf5"
     assert source.assets[0].data_uri.startswith(f"file://localhost{default_data_root()}")

@@ -34,7 +34,8 @@ def test_make_run_is_a_valid_run_with_inline_or_file_backed_frames(tmp_path) -> 
     names = [n for n, _ in external]
     assert names.count("resource") == 1 and names.count("datum") == 4
     for a, b in zip(frames, frames_of(external)):
-        np.testing.assert_array_equal(a, b)  # same seed: the same pictures, read from disk
+        assert b.shape == (1, 3, 5)  # one datum: a stack of frame_per_point frames
+        np.testing.assert_array_equal(a, b[0])  # same seed: the same pictures, read from disk
     assert list(tmp_path.glob("img_*.h5"))
 
 

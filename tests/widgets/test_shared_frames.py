@@ -33,6 +33,8 @@ def test_a_runs_readers_share_one_read_per_frame(RE, recorder, tmp_path, monkeyp
     assert sorted(reads) == sorted(set(reads)) and len(reads) == 6  # once per frame
     with h5py.File(h5.filenames[0], "r") as f:
         stored = f["entry/primary/img"][()]
+    assert stored.shape == (6, 1, 64, 64)  # as the data key declares: one frame per datum
+    stored = stored[:, 0]
     for i, name in enumerate(sorted(tiff.filenames, key=lambda p: int(p.rsplit("/", 1)[1][:-4]))):
         np.testing.assert_array_equal(tifffile.imread(name), stored[i])
     np.testing.assert_array_equal(live.frame(), stored[-1])

@@ -61,7 +61,10 @@ class HDF5FrameHandler:
     """Frames of an area detector's HDF5 file (spec ``AD_HDF5``).
 
     The frames are the dataset ``/entry/data/data`` (frames × rows × columns);
-    ``point_number`` picks ``frame_per_point`` consecutive frames.
+    ``point_number`` picks ``frame_per_point`` consecutive frames, returned as a
+    ``(frame_per_point, rows, columns)`` stack even for one frame, as the standard
+    ``AD_HDF5`` handler (area-detector-handlers, databroker) does: a data key declares
+    that shape.
     """
 
     dataset = "/entry/data/data"
@@ -75,8 +78,15 @@ class HDF5FrameHandler:
 
         start = int(point_number) * self.frame_per_point
         with h5py.File(self.path, "r") as f:
-            frames = f[self.dataset][start : start + self.frame_per_point]
-        return np.asarray(frames[0] if self.frame_per_point == 1 else frames)
+            dataset = f[self.dataset]
+            frames = dataset[start : start + self.frame_per_point]
+            held = dataset.shape[0]
+        if len(frames) < self.frame_per_point:
+            raise IndexError(
+                f"point {point_number} needs frames {start}..{start + self.frame_per_point - 1} "
+                f"of {self.path}{self.dataset}, which holds {held}: the file is short"
+            )
+        return np.asarray(frames)
 
 
 register_handler("AD_HDF5", HDF5FrameHandler)

@@ -40,8 +40,10 @@ class SimCamera(SimDevice):
 
     Parameters: ``shape`` (rows, columns); ``motors`` move the spot (x, y);
     ``external`` writes frames to HDF5 (spec ``AD_HDF5``) instead of into the event;
-    ``frames_per_point`` > 1 gives a 3-D stack per event; ``root`` is the folder for files;
-    ``noise`` adds Poisson noise; ``exposure`` is the simulated acquire time in seconds.
+    ``frames_per_point`` > 1 gives a 3-D stack per event (a file-backed camera always
+    declares ``[frames_per_point, rows, columns]``, the shape the ``AD_HDF5`` handler
+    returns); ``root`` is the folder for files; ``noise`` adds Poisson noise;
+    ``exposure`` is the simulated acquire time in seconds.
     """
 
     def __init__(
@@ -203,7 +205,9 @@ class SimCamera(SimDevice):
     def describe(self) -> dict[str, dict[str, Any]]:
         """The data key of the frames (shape, dtype, and ``external`` when in a file)."""
         shape = list(self.shape)
-        if self.frames_per_point > 1:
+        if self.external or self.frames_per_point > 1:
+            # what the AD_HDF5 handler gives for one datum: frame_per_point frames
+            # (databroker and event-model's Filler check the filled value against it)
             shape = [self.frames_per_point, *shape]
         key: dict[str, Any] = {
             "source": f"SIM:{self.name}",

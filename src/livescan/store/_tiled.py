@@ -12,9 +12,12 @@ that read bluesky runs from tiled read these unchanged:
   scalar data key and ``ts_<key>`` per data key;
 * one tiled array per array data key, key = the data key, events along axis 0: written
   for arrays inside events, registered as an external asset (the detector's HDF5 file,
-  ``application/x-hdf5``, never copied) for file-backed frames of spec ``AD_HDF5``. The
-  server must be allowed to read that folder (``tiled serve ... -r FOLDER``). Frames in
-  files of other specs are read here (their registered handler) and written as arrays.
+  ``application/x-hdf5``, never copied) for file-backed frames of spec ``AD_HDF5``: that
+  array is the file's frames, ``(frames, rows, columns)``, one datum's
+  ``frame_per_point`` frames after the other (a datum's data key says
+  ``[frame_per_point, rows, columns]``). The server must be allowed to read that folder
+  (``tiled serve ... -r FOLDER``). Frames in files of other specs are read here (their
+  registered handler) and written as arrays.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ def make_run(
     """A scan of ``n`` points: ``motor``, ``det``, ``temperature`` and frames ``img``.
 
     ``shape`` of 2 ints gives 2-D frames, of 3 a stack per event. With ``external_dir``
-    frames go to an AD_HDF5 file there (resource/datum, ``filled={'img': False}``).
+    frames go to an AD_HDF5 file there (resource/datum, ``filled={'img': False}``) and
+    the data key declares ``[1, rows, columns]`` for 2-D frames (what the handler gives).
     ``md`` adds to (or replaces) the start document's metadata, ``uid`` included;
     ``exit_status`` and ``with_stop`` shape the end; ``seed`` the random frames; ``t0``
     makes every timestamp fixed. Every document is validated with event-model (needs the
@@ -57,9 +58,12 @@ def make_run(
         kwargs["uid"] = meta.pop("uid")
     run = RunComposer(meta, **kwargs)
     docs: list[tuple[str, Any]] = [("start", run.start())]  # TypedDicts, each a dict
+    declared = list(shape)
+    if external_dir is not None and len(declared) == 2:
+        declared = [1, *declared]  # one datum: an AD_HDF5 stack of frame_per_point frames
     img_key: dict[str, Any] = {
         "dtype": "array",
-        "shape": list(shape),
+        "shape": declared,
         "source": "SIM:img",
         "dtype_numpy": np.dtype(dtype).str,
     }
