@@ -13,6 +13,13 @@ Layout (``/entry`` is an ``NXentry``, each stream an ``NXdata`` generic viewers 
         seq_num                link to events/seq_num
         events/                seq_num, time, uid
         timestamps/<field>     (N,) float64
+      <stream>_map/            grid scans only (start has ``shape``, one hinted dimension per
+                               axis): NXdata on the grid, the entry's default plot.
+                               attrs signal, auxiliary_signals, axes = the motors,
+                               <motor>_indices = its grid axis
+        <motor>                (n_k,) float64: the motor's position along grid axis k
+        <field>                (n_0, n_1, ...) float64, every scalar numeric field at its
+                               grid cell (snaked rows put back in order; NaN: no event)
 
 The file is written as the documents arrive under ``<name>.partial`` and renamed to its
 final name at the stop document, so a file with the final name is always complete. If
@@ -25,6 +32,7 @@ import contextlib
 import datetime as _dt
 import os
 import traceback
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -178,7 +186,9 @@ class StreamGroup:
         self.meta["uid"].append(event["uid"])
         self.rows += 1
 
-    def finish(self, start: Mapping[str, Any]) -> bool:
+    def finish(self, start: Mapping[str, Any]) -> str | None:
+        """Trim the columns, write the NXdata attributes (and the grid map of a grid
+        scan); the name of the group to plot, or None if nothing plots."""
         for col in [*self.columns.values(), *self.meta.values()]:
             col.trim(self.rows)
         self.group.attrs["descriptors"] = [d["uid"] for d in self.descriptors]
@@ -186,7 +196,7 @@ class StreamGroup:
         signal = _signal(self.descriptors, self.columns, axes)
         if signal is None:
             self.group.attrs["NX_class"] = "NXcollection"
-            return False
+            return None
         self.group.attrs["signal"] = signal
         ndim = len(self.columns[signal].shape)
         first = axes[0] if axes else ("seq_num" if "seq_num" in self.group else ".")
@@ -194,7 +204,46 @@ class StreamGroup:
         for ax in axes or [first]:
             if ax != ".":
                 self.group.attrs[f"{ax}_indices"] = 0
-        return True
+        grid = _grid_shape(start, axes, self.rows)
+        if grid is None or self.columns[signal].shape:
+            return self.name
+        return self._write_map(start, axes, signal, grid)
+
+    def _write_map(
+        self, start: Mapping[str, Any], axes: list[str], signal: str, grid: tuple[int, ...]
+    ) -> str:
+        """``<stream>_map``: the scalar fields on the scan's grid, axes = its motors."""
+        name = f"{self.name}_map"
+        cells = _grid_cells(grid, start.get("snaking"), self.rows)
+        group = self.group.parent.create_group(name)
+        group.attrs["NX_class"] = "NXdata"
+        fields = [
+            k
+            for k, col in self.columns.items()
+            if not col.shape and col.ds.dtype.kind in "biuf" and k not in axes
+        ]
+        for k in [*axes, *fields]:
+            flat = self.columns[k].ds[: self.rows].astype(np.float64)
+            full = np.full(grid, np.nan)
+            full[cells] = flat
+            if k in axes:  # the motor's position along its own grid axis
+                ax = axes.index(k)
+                full = np.moveaxis(full, ax, 0).reshape(grid[ax], -1)
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # an empty row: NaN
+                    group[k] = np.nanmean(full, axis=1)
+                group.attrs[f"{k}_indices"] = ax
+            else:
+                group[k] = full
+            for attr in ("source", "units", "precision"):
+                if self.data_keys[k].get(attr) is not None:
+                    group[k].attrs[attr] = self.data_keys[k][attr]
+        group.attrs["signal"] = signal
+        group.attrs["axes"] = axes
+        others = [f for f in fields if f != signal]
+        if others:
+            group.attrs["auxiliary_signals"] = others
+        return name
 
 
 def _axes(start: Mapping[str, Any], stream: str, columns: Mapping[str, Column]) -> list[str]:
@@ -205,6 +254,35 @@ def _axes(start: Mapping[str, Any], stream: str, columns: Mapping[str, Column]) 
     if not out:
         out = [m for m in start.get("motors") or [] if m in columns and not columns[m].shape]
     return out
+
+
+def _grid_shape(start: Mapping[str, Any], axes: list[str], rows: int) -> tuple[int, ...] | None:
+    """The grid of a grid scan whose axes are ``axes`` (start's ``shape``), or None."""
+    shape = start.get("shape")
+    if len(axes) < 2 or not isinstance(shape, list | tuple) or len(shape) != len(axes):
+        return None
+    try:
+        grid = tuple(int(n) for n in shape)
+    except (TypeError, ValueError):
+        return None
+    if min(grid) < 1 or not 0 < rows <= int(np.prod(grid)):
+        return None
+    return grid
+
+
+def _grid_cells(grid: tuple[int, ...], snaking: Any, rows: int) -> tuple[np.ndarray[Any, Any], ...]:
+    """The grid cell of each of the first ``rows`` events, in the order a grid scan visits
+    them: the last axis fastest; a snaked axis runs backwards on every other pass (when
+    the flat index of the axes outside it is odd)."""
+    index = np.unravel_index(np.arange(rows), grid)
+    cells = [np.array(i) for i in index]
+    snake = list(snaking) if isinstance(snaking, list | tuple) else []
+    for ax in range(1, len(grid)):
+        if ax < len(snake) and snake[ax]:
+            outer = np.ravel_multi_index(tuple(index[:ax]), grid[:ax])
+            back = outer % 2 == 1
+            cells[ax][back] = grid[ax] - 1 - index[ax][back]
+    return tuple(cells)
 
 
 def _signal(
@@ -350,9 +428,10 @@ class RunFile:
         ):
             if key not in self.docs:
                 self.docs.create_dataset(key, data=np.array(items, dtype=object), dtype=str_t)
-        plotted = [name for name, g in self.streams.items() if g.finish(self.start)]
-        if plotted:
-            self.entry.attrs["default"] = "primary" if "primary" in plotted else plotted[0]
+        plotted = {name: g.finish(self.start) for name, g in self.streams.items()}
+        shown = [group for group in plotted.values() if group is not None]
+        if shown:
+            self.entry.attrs["default"] = plotted.get("primary") or shown[0]
         if stop is not None:
             self.docs.create_dataset("stop", data=dumps(stop))
             self.entry["end_time"] = _iso(stop["time"])
