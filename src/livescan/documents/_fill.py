@@ -7,6 +7,13 @@ that a file still being written by a detector is never held open.
 
 A run's subscribers (the exporters, LiveImage) share one :class:`FrameCache` (from
 :func:`run_frame_cache`), so a frame two of them need is read from disk once.
+
+Detectors that write their own files (ophyd-async's ``StandardDetector``) announce them
+with ``stream_resource`` (a ``uri``, a ``mimetype``, ``parameters``) and ``stream_datum``
+documents (rows ``indices`` of that file hold the values of events ``seq_nums``); their
+events carry no value for those keys (``external='STREAM:'``). The Filler names each row
+with a row id (``"<stream_resource uid>@<index>"``, loaded like a datum id, by the handler
+registered for the mimetype: HDF5 is built in) and fills those keys into the events.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ __all__ = [
     "Filler",
     "FrameCache",
     "HDF5FrameHandler",
+    "HDF5StreamHandler",
     "Handler",
     "register_handler",
     "resource_path",
@@ -90,6 +98,61 @@ class HDF5FrameHandler:
 
 
 register_handler("AD_HDF5", HDF5FrameHandler)
+
+
+class HDF5StreamHandler:
+    """Rows of an HDF5 dataset a detector writes itself (stream_resource mimetype
+    ``application/x-hdf5``, ``parameters['dataset']``), one row per ``index``, shaped as
+    the data key declares (``datum_shape``). The file may still be open for writing by
+    the detector: it is opened in SWMR mode when it allows it."""
+
+    def __init__(
+        self,
+        path: str,
+        dataset: str = "/entry/data/data",
+        datum_shape: list[int] | None = None,
+        **_: Any,
+    ) -> None:
+        self.path = path
+        self.dataset = dataset
+        self.datum_shape = None if datum_shape is None else tuple(int(n) for n in datum_shape)
+
+    def __call__(self, index: int, **_: Any) -> np.ndarray:
+        import h5py
+
+        try:
+            f = h5py.File(self.path, "r", swmr=True)
+        except OSError:  # not written in SWMR mode
+            f = h5py.File(self.path, "r")
+        with f:
+            ds = f[self.dataset]
+            if f.swmr_mode:
+                ds.refresh()
+            inner = tuple(ds.shape[1:])
+            shape = self.datum_shape if self.datum_shape is not None else inner
+            per = int(np.prod(shape)) // max(1, int(np.prod(inner)))  # dataset rows a row
+            if per < 1 or per * int(np.prod(inner)) != int(np.prod(shape)):
+                per, shape = 1, inner
+            start = int(index) * per
+            rows = ds[start : start + per]
+            held = ds.shape[0]
+        if len(rows) < per:
+            raise IndexError(
+                f"row {index} needs rows {start}..{start + per - 1} of {self.path}"
+                f"{self.dataset}, which holds {held}: the detector has not written it"
+            )
+        return np.asarray(rows).reshape(shape)
+
+
+register_handler("application/x-hdf5", HDF5StreamHandler)
+
+
+def _uri_path(uri: str) -> str:
+    """The local path of a ``file://`` uri (a plain path stays as it is)."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
 
 
 class _Loading:
@@ -202,6 +265,9 @@ class Filler:
         self.resources: dict[str, dict[str, Any]] = {}
         self.datums: dict[str, dict[str, Any]] = {}
         self.descriptors: dict[str, dict[str, Any]] = {}
+        self.stream_resources: dict[str, dict[str, Any]] = {}
+        #: (descriptor uid, seq_num) -> {data key: row id} from stream_datum documents
+        self.stream_rows: dict[tuple[str, int], dict[str, str]] = {}
         self._handler_cache: dict[str, Handler] = {}
         self.cache = cache
 
@@ -220,20 +286,69 @@ class Filler:
                 }
         elif name == "descriptor":
             self.descriptors[doc["uid"]] = doc
+        elif name == "stream_resource":
+            self.stream_resources[doc["uid"]] = doc
+        elif name == "stream_datum":
+            self.add_stream_datum(doc)
         elif name == "event":
             return name, self.fill_event(doc)
         return name, doc
 
+    def add_stream_datum(self, doc: Mapping[str, Any]) -> tuple[str, list[tuple[int, str]]]:
+        """Remember the rows of a stream_datum; returns its data key and
+        ``[(seq_num, row id), ...]`` (load a row with :meth:`load`)."""
+        sr_uid = doc["stream_resource"]
+        try:
+            sr = self.stream_resources[sr_uid]
+        except KeyError:
+            raise KeyError(
+                f"stream_datum {doc.get('uid')!r} names stream_resource {sr_uid!r}, which has "
+                "not been seen; pass the stream_resource documents to the Filler first"
+            ) from None
+        key = sr["data_key"]
+        if sr_uid not in self.resources:  # a resource a handler can open
+            params = dict(sr.get("parameters") or {})
+            desc = self.descriptors.get(doc["descriptor"], {})
+            shape = desc.get("data_keys", {}).get(key, {}).get("shape")
+            if shape is not None:
+                params["datum_shape"] = list(shape)
+            self.resources[sr_uid] = {
+                "uid": sr_uid,
+                "spec": sr.get("mimetype", ""),
+                "root": "",
+                "resource_path": _uri_path(sr["uri"]),
+                "resource_kwargs": params,
+            }
+        first, last = int(doc["indices"]["start"]), int(doc["indices"]["stop"])
+        seq0 = int(doc["seq_nums"]["start"])
+        rows: list[tuple[int, str]] = []
+        for k, index in enumerate(range(first, last)):
+            row_id = f"{sr_uid}@{index}"
+            self.datums[row_id] = {
+                "datum_id": row_id,
+                "resource": sr_uid,
+                "datum_kwargs": {"index": index},
+            }
+            self.stream_rows.setdefault((doc["descriptor"], seq0 + k), {})[key] = row_id
+            rows.append((seq0 + k, row_id))
+        return key, rows
+
     def external_keys(self, event: Mapping[str, Any]) -> list[str]:
-        """The data keys of ``event`` that hold datum ids rather than values."""
+        """The data keys of ``event`` that hold datum ids rather than values (keys a
+        detector writes through stream_datum documents are not in the event: not these)."""
         filled = event.get("filled") or {}
         keys = [k for k, v in filled.items() if not v]
         desc = self.descriptors.get(event.get("descriptor", ""))
         if desc is not None:
             for k, dk in desc["data_keys"].items():
-                if dk.get("external") and k not in keys and not filled.get(k, False):
+                if (
+                    dk.get("external")
+                    and dk["external"] != "STREAM:"
+                    and k not in keys
+                    and not filled.get(k, False)
+                ):
                     keys.append(k)
-        return keys
+        return [k for k in keys if k in event["data"]]
 
     def load(self, datum_id: str) -> np.ndarray:
         """Read the data that ``datum_id`` points to."""
@@ -268,9 +383,11 @@ class Filler:
         return handler(**datum["datum_kwargs"])
 
     def fill_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        """A copy of ``event`` with every external value loaded (the event itself if none)."""
+        """A copy of ``event`` with every external value loaded (the event itself if none),
+        the rows stream_datum documents gave for its seq_num included."""
         keys = self.external_keys(event)
-        if not keys:
+        streamed = self.stream_rows.get((event.get("descriptor", ""), event.get("seq_num", -1)))
+        if not keys and not streamed:
             return event
         filled = copy.copy(event)
         filled["data"] = dict(event["data"])
@@ -278,4 +395,10 @@ class Filler:
         for k in keys:
             filled["data"][k] = self.load(event["data"][k])
             filled["filled"][k] = True
+        if streamed:
+            filled["timestamps"] = dict(event.get("timestamps") or {})
+            for k, row_id in streamed.items():
+                filled["data"][k] = self.load(row_id)
+                filled["filled"][k] = True
+                filled["timestamps"].setdefault(k, event.get("time"))
         return filled

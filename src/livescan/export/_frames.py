@@ -1,4 +1,5 @@
-"""Getting frames out of events: inline arrays, JSON lists or file-backed datums."""
+"""Getting frames out of events: inline arrays, JSON lists, file-backed datums, or rows a
+detector wrote to its own file (stream_resource / stream_datum)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,14 @@ class FrameSource:
         self.descriptors.clear()
 
     def __call__(self, name: str, doc: dict[str, Any]) -> None:
-        if name in ("resource", "datum", "datum_page", "descriptor"):
+        if name in (
+            "resource",
+            "datum",
+            "datum_page",
+            "descriptor",
+            "stream_resource",
+            "stream_datum",
+        ):
             self.filler(name, doc)
         if name == "descriptor":
             self.descriptors[doc["uid"]] = doc
@@ -40,8 +48,22 @@ class FrameSource:
         dk = desc.get("data_keys", {}).get(key, {})
         return bool(dk.get("external")) and isinstance(event["data"].get(key), str)
 
+    def streamed(self, event: Mapping[str, Any], key: str) -> str | None:
+        """The row id of ``key`` for ``event`` if a stream_datum gave it (else None)."""
+        rows = self.filler.stream_rows.get((event.get("descriptor", ""), event.get("seq_num", -1)))
+        return None if rows is None else rows.get(key)
+
     def value(self, event: Mapping[str, Any], key: str) -> np.ndarray:
-        """The value of ``key`` in ``event`` as an array (loading file-backed data)."""
+        """The value of ``key`` in ``event`` as an array (loading file-backed data; a key
+        a detector writes through stream_datum documents from the row for its seq_num)."""
+        if key not in event["data"]:
+            row = self.streamed(event, key)
+            if row is None:
+                raise KeyError(
+                    f"event {event.get('seq_num')} has no {key!r} and no stream_datum gave "
+                    "a row for it"
+                )
+            return np.asarray(self.filler.load(row))
         raw = event["data"][key]
         if self.is_external(event, key):
             return np.asarray(self.filler.load(raw))

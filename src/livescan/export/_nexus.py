@@ -7,7 +7,8 @@ Layout (``/entry`` is an ``NXentry``, each stream an ``NXdata`` generic viewers 
                                default=<stream>
       title, start_time, end_time
       documents/               NXcollection: start, stop (JSON text; scalar keys of start
-                               also as attributes), descriptors, resources, datums (JSON each)
+                               also as attributes), descriptors, resources, datums,
+                               stream_resources, stream_datums (JSON each)
       <stream>/                NXdata: attrs signal, axes, <axis>_indices
         <field>                (N, *shape) chunked, one chunk per frame; attrs from the data key
         seq_num                link to events/seq_num
@@ -94,9 +95,15 @@ class StreamGroup:
         self.timestamps = self.group.create_group("timestamps")
         self.timestamps.attrs["NX_class"] = "NXcollection"
         # keys whose data a detector writes into its own files (stream_resource) have no
-        # values in the events: the run file leaves them out
+        # values in the events: with fill, each event's row is copied in (from the
+        # stream_datum for its seq_num); without, the run file leaves them out
+        self.streamed = {
+            k for k, dk in descriptor["data_keys"].items() if dk.get("external") == "STREAM:"
+        }
         self.data_keys: dict[str, dict[str, Any]] = {
-            k: dk for k, dk in descriptor["data_keys"].items() if dk.get("external") != "STREAM:"
+            k: dk
+            for k, dk in descriptor["data_keys"].items()
+            if k not in self.streamed or owner.fill
         }
         for key in self.data_keys:
             if key in _RESERVED:
@@ -153,7 +160,13 @@ class StreamGroup:
             if "seq_num" not in self.data_keys:
                 self.group["seq_num"] = h5py.SoftLink(self.meta["seq_num"].ds.name)
         values: dict[str, Any] = {}
-        for key in self.data_keys:
+        for key in list(self.data_keys):
+            if key in self.streamed:
+                if frames.streamed(event, key) is None:  # no row for this event: the key
+                    self._drop(key)  # is left out (rows must line up with the events)
+                else:
+                    values[key] = frames.value(event, key)
+                continue
             if key not in event["data"]:
                 raise ExportError(
                     f"event {event.get('seq_num')} of stream {self.name!r} has no value for {key!r}"
@@ -185,6 +198,16 @@ class StreamGroup:
         self.meta["time"].append(event["time"])
         self.meta["uid"].append(event["uid"])
         self.rows += 1
+
+    def _drop(self, key: str) -> None:
+        """Leave a streamed key out of the file (a row was missing)."""
+        self.data_keys.pop(key)
+        col = self.columns.pop(key, None)
+        if col is not None:
+            del self.group[key]
+            del self.timestamps[key]
+            self.meta.pop(f"ts:{key}")
+        self.group.attrs["left_out"] = sorted({*self.group.attrs.get("left_out", []), key})
 
     def finish(self, start: Mapping[str, Any]) -> str | None:
         """Trim the columns, write the NXdata attributes (and the grid map of a grid
@@ -332,6 +355,8 @@ class RunFile:
         self.by_descriptor: dict[str, StreamGroup] = {}
         self.resources: list[str] = []
         self.datums: list[str] = []
+        self.stream_resources: list[str] = []
+        self.stream_datums: list[str] = []
         self.check_space(0, final.parent)
         self.f: Any = _create(self.partial, overwrite)
         try:
@@ -391,6 +416,10 @@ class RunFile:
             self.resources.append(dumps(doc))
         elif name in ("datum", "datum_page"):
             self.datums.append(dumps(doc))
+        elif name == "stream_resource":
+            self.stream_resources.append(dumps(doc))
+        elif name == "stream_datum":
+            self.stream_datums.append(dumps(doc))
 
     #: free bytes kept on the file's disk: HDF5 cannot survive a full disk (it may crash
     #: the process when its objects are freed, and its file is left unreadable), so the
@@ -417,7 +446,8 @@ class RunFile:
         """The records written at the end: documents, stream attributes, the stop."""
         import h5py
 
-        self.check_space(sum(map(len, self.resources)) + sum(map(len, self.datums)))
+        records = (self.resources, self.datums, self.stream_resources, self.stream_datums)
+        self.check_space(sum(len(r) for items in records for r in items))
 
         str_t = h5py.string_dtype()
         descriptors = [dumps(d) for g in self.streams.values() for d in g.descriptors]
@@ -425,6 +455,8 @@ class RunFile:
             ("descriptors", descriptors),
             ("resources", self.resources),
             ("datums", self.datums),
+            ("stream_resources", self.stream_resources),
+            ("stream_datums", self.stream_datums),
         ):
             if key not in self.docs:
                 self.docs.create_dataset(key, data=np.array(items, dtype=object), dtype=str_t)

@@ -149,7 +149,10 @@ class Stream:
             raise KeyError(
                 f"stream {self.name!r} has no field {field!r}; its fields are {self.fields}"
             )
-        values = [e["data"][field] for e in self._rows]
+        if self.data_keys[field].get("external") == "STREAM:":
+            values = self._streamed(field)
+        else:
+            values = [e["data"][field] for e in self._rows]
         if self.external(field):
             values = [self._filler.load(v) if isinstance(v, str) else v for v in values]
         if not values:
@@ -157,6 +160,22 @@ class Stream:
         if isinstance(values[0], np.ndarray):
             return np.stack(values)
         return np.asarray(values)
+
+    def _streamed(self, field: str) -> list[Any]:
+        """The rows a detector wrote to its own file (stream_datum), by seq_num: one per
+        event of the stream, or every row if the stream has no events (a fly scan)."""
+        rows = {
+            seq: ids[field]
+            for (desc, seq), ids in self._filler.stream_rows.items()
+            if desc in self._uids and field in ids
+        }
+        seqs = [int(s) for s in self.seq_num] if len(self._rows) else sorted(rows)
+        missing = [s for s in seqs if s not in rows]
+        if missing:
+            raise KeyError(
+                f"no stream_datum gave {field!r} for seq_num {missing[:5]} of stream {self.name!r}"
+            )
+        return [rows[s] for s in seqs]
 
     def read(self) -> dict[str, np.ndarray]:
         """Every field as an array (file-backed ones filled)."""

@@ -217,6 +217,16 @@ class LiveImage(LiveWidget):
     def datum(self, doc: dict[str, Any]) -> None:
         self.store("datum", doc)
 
+    def stream_resource(self, doc: dict[str, Any]) -> None:
+        self.store("stream_resource", doc)
+
+    def stream_datum(self, doc: dict[str, Any]) -> None:
+        """Frames a detector wrote to its own file: kept as row ids, read when shown."""
+        key, rows = self.store.filler.add_stream_datum(doc)
+        if key == self.field and doc["descriptor"] in self._descriptors:
+            self.store.add_page([s for s, _ in rows], [r for _, r in rows], [False] * len(rows))
+            self._throttle.poke()
+
     #: The lossy lane batches events into pages for us (one call per ~10 ms of scan);
     #: a single event (a replay, bluesky's RunEngine) arrives as a page of one.
     accepts_event_pages = True
