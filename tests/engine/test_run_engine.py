@@ -114,18 +114,13 @@ def test_file_backed_frames_load_and_match_inline_shape(RE) -> None:
     events = docs["event"]
     assert all(e["filled"] == {"img": False} for e in events)
     filler = Filler()
-    frames = [
-        filler(n, d)[1]["data"]["img"]
-        for n, d in docs
-        if n != "stop"
-        if n == "event" or filler(n, d) is None
-    ]
-    # rebuild simply: feed everything then fill the events
-    filler = Filler()
     for n, d in docs:
         filler(n, d)
     frames = [filler.fill_event(e)["data"]["img"] for e in events]
-    assert all(f.shape == (64, 64) and f.dtype == np.uint16 for f in frames)
+    # one datum is a stack of frame_per_point frames, as the data key declares
+    (descriptor,) = docs["descriptor"]
+    assert descriptor["data_keys"]["img"]["shape"] == [1, 64, 64]
+    assert all(f.shape == (1, 64, 64) and f.dtype == np.uint16 for f in frames)
     assert frames[0].max() > 500  # the spot is there
 
 
