@@ -397,6 +397,15 @@ async def kickoff(ctx: RunContext, msg: Msg) -> Any:
     return _track(ctx, msg.obj, "kickoff", status, msg.kwargs.get("group"))
 
 
+@verb("prepare")
+async def prepare(ctx: RunContext, msg: Msg) -> Any:
+    """``bps.prepare(obj, value, group=...)``: ``obj.prepare(value)`` (an ophyd-async
+    detector or flyer before a fly scan); its status joins ``group``."""
+    kwargs = {k: v for k, v in msg.kwargs.items() if k not in ("group", "wait")}
+    status = msg.obj.prepare(*msg.args, **kwargs)
+    return _track(ctx, msg.obj, "prepare", status, msg.kwargs.get("group"))
+
+
 @verb("complete")
 async def complete(ctx: RunContext, msg: Msg) -> Any:
     kwargs = {k: v for k, v in msg.kwargs.items() if k not in ("group", "wait")}
@@ -698,7 +707,7 @@ async def collect(ctx: RunContext, msg: Msg) -> Any:
             for page in pages():
                 payload.extend(_unpack_page(page))
                 grouped.setdefault(only or name or _name(obj), []).extend(_unpack_page(page))
-        else:
+        elif hasattr(obj, "collect"):  # else all its data are in stream resources
             for partial in obj.collect():
                 payload.append(partial)
                 target_name = only
