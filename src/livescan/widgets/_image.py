@@ -21,7 +21,13 @@ import numpy as np
 
 from livescan.documents import Filler, frame_dims
 from livescan.widgets._base import LiveWidget
-from livescan.widgets._colormap import COLORMAPS, apply_colormap, downsample, encode_png
+from livescan.widgets._colormap import (
+    COLORMAPS,
+    apply_colormap,
+    colormap_lut,
+    downsample,
+    encode_png,
+)
 from livescan.widgets._decimate import minmax_indices
 from livescan.widgets._fallback import draw_image
 from livescan.widgets._frame_store import FrameStore, ImageShapeError
@@ -82,6 +88,10 @@ class LiveImage(LiveWidget):
     # -- widget --------------------------------------------------------------------------
     def _build(self, cmap: str, clim: tuple[float, float] | None) -> None:
         options = list(COLORMAPS) if cmap in COLORMAPS else [cmap, *COLORMAPS]
+        # The colour table now (it may import matplotlib, ~0.15-1 s), not in the run's first
+        # flush: the throttle holds the next flush back 10x as long as one took, so a slow
+        # first flush froze the picture at frame 1 or 2 for seconds of a live run.
+        colormap_lut(cmap)
         # bqplot's Image mark redraws only when its ``image`` trait points to another
         # widget, never when that widget's ``value`` changes: every new picture is a new
         # ipywidgets.Image (its PNG travels in the comm_open) and the old one is closed.
