@@ -13,6 +13,7 @@ import time
 import pytest
 from _lab import console_errors, count_path_points, notebook_of, open_notebook, run_all, screenshot
 from _live_probe import DONE_STATES, TableCheck, final_row_headers, kernel_rows, sample
+from _widget_probe import kernel_exec, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +45,15 @@ def _watch(page, timeout: float = 90.0, each=None) -> list[dict]:
     raise TimeoutError(f"the run did not end; last sample {samples[-1:] or None}")
 
 
+def _start(lab, page, name: str, *cells: str) -> list[str]:
+    """Open a notebook of ``cells`` and run it (a background run goes on in the kernel);
+    the list that collects the page's console errors from before it opened."""
+    errors = console_errors(page)
+    open_notebook(page, lab, lab.add_notebook(notebook_of(*cells), name))
+    run_all(page)  # returns at once: the run goes on in the kernel's loop
+    return errors
+
+
 def _check_table_mid_run(samples: list[dict], check: TableCheck, kernel: dict) -> None:
     live = [s for s in samples if s["state"] not in DONE_STATES]
     assert len(live) >= 3, len(live)
@@ -53,15 +63,11 @@ def _check_table_mid_run(samples: list[dict], check: TableCheck, kernel: dict) -
 
 
 def test_table_rows_are_the_kernels_mid_run_and_complete_at_the_end(lab, lab_page):
-    nb = notebook_of(
-        SETUP,
+    errors = _start(
+        lab, lab_page, "live-table-mid-run", SETUP,
         "table = LiveTable([det, motor])\nplot = LivePlot('det', 'motor')\n"
         "h = RE(scan([det], motor, -3, 3, num=120), [table, plot])",
-    )
-    errors = console_errors(lab_page)
-    name = lab.add_notebook(nb, "live-table-mid-run")
-    open_notebook(lab_page, lab, name)
-    run_all(lab_page)  # returns at once: the run goes on in the kernel's loop
+    )  # fmt: skip
     check = TableCheck()
     samples = _watch(lab_page, each=lambda s: check.add(s["grid"]))
     time.sleep(1.0)  # the final flush
@@ -83,15 +89,12 @@ def test_table_rows_are_the_kernels_mid_run_and_complete_at_the_end(lab, lab_pag
 
 
 def test_dashboard_draws_a_new_plot_with_ticks_mid_run(lab, lab_page):
-    nb = notebook_of(
+    errors = _start(
+        lab, lab_page, "dashboard-live-plot",
         SETUP.replace("0.03", "0.05") + "from livescan.jupyter import Dashboard\n"
         "dash = Dashboard.in_sidecar(RE=RE, overplot=False, title='livescan')",
         "h = RE(scan([det], motor, -3, 3, num=100))",
-    )
-    errors = console_errors(lab_page)
-    name = lab.add_notebook(nb, "dashboard-live-plot")
-    open_notebook(lab_page, lab, name)
-    run_all(lab_page)
+    )  # fmt: skip
     check = TableCheck()
     drawn_mid_run: list[dict] = []
 
@@ -118,4 +121,38 @@ def test_dashboard_draws_a_new_plot_with_ticks_mid_run(lab, lab_page):
     assert final["final_rows"] == 100 and final["final_unloaded"] == 0, final
     assert final["final_repeated"] == final["final_missing"] == final["final_out_of_order"] == 0
     assert not [e for e in errors if "invalid format" in e]
+    assert errors == []
+
+
+def test_liveimage_follows_the_newest_frame_mid_run(lab, lab_page):
+    """A background camera scan: the frame slider, the picture's caption and the kernel's
+    newest frame advance together while the run is live, not only at its end."""
+    errors = _start(
+        lab, lab_page, "liveimage-mid-run",
+        SETUP.replace("0.03", "0.02") + "from livescan.callbacks import LiveImage\n"
+        "from livescan.sim import direct_img\nimage = LiveImage('direct_img')",
+        "h = RE(scan([direct_img], motor, -1, 1, num=150), [image])",
+    )  # fmt: skip
+    frames: list[tuple[int, int]] = []  # (events shown, frame shown) while running
+
+    def each(s):
+        if s["state"] == "running" and s["frame"] is not None and s["events"] > 0:
+            frames.append((s["events"], s["frame"]))
+
+    _watch(lab_page, each=each)
+    assert len(frames) >= 5, frames
+    shown = [f for _, f in frames]
+    assert len(set(shown)) >= 4, f"the frame slider did not follow the run: {frames}"
+    assert shown == sorted(shown), frames  # it never goes back
+    lags = sorted(e - f for e, f in frames)
+    # the image updates at 10 Hz (≤ 5 events at 20 ms a point) plus the page's own delay
+    assert lags[len(lags) // 2] <= 15, frames
+    # the caption tells the same frame, and at the end the newest one is shown
+    final = wait_until(lambda: (s := sample(lab_page))["frame"] == 150 and s, what="frame 150")
+    assert final["state"] == "success"
+    info = lab_page.locator(".livescan-liveimage").first.inner_text()
+    assert "frame 150 of 150" in info
+    assert kernel_exec(lab_page, "print(image.slider.value, image.follow.value)").split() == [
+        "150", "True",
+    ]  # fmt: skip
     assert errors == []
