@@ -280,9 +280,15 @@ class Dashboard(CallbackBase):
         name = doc.get("name", "primary")
         self._streams[doc["uid"]] = name
         if name == self._dim_stream:
-            if not self._built:
+            if self._built:
+                self._feed("descriptor", doc)
+            else:
                 self._choose_views(doc)
-            self._feed("descriptor", doc)
+                self._feed("descriptor", doc)
+                # on the page only now: each view's first state already holds the run's
+                # marks and columns, so the browser draws it once (not once empty and
+                # again, as a grid replaced at its descriptor would be)
+                self._place_views()
         elif name == "baseline":
             self._baseline_desc = doc
         self._render_header()
@@ -385,15 +391,6 @@ class Dashboard(CallbackBase):
         if table is not None:
             self._children.append(table)
         self._image_children = list(images.values())
-        self.plots_box.children = tuple(
-            ipywidgets.Box(
-                [v.widget], layout=ipywidgets.Layout(flex="1 1 420px", min_width="320px")
-            )
-            for v in [*plots.values(), *rasters.values()]
-        )
-        self.images_box.children = tuple(v.widget for v in images.values())
-        view = getattr(table, "view", None)
-        self.table_box.children = (view.widget,) if view is not None else ()
         self._built = True
 
         for child in self._children:
@@ -402,6 +399,25 @@ class Dashboard(CallbackBase):
             for child in self._image_children:
                 self._call(child, name, doc)
         self._pending = []
+
+    def _place_views(self) -> None:
+        """Put the run's views into the dashboard's boxes (those already there stay)."""
+        views = [*self.plots.values(), *self.rasters.values()]
+        old = {id(b.children[0]): b for b in self.plots_box.children if b.children}
+        self.plots_box.children = tuple(
+            old.get(id(v.widget))
+            or ipywidgets.Box(
+                [v.widget], layout=ipywidgets.Layout(flex="1 1 420px", min_width="320px")
+            )
+            for v in views
+        )
+        images = tuple(v.widget for v in self.images.values())
+        if self.images_box.children != images:
+            self.images_box.children = images
+        view = getattr(self.table, "view", None)
+        table = (view.widget,) if view is not None else ()
+        if self.table_box.children != table:
+            self.table_box.children = table
 
     def _forget_markers(self, spec: ViewSpec) -> None:
         if spec.kind == "plot":

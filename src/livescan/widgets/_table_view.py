@@ -149,7 +149,6 @@ class TableGridView:
         self._values: list[Column] = []
         self._summary = ""
         self._shown_rows = -1
-        self._new_columns = False
         self._grid_layout = ipywidgets.Layout(height=height, width="100%")
         self.grid = self._make_grid()
         self.summary = ipywidgets.HTML(value="")
@@ -173,8 +172,13 @@ class TableGridView:
             for c in self.columns
         ]
         self._summary = ""
-        self._shown_rows = -1
-        self._new_columns = True
+        # new columns: a new grid born with its renderers (see the module docstring), made
+        # now rather than at the next flush, so that a view placed on the page after its
+        # descriptor (the Dashboard's) is drawn once, not twice
+        old, self.grid = self.grid, self._make_grid(self._make_renderers())
+        self.widget.children = (self.grid, self.summary)
+        old.close()
+        self._shown_rows = 0
         self._throttle.poke()
 
     def row(self, seq_num: int, time: float, values: list[Any]) -> None:
@@ -255,15 +259,7 @@ class TableGridView:
 
     def _flush(self) -> None:
         n = self._seq.n
-        if self._new_columns:
-            # new columns: a new grid born with its renderers (see the module docstring)
-            old, self.grid = self.grid, self._make_grid(self._make_renderers())
-            self.widget.children = (self.grid, self.summary)
-            old.close()
-            self._new_columns = False
-            self._push_new_rows(0, n)  # rows that came with the columns (messages stay in order)
-            self._shown_rows = n
-        elif n != self._shown_rows:
+        if n != self._shown_rows:
             grid = self.grid
             if grid._transforms:  # the user sorted or filtered: whole frame, browser asks
                 grid.refresh()
