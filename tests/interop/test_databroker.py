@@ -13,8 +13,8 @@ from databroker._drivers.jsonl import BlueskyJSONLCatalog
 
 from livescan.documents import Filler
 from livescan.plans import grid_scan, scan
-from livescan.sim import SimCamera, det, motor, motor1, motor2
-from livescan.store import RunStore
+from livescan.sim import SimCamera, det, direct_img, motor, motor1, motor2
+from livescan.store import FramesHandler, RunStore
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # databroker on new xarray
 
@@ -36,9 +36,9 @@ class KernelFrames:
             self.events.append(doc)
 
 
-def _catalog_run(store: RunStore, uid: str) -> Any:
+def _catalog_run(store: RunStore, uid: str, **kwargs: Any) -> Any:
     journal = store[uid].path
-    catalog = BlueskyJSONLCatalog([str(journal)])
+    catalog = BlueskyJSONLCatalog([str(journal)], **kwargs)
     assert list(catalog) == [uid]
     return catalog[uid]
 
@@ -106,4 +106,26 @@ def test_databroker_canonical_documents_equal_the_live_ones(RE, tmp_path):
     assert [e["filled"]["cam"] for e in events] == [e["data"]["cam"] for e in live_events]
     for event, frame in zip(events, kernel.frames):
         np.testing.assert_array_equal(event["data"]["cam"], frame)
+    store.close()
+
+
+def test_databroker_reads_frames_the_store_keeps_beside_its_journal(RE, tmp_path):
+    """Frames inside events go to the store's binary files (spec LIVESCAN_FRAMES):
+    databroker fills them with livescan's FramesHandler."""
+    store = RunStore(tmp_path / "store")
+    live: list[np.ndarray] = []
+    RE.subscribe_lossless(store)
+    RE.subscribe_lossless(lambda n, d: n == "event" and live.append(d["data"]["direct_img"]))
+    (uid,) = RE(scan([det, direct_img], motor, -1, 1, num=4))
+    journal = [line for line in store[uid].path.read_text().splitlines() if '"event"' in line]
+    assert all('"filled":{"direct_img":false}' in line for line in journal)  # on disk
+    run = _catalog_run(store, uid, handler_registry={"LIVESCAN_FRAMES": FramesHandler})
+    frames = run.primary.read()["direct_img"]
+    assert frames.shape == (4, 64, 64)
+    for i, (theirs, ours) in enumerate(zip(frames.values, live)):
+        np.testing.assert_array_equal(theirs, ours, err_msg=f"frame {i + 1}")
+    # livescan reads its own journal back as the live documents (no marks)
+    events = [d for n, d in store[uid].documents() if n == "event"]
+    assert all(e["filled"] == {} for e in events)
+    np.testing.assert_array_equal(store[uid]["primary"]["direct_img"], np.stack(live))
     store.close()

@@ -7,6 +7,7 @@
 >>> replay(run, LiveTable(["det"]))  # doctest: +SKIP
 """
 
+from livescan.store._frames import FramesHandler
 from livescan.store._journal import read_journal
 from livescan.store._paths import default_store_path
 from livescan.store._replay import documents_of, replay, stream
@@ -15,6 +16,7 @@ from livescan.store._store import RunStore, active_store
 from livescan.store._tiled import TiledRun, TiledStore, TiledStream
 
 __all__ = [
+    "FramesHandler",
     "Run",
     "RunStore",
     "Stream",

@@ -4,14 +4,20 @@ An array of at least ``min_bytes`` inside an event is not written into the JSON 
 its bytes are appended to ``<uid>/<n>.bin`` (one file per stream field, frames back to
 back, C order; ``<n>.resource.json`` beside it holds a copy of its resource document) and
 the journal records, as bluesky's detectors do, a ``resource``
-(``spec='LIVESCAN_FRAMES'``, ``resource_path`` relative to the journal's folder,
-``resource_kwargs`` ``dtype``, ``shape``, ``descriptor``, ``key``) once, a ``datum``
-(``datum_kwargs={'index': i}``) per frame, and the event with the datum id in place of
-the array. The frame's bytes reach the operating system before the journal line that
-points to them, so a killed process never leaves a datum without its frame.
+(``spec='LIVESCAN_FRAMES'``, ``resource_path`` relative to the journal's folder, ``root``
+that folder, ``resource_kwargs`` ``dtype``, ``shape``, ``descriptor``, ``key``) once, a
+``datum`` (``datum_kwargs={'index': i}``) per frame, and the event with the datum id in
+place of the array and ``filled[key] = False``; the journal's descriptor marks such a
+key ``external='FILESTORE:LIVESCAN'`` (when its declared shape and dtype make it large
+enough). The frame's bytes reach the operating
+system before the journal line that points to them, so a killed process never leaves a
+datum without its frame.
 
 Reading a run back hides these resources and datums and puts the arrays back: the
-documents equal the live ones.
+documents equal the live ones. Other readers (databroker's ``BlueskyJSONLCatalog``,
+event-model's ``Filler``) fill the frames with :class:`FramesHandler`, registered for
+``LIVESCAN_FRAMES`` (also as a ``databroker.handlers`` entry point); a store moved
+elsewhere needs their ``root_map`` from the old folder to the new one.
 """
 
 from __future__ import annotations
@@ -25,9 +31,33 @@ import numpy as np
 
 from livescan.documents import new_uid
 
-__all__ = ["SPEC", "FrameReader", "FrameWriter"]
+__all__ = ["SPEC", "FrameReader", "FrameWriter", "FramesHandler"]
 
 SPEC = "LIVESCAN_FRAMES"
+#: the ``external`` the journal's descriptor gives a key the store keeps in binary files
+MARK = "FILESTORE:LIVESCAN"
+
+
+def _read_frame(path: Path | str, dtype: np.dtype[Any], shape: tuple[int, ...], index: int) -> Any:
+    count = int(np.prod(shape, dtype=np.int64))
+    with open(path, "rb") as f:
+        arr = np.fromfile(f, dtype=dtype, count=count, offset=index * count * dtype.itemsize)
+    if arr.size != count:
+        raise OSError(f"{path} ends before frame {index} (a run cut short?)")
+    return arr.reshape(shape)
+
+
+class FramesHandler:
+    """A handler of spec ``LIVESCAN_FRAMES`` for databroker or event-model's ``Filler``:
+    ``FramesHandler(path, dtype=..., shape=...)(index=i)`` is frame ``i`` of the file."""
+
+    def __init__(self, path: str, dtype: str, shape: list[int], **_: Any) -> None:
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.shape = tuple(int(n) for n in shape)
+
+    def __call__(self, index: int, **_: Any) -> Any:
+        return _read_frame(self.path, self.dtype, self.shape, int(index))
 
 
 class _File:
@@ -51,12 +81,34 @@ class FrameWriter:
         self.fsync = fsync
         self._files: dict[tuple[str, str], _File | None] = {}  # None: stays in JSON
 
+    def mark_descriptor(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The descriptor as journaled: keys whose declared arrays are large enough to go
+        to binary files marked ``external`` (so other readers fill them)."""
+        keys = doc.get("data_keys") or {}
+        marked: dict[str, Any] = {}
+        for key, dk in keys.items():
+            try:
+                dtype = np.dtype(dk["dtype_numpy"])
+                nbytes = int(np.prod(dk["shape"], dtype=np.int64)) * dtype.itemsize
+            except (KeyError, TypeError, ValueError):
+                continue
+            if (
+                dk.get("dtype") == "array"
+                and not dk.get("external")
+                and dtype.kind in "biufc"
+                and len(dk["shape"]) > 0
+                and nbytes >= self.min_bytes
+            ):
+                marked[key] = {**dk, "external": MARK}
+        return {**doc, "data_keys": {**keys, **marked}} if marked else doc
+
     def encode(self, name: str, doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """The journal lines for one event or event_page (resource, datums, the event)."""
         data = doc["data"]
         descriptor = doc["descriptor"]
         out: list[tuple[str, dict[str, Any]]] = []
         new_data: dict[str, Any] | None = None
+        moved: list[str] = []  # keys whose arrays went to a file
         for key, value in data.items():
             if name == "event":
                 ff = self._file(descriptor, key, value, out)
@@ -74,7 +126,18 @@ class FrameWriter:
                 if new_data is None:
                     new_data = dict(data)
                 new_data[key] = [self._append(ff, v, out) for v in value]
-        out.append((name, doc if new_data is None else {**doc, "data": new_data}))
+            moved.append(key)
+        if new_data is None:
+            out.append((name, doc))
+            return out
+        # other readers fill a key whose `filled` is False (a key the live document
+        # marks already is left as it is; reading back drops the marks added here)
+        filled = dict(doc.get("filled") or {})
+        n = len(doc["seq_num"]) if name == "event_page" else None
+        for key in moved:
+            if key not in filled:
+                filled[key] = False if n is None else [False] * n
+        out.append((name, {**doc, "data": new_data, "filled": filled}))
         return out
 
     def _file(
@@ -99,7 +162,7 @@ class FrameWriter:
             resource = {
                 "uid": ff.resource,
                 "spec": SPEC,
-                "root": "",
+                "root": str(self.folder.absolute()),
                 "resource_path": rel,
                 "resource_kwargs": {
                     "dtype": dtype.str,
@@ -198,6 +261,38 @@ class FrameReader:
     def __bool__(self) -> bool:
         return bool(self._resources)
 
+    @staticmethod
+    def unmark_descriptor(doc: dict[str, Any]) -> None:
+        """Drop the ``external`` marks :meth:`FrameWriter.mark_descriptor` added."""
+        keys = doc.get("data_keys") or {}
+        if any(dk.get("external") == MARK for dk in keys.values()):
+            doc["data_keys"] = {
+                k: {a: v for a, v in dk.items() if not (a == "external" and v == MARK)}
+                for k, dk in keys.items()
+            }
+
+    def owns(self, value: Any) -> bool:
+        """Whether ``value`` is the datum id of a frame the store wrote."""
+        if not isinstance(value, str):
+            return False
+        return value in self._datums or value.rpartition("/")[0] in self._resources
+
+    def unmark(self, name: str, doc: dict[str, Any]) -> None:
+        """Drop the ``filled`` marks the store added to an event (or page) it wrote."""
+        filled = doc.get("filled")
+        if not filled:
+            return
+        marked = [
+            k
+            for k, v in filled.items()
+            if v is False or (isinstance(v, list) and v and all(f is False for f in v))
+        ]
+        for key in marked:
+            value = doc["data"].get(key)
+            first = value[0] if name == "event_page" and isinstance(value, list) else value
+            if value is not None and self.owns(first):
+                doc["filled"] = filled = {k: v for k, v in filled.items() if k != key}
+
     def load(self, value: Any) -> Any:
         """The array a datum id of ours points to; any other value as it is."""
         if not isinstance(value, str):
@@ -211,9 +306,4 @@ class FrameReader:
                 return value
             found = (resource, int(index))
         path, dtype, shape = self._resources[found[0]]
-        count = int(np.prod(shape, dtype=np.int64))
-        with open(path, "rb") as f:
-            arr = np.fromfile(f, dtype=dtype, count=count, offset=found[1] * count * dtype.itemsize)
-        if arr.size != count:
-            raise OSError(f"{path} ends before frame {found[1]} (a run cut short?)")
-        return arr.reshape(shape)
+        return _read_frame(path, dtype, shape, found[1])

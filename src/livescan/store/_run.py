@@ -205,6 +205,7 @@ class _Decoder:
         if name in ("resource", "datum") and self.frames.is_ours(name, doc):
             return None
         if name == "descriptor":
+            self.frames.unmark_descriptor(doc)
             recorded = self.store._dtypes_of(doc["uid"])
             keys: dict[str, str | None] = {}
             for k, dk in doc.get("data_keys", {}).items():
@@ -212,7 +213,9 @@ class _Decoder:
                     continue
                 keys[k] = dk.get("dtype_numpy") or recorded.get(k)
             self._array_keys[doc["uid"]] = keys
-        elif name == "event":
+        if name in ("event", "event_page") and self.frames:
+            self.frames.unmark(name, doc)
+        if name == "event":
             arrays = self._array_keys.get(doc["descriptor"])
             if arrays:
                 doc["data"] = _decode_row(doc["data"], arrays, doc.get("filled"), self.frames)

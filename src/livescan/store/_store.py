@@ -107,6 +107,8 @@ class RunStore:
                     if doc["descriptor"] not in entry.typed:
                         self._record_dtypes(entry, name, doc)
                     entry.journal.write_many(entry.frames.encode(name, doc))
+                elif name == "descriptor":
+                    entry.journal.write(name, entry.frames.mark_descriptor(doc))
                 else:
                     entry.journal.write(name, doc)
             except BaseException as exc:
