@@ -114,3 +114,36 @@ def test_hdf5_without_fill_leaves_streamed_keys_out(tmp_path):
         assert "blob" not in f["entry/primary"]
         assert len(f["entry/documents/stream_datums"]) == 4
     RE.close()
+
+
+def test_a_fly_scan_of_a_file_writing_detector_has_rows_and_no_events(tmp_path, recorder):
+    """prepare / kickoff / complete / collect of SimBlobDetector: the stream's data are
+    stream_datum rows only; the store, LiveImage and the HDF5 file still give them."""
+    from tests.interop.test_scenarios import scenario_ophyd_async_fly_file_writer
+
+    RE = RunEngine(display=False)
+    docs = DocumentCollector()
+    store = RunStore(tmp_path / "store")
+    h5 = HDF5Exporter(str(tmp_path / "h5" / "{start.scan_id}.h5"))
+    for cb in (docs, store, h5):
+        RE.subscribe_lossless(cb)
+    image = LiveImage("blob")
+    result = RE(scenario_ophyd_async_fly_file_writer(None, tmp_path), image)
+    assert result.exit_status == "success", result.reason
+    names = [n for n, _ in docs.documents]
+    assert "event" not in names and "event_page" not in names
+    assert docs.documents[-1][1]["num_events"] == {"primary": 4}
+    frames, sums = _file_frames(docs.documents)
+    assert frames.shape == (4, 240, 320)
+    assert image.seq_nums == [1, 2, 3, 4]
+    np.testing.assert_array_equal(image.frame(4), frames[3])
+    primary = store[-1]["primary"]
+    assert len(primary) == 0  # no events
+    np.testing.assert_array_equal(primary["blob"][:, 0], frames)  # the rows, by seq_num
+    with h5py.File(h5.filenames[0]) as f:
+        p = f["entry/primary"]
+        np.testing.assert_array_equal(p["seq_num"][()], [1, 2, 3, 4])
+        np.testing.assert_array_equal(p["blob"][:, 0], frames)
+        np.testing.assert_array_equal(p["blob-sum"][:, 0], sums)
+    store.close()
+    RE.close()

@@ -199,6 +199,34 @@ class StreamGroup:
         self.meta["uid"].append(event["uid"])
         self.rows += 1
 
+    def _rows_without_events(self) -> None:
+        """A stream whose data all came as stream_datum rows (a fly scan of a detector
+        writing its own file, no events): its rows by seq_num, copied in (with fill)."""
+        import h5py
+
+        frames = self.owner.frames
+        uids = {d["uid"] for d in self.descriptors}
+        rows: dict[int, dict[str, str]] = {}
+        for (desc, seq), ids in frames.filler.stream_rows.items():
+            if desc in uids:
+                rows.setdefault(seq, {}).update(ids)
+        keys = [k for k in self.data_keys if k in self.streamed]
+        seqs = sorted(s for s, ids in rows.items() if all(k in ids for k in keys))
+        if not keys or not seqs:
+            return
+        self.meta["seq_num"] = Column(self.events, "seq_num", np.int64, (), None, None)
+        self.group["seq_num"] = h5py.SoftLink(self.meta["seq_num"].ds.name)
+        event: dict[str, Any] = {"data": {}}  # what _make looks at
+        for seq in seqs:
+            for key in keys:
+                value = np.asarray(frames.filler.load(rows[seq][key]))
+                col = self.columns.get(key)
+                if col is None:
+                    col = self.columns[key] = self._make(key, value, event)
+                col.append(value)
+            self.meta["seq_num"].append(seq)
+        self.rows = len(seqs)
+
     def _drop(self, key: str) -> None:
         """Leave a streamed key out of the file (a row was missing)."""
         self.data_keys.pop(key)
@@ -212,6 +240,8 @@ class StreamGroup:
     def finish(self, start: Mapping[str, Any]) -> str | None:
         """Trim the columns, write the NXdata attributes (and the grid map of a grid
         scan); the name of the group to plot, or None if nothing plots."""
+        if not self.rows:
+            self._rows_without_events()
         for col in [*self.columns.values(), *self.meta.values()]:
             col.trim(self.rows)
         self.group.attrs["descriptors"] = [d["uid"] for d in self.descriptors]
