@@ -222,3 +222,37 @@ def test_frames_in_files_of_another_spec_are_copied_in(tiled_server, tmp_path):
     np.testing.assert_array_equal(node.read(), stack)
     assert node.data_sources()[0].management != "external"  # written, not registered
     db.close()
+
+
+def test_an_ophyd_async_detectors_stream_rows_are_copied_in(tiled_server, tmp_path):
+    """SimBlobDetector's frames and sums come as stream_datum rows of its own file: the
+    store copies each event's row in beside the point detector's values."""
+    from urllib.parse import urlparse
+
+    import bluesky.plans as bp
+    import h5py
+
+    from livescan import RunEngine
+    from tests.interop.test_scenarios import _connect, _ophyd_async_devices
+
+    m, blob, point = _ophyd_async_devices(tmp_path)
+    RE = RunEngine(display=False)
+    RE(_connect(m, blob, point))
+    db = TiledStore(tiled_server.uri, api_key=tiled_server.api_key)
+    resources = []
+    RE.subscribe_lossless(db)
+    RE.subscribe_lossless(lambda n, d: n == "stream_resource" and resources.append(d))
+    (uid,) = RE(bp.scan([point, blob], m, -1, 1, 3))
+    db.flush()
+    primary = _client(tiled_server)[uid]["primary"]
+    (frames_res,) = [r for r in resources if r["data_key"] == "blob"]
+    with h5py.File(urlparse(frames_res["uri"]).path, "r") as f:
+        frames, sums = f["/entry/data/data"][()], f["/entry/sum"][()]
+    got = primary["blob"].read()
+    assert got.shape == (3, 1, 240, 320), got.shape
+    np.testing.assert_array_equal(got[:, 0], frames)
+    np.testing.assert_array_equal(primary["blob-sum"].read()[:, 0], sums)
+    table = primary.base["internal"].read()
+    assert list(table["m"]) == [-1.0, 0.0, 1.0] and list(table["seq_num"]) == [1, 2, 3]
+    db.close()
+    RE.close()

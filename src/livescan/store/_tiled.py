@@ -251,8 +251,12 @@ class _Stream:
         self.node = node
         self.data_keys: dict[str, Any] = descriptor["data_keys"]
         self.table: Any = None
+        #: keys a detector writes to its own file (stream_datum rows): copied in as arrays
+        self.streamed = {k for k, dk in self.data_keys.items() if dk.get("external") == "STREAM:"}
         self.scalars = [
-            k for k, dk in self.data_keys.items() if dk.get("dtype") != "array"
+            k
+            for k, dk in self.data_keys.items()
+            if dk.get("dtype") != "array" and k not in self.streamed
         ]  # columns of the internal table
         self.arrays: dict[str, Any] = {}  # inline array key -> array client
         self.external: dict[str, _External] = {}
@@ -318,6 +322,7 @@ class _RunWriter:
     def _descriptor(self, doc: dict[str, Any]) -> None:
         from tiled.structures.core import Spec
 
+        self.filler("descriptor", doc)  # the shapes of streamed rows
         name = doc.get("name", "primary")
         stream = self.by_name.get(name)
         if stream is None:
@@ -346,6 +351,12 @@ class _RunWriter:
         self.datums[doc["datum_id"]] = doc
         self.filler("datum", doc)
 
+    def _stream_resource(self, doc: dict[str, Any]) -> None:
+        self.filler("stream_resource", doc)
+
+    def _stream_datum(self, doc: dict[str, Any]) -> None:
+        self.filler("stream_datum", doc)
+
     def _registrable(self, datum_id: str) -> bool:
         """Frames in an area detector's HDF5 file are registered; others are copied."""
         resource = self.resources[self.datums[datum_id]["resource"]]
@@ -371,8 +382,13 @@ class _RunWriter:
             columns["seq_num"].append(int(ev["seq_num"]))
             columns["time"].append(float(ev["time"]))
             filled = ev.get("filled") or {}
+            rows = self.filler.stream_rows.get((ev["descriptor"], ev["seq_num"]), {})
             for k, dk in stream.data_keys.items():
                 columns[f"ts_{k}"].append(float(ev["timestamps"].get(k, np.nan)))
+                if k in stream.streamed:
+                    if k in rows:  # the detector's row for this event, read from its file
+                        inline.setdefault(k, []).append(np.asarray(self.filler.load(rows[k])))
+                    continue
                 v = ev["data"][k]
                 if k in columns:
                     columns[k].append(v.item() if isinstance(v, np.generic) else v)
@@ -396,6 +412,8 @@ class _RunWriter:
             )
         stream.table.append_partition(0, table)
         for k, frames in inline.items():
+            if k in stream.streamed and len(frames) != len(events):
+                continue  # rows missing for some events: they would not line up
             self._append_array(stream, k, np.stack(frames))
         for k, ext in stream.external.items():
             self._register(stream, k, ext)
