@@ -12,7 +12,7 @@ from livescan.widgets import LivePlot
 
 
 def _eta(recorder, status) -> float:
-    text = recorder.state(status.stats)["value"]
+    text = recorder.state(status.header)["value"]
     match = re.search(r"ETA ([\d.]+) s", text)
     assert match, text
     return float(match.group(1))

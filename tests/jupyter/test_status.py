@@ -46,9 +46,10 @@ def test_status_buttons_pause_resume_and_abort_a_running_scan(RE, recorder):
     header = _state(recorder, status)
     assert "abort" in header and "scan" in header
     assert all(recorder.state(b)["disabled"] for b in status.buttons.values())
-    events = recorder.state(status.stats)["value"]
+    events = recorder.state(status.header)["value"]
     assert f">{handle.num_events}</span> / 400" in events
-    assert recorder.state(status.progress)["value"] == handle.num_events
+    # the bar: events / num_points of its width, red for an aborted run
+    assert f"width:{100 * handle.num_events / 400:.1f}%;background:#f44336" in events
 
 
 def test_status_reports_illegal_clicks_and_callback_errors(RE, recorder):
@@ -60,7 +61,7 @@ def test_status_reports_illegal_clicks_and_callback_errors(RE, recorder):
         return status
 
     status = asyncio.run(main())
-    problems = recorder.state(status.problems)["value"]
+    problems = recorder.state(status.header)["value"].split("livescan-problems")[1]
     assert "pause failed" in problems
     assert "FieldError" in problems and "nope" in problems
 
@@ -145,4 +146,27 @@ def test_clicks_from_another_thread_act_on_the_runs_loop(RE, recorder):
     assert r1.exit_status == "abort" and 10 < first.num_events < 2000
     assert r2.exit_status == "abort" and second.num_events == 0
     assert "abort" in _state(recorder, status) and "abort" in _state(recorder, queued)
-    assert not recorder.state(status.problems)["value"]
+    assert "livescan-problems" not in recorder.state(status.header)["value"]  # no errors
+
+
+def test_a_run_status_opens_six_comms_and_shares_its_layouts(RE, recorder):
+    """Every comm a widget opens is a message with its full state: a run's status opens
+    its info, four buttons and their box; Layout and Style widgets are shared by all runs."""
+
+    async def main():
+        first = RunStatus(RE(scan([det], motor, -1, 1, num=3)))
+        recorder.clear()
+        handle = RE(scan([det], motor, -1, 1, num=3))
+        second = RunStatus(handle)
+        opened = [m for m in recorder.messages if m.msg_type == "comm_open"]
+        await first.handle
+        await handle
+        return first, second, opened
+
+    first, second, opened = asyncio.run(main())
+    assert len(opened) == 6, [m.data["state"]["_model_name"] for m in opened]
+    for a, b in zip([first.header, *first.buttons.values()], [second.header,
+                    *second.buttons.values()], strict=True):  # fmt: skip
+        assert a.layout is b.layout and a.style is b.style
+    state = recorder.state(second.buttons["abort"])
+    assert state["_dom_classes"] == ["livescan-abort"] and state["disabled"] is True

@@ -11,7 +11,7 @@ import ipywidgets
 from livescan.engine import DisplaySlot
 from livescan.jupyter._cells import current_cell_id, remember_run, show_earlier_runs
 from livescan.jupyter._fallback import run_fallback, static_bundle
-from livescan.jupyter._status import RunLike, RunStatus
+from livescan.jupyter._status import RunLike, RunStatus, _shared
 from livescan.widgets import LIVE_CLASS, fallbacks_settled, placeholder_bundle, render_png
 
 __all__ = ["display_run", "live_widget_of", "run_layout"]
@@ -50,7 +50,10 @@ def _kind(obj: Any, widget: ipywidgets.Widget) -> str:
 
 
 def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]) -> ipywidgets.Box:
-    """Status on top; tables and plots side by side (wrapping on narrow pages); images below."""
+    """Status on top; tables and plots side by side (wrapping on narrow pages); images below.
+
+    The boxes share their Layout widgets with every other run's (one comm each per run).
+    """
     tiles: list[ipywidgets.Widget] = []
     images: list[ipywidgets.Widget] = []
     seen: set[int] = set()
@@ -64,23 +67,20 @@ def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]
             images.append(widget)
             continue
         basis = "1 1 380px" if kind == "table" else "1 1 440px"
-        tile = ipywidgets.Box([widget], layout=ipywidgets.Layout(flex=basis, min_width="340px",
-                                                                 margin="2px"))  # fmt: skip
+        layout = _shared(f"tile {basis}", lambda basis=basis: ipywidgets.Layout(
+            flex=basis, min_width="340px", margin="2px"))  # fmt: skip
+        tile = ipywidgets.Box([widget], layout=layout)
         tiles.insert(0, tile) if kind == "table" else tiles.append(tile)
     children: list[ipywidgets.Widget] = []
     if status is not None:
         children.append(status.widget if isinstance(status, RunStatus) else status)
     if tiles:
-        children.append(
-            ipywidgets.Box(
-                tiles, layout=ipywidgets.Layout(display="flex", flex_flow="row wrap", width="100%")
-            )
-        )
+        row = _shared("tiles", lambda: ipywidgets.Layout(
+            display="flex", flex_flow="row wrap", width="100%"))  # fmt: skip
+        children.append(ipywidgets.Box(tiles, layout=row))
     children.extend(images)
-    box = ipywidgets.VBox(children, layout=ipywidgets.Layout(width="100%"))
-    box.add_class("livescan-run")
-    box.add_class(LIVE_CLASS)
-    return box
+    full = _shared("run", lambda: ipywidgets.Layout(width="100%"))
+    return ipywidgets.VBox(children, layout=full, _dom_classes=("livescan-run", LIVE_CLASS))
 
 
 def display_run(handle: ShownRun) -> ipywidgets.Box | None:

@@ -10,6 +10,7 @@ import time
 from typing import Any, Protocol
 
 import ipywidgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from livescan.widgets import Throttle
 
@@ -84,6 +85,11 @@ class RunLike(Protocol):
         """End the run with ``exit_status='abort'``."""
 
 
+def _button_style(name: str, enabled: bool) -> str:
+    """An enabled button's colour; a disabled one is plain grey (a finished run's too)."""
+    return _BUTTON_STYLES.get(name, "") if enabled else ""
+
+
 def _fmt_seconds(s: float | None) -> str:
     if s is None:
         return "–"
@@ -97,52 +103,79 @@ def _fmt_seconds(s: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
+#: widgets every run-status widget shares: each run opens six comms (info, four buttons,
+#: the box), not one Layout and one Style per widget besides
+_SHARED: dict[str, ipywidgets.Widget] = {}
+
+
+def _shared(name: str, make: Any) -> Any:
+    """The shared Layout/Style widget ``name`` (made again if someone closed it)."""
+    widget = _SHARED.get(name)
+    if widget is None or widget.comm is None:
+        widget = _SHARED[name] = make()
+    return widget
+
+
+def _layouts() -> dict[str, Any]:
+    return {
+        "box": _shared("box", lambda: ipywidgets.Layout(
+            display="flex", flex_flow="row wrap", align_items="center",
+            border="1px solid #ddd", padding="4px 8px", margin="2px 0")),
+        "info": _shared("info", lambda: ipywidgets.Layout(width="100%")),
+        "button": _shared("button", lambda: ipywidgets.Layout(width="96px")),
+        "html_style": _shared("html_style", HTMLStyle),
+        "button_style": _shared("button_style", ipywidgets.ButtonStyle),
+    }  # fmt: skip
+
+
+_BUTTONS = {
+    "pause": ("Pause", "pause", "Pause at the next checkpoint"),
+    "resume": ("Resume", "play", "Continue the run"),
+    "stop": ("Stop", "stop", "End the run cleanly (exit_status='success')"),
+    "abort": ("Abort", "times", "End the run cleanly (exit_status='abort')"),
+}
+#: progress bar colours (ipywidgets' info / success / danger)
+_BAR_COLORS = {"success": "#4caf50", "abort": "#f44336", "fail": "#f44336"}
+_BAR_RUNNING = "#2196f3"
+
+
 class RunStatus:
     """Plan and scan id, state, progress from ``num_points``, events, elapsed and ETA,
     lossy skip counts and callback errors, and Pause / Resume / Stop / Abort buttons
     acting on the run. Updates at most ``max_rate`` times a second.
+
+    ``header`` is one HTML widget with all the text and the progress bar; ``buttons``
+    the four buttons; ``widget`` the box holding them (what a notebook shows).
     """
 
     def __init__(self, handle: RunLike, *, max_rate: float = 10.0) -> None:
         self.handle = handle
-        self.header = ipywidgets.HTML()
-        self.progress = ipywidgets.IntProgress(
-            value=0, min=0, max=1, layout=ipywidgets.Layout(width="320px")
-        )
-        self.stats = ipywidgets.HTML()
-        self.problems = ipywidgets.HTML()
-        self.buttons = {
-            "pause": ipywidgets.Button(description="Pause", icon="pause",
-                                       tooltip="Pause at the next checkpoint"),
-            "resume": ipywidgets.Button(description="Resume", icon="play",
-                                        tooltip="Continue the run"),
-            "stop": ipywidgets.Button(description="Stop", icon="stop",
-                                      tooltip="End the run cleanly (exit_status='success')"),
-            "abort": ipywidgets.Button(description="Abort", icon="times",
-                                       tooltip="End the run cleanly (exit_status='abort')"),
-        }  # fmt: skip
-        for name, button in self.buttons.items():
-            button.add_class(f"livescan-{name}")
-            button.layout = ipywidgets.Layout(width="96px")
-            button.on_click(lambda _b, name=name: self.press(name))
-        self.widget = ipywidgets.VBox(
-            [
-                self.header,
-                ipywidgets.HBox([self.progress, self.stats]),
-                ipywidgets.HBox(list(self.buttons.values())),
-                self.problems,
-            ],
-            layout=ipywidgets.Layout(border="1px solid #ddd", padding="4px 8px", margin="2px 0"),
-        )
-        self.widget.add_class("livescan-run-status")
         self.message = ""
+        shared = _layouts()
+        text, enabled = self._render()
+        self.header = ipywidgets.HTML(value=text, layout=shared["info"],
+                                      style=shared["html_style"])  # fmt: skip
+        self.buttons: dict[str, ipywidgets.Button] = {}
+        for name, (description, icon, tooltip) in _BUTTONS.items():
+            button = ipywidgets.Button(
+                description=description, icon=icon, tooltip=tooltip,
+                disabled=not enabled[name], button_style=_button_style(name, enabled[name]),
+                layout=shared["button"], style=shared["button_style"],
+                _dom_classes=(f"livescan-{name}",),
+            )  # fmt: skip
+            button.on_click(lambda _b, name=name: self.press(name))
+            self.buttons[name] = button
+        self.widget = ipywidgets.Box(
+            [self.header, *self.buttons.values()],
+            layout=shared["box"],
+            _dom_classes=("livescan-run-status",),
+        )
         self._tasks: set[asyncio.Future[Any]] = set()
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
         self._throttle = Throttle(self.refresh, max_rate=max_rate)
-        self.refresh()
         handle.add_listener(self._on_change)
 
     # -- handle events -------------------------------------------------------------------
@@ -206,8 +239,8 @@ class RunStatus:
             return str(stop.get("exit_status", state))
         return state
 
-    def refresh(self) -> None:
-        """Push the handle's current state into the widgets."""
+    def _render(self) -> tuple[str, dict[str, bool]]:
+        """The info HTML (header, progress bar, stats, problems) and which buttons act."""
         h = self.handle
         state = self.state_text
         color = _STATE_COLORS.get(state, "#555")
@@ -228,6 +261,13 @@ class RunStatus:
         stats = f"events {count} · elapsed {_fmt_seconds(elapsed)}"
         if not h.done():
             stats += f" · ETA {_fmt_seconds(eta)}"
+        full = max(1, int(total or max(n, 1)))
+        bar = (
+            f"<div class='livescan-progress' style='flex:0 0 320px;height:14px;"
+            f"background:#e0e0e0;border-radius:2px;overflow:hidden'><div style='height:100%;"
+            f"width:{100 * min(n, full) / full:.1f}%;"
+            f"background:{_BAR_COLORS.get(state, _BAR_RUNNING)}'></div></div>"
+        )
         problems = []
         skipped = {k: v for k, v in (h.skipped or {}).items() if v}
         if skipped:
@@ -243,6 +283,14 @@ class RunStatus:
             problems.append(f"… {len(h.callback_errors) - 5} more callback errors")
         if self.message:
             problems.append(f"<span style='color:#cf222e'>{html.escape(self.message)}</span>")
+        text = (
+            f"<div style='line-height:1.7'><div>{header}</div>"
+            f"<div style='display:flex;align-items:center;gap:10px;flex-wrap:wrap'>{bar}"
+            f"<span class='livescan-stats'>{stats}</span></div>"
+        )
+        if problems:
+            text += f"<div class='livescan-problems'>{'<br>'.join(problems)}</div>"
+        text += "</div>"
         running = state in ("running", "pausing")
         enabled = {
             "pause": running,
@@ -250,20 +298,15 @@ class RunStatus:
             "stop": running or state == "paused",
             "abort": running or state in ("paused", "queued"),
         }
-        if self.header.value != header:
-            self.header.value = header
-        with self.progress.hold_sync():
-            self.progress.max = max(1, int(total or max(n, 1)))
-            self.progress.value = min(n, self.progress.max)
-            self.progress.bar_style = {"success": "success", "abort": "danger",
-                                       "fail": "danger"}.get(state, "info")  # fmt: skip
-        if self.stats.value != stats:
-            self.stats.value = stats
-        text = "<br>".join(problems)
-        if self.problems.value != text:
-            self.problems.value = text
+        return text, enabled
+
+    def refresh(self) -> None:
+        """Push the handle's current state into the widgets (only what changed)."""
+        text, enabled = self._render()
+        if self.header.value != text:
+            self.header.value = text
         for name, button in self.buttons.items():
-            style = _BUTTON_STYLES.get(name, "") if enabled[name] else ""
+            style = _button_style(name, enabled[name])
             if button.disabled == enabled[name] or button.button_style != style:
                 with button.hold_sync():
                     button.disabled = not enabled[name]
