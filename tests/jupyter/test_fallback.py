@@ -148,3 +148,38 @@ def test_the_fallback_output_carries_text_picture_and_html_that_hides_beside_liv
     assert f'src="data:image/png;base64,{bundle["image/png"]}"' in html
     assert ":has(.livescan-live) .livescan-fallback{display:none}" in html
     assert "image/png" not in fallback_bundle("only text", None)
+
+
+def test_plots_alone_are_drawn_by_pillow_with_each_runs_line_where_its_data_are(
+    RE, recorder
+) -> None:
+    """Line plots alone skip matplotlib (tens of ms, on an awaited run's path): each run's
+    line in its colour at the place its data put it, decimated, clipped to fixed limits."""
+    from livescan.widgets._fallback import MAX_LINE_POINTS
+    from livescan.widgets._line_png import _MARGIN, PANEL, plot_spec
+
+    plot = LivePlot("det", "motor")
+    RE(scan([det], motor, -1, 1, num=41), plot)  # a peak at motor = 0
+    RE(scan([det], motor, 0, 1, num=11), plot)
+    rgb = np.asarray(Image.open(io.BytesIO(fallback_image([plot]))).convert("RGB")).astype(int)
+    assert rgb.shape == (PANEL[1], PANEL[0], 3)
+
+    def near(color: str) -> np.ndarray:
+        want = np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)])
+        return np.abs(rgb - want).sum(axis=-1) < 60
+
+    first, second = near(plot.runs[0].mark.colors[0]), near(plot.runs[1].mark.colors[0])
+    assert first.sum() > 300 and second.sum() > 100
+    left, right = _MARGIN["left"], PANEL[0] - _MARGIN["right"]
+    rows, cols = np.nonzero(first[:, left:right])
+    peak = left + cols[rows == rows.min()].mean()
+    assert abs(peak - (left + right) / 2) < 8  # the top of the curve is at motor = 0
+    assert np.nonzero(second)[1].min() > (left + right) / 2 - 8  # motor 0..1 only
+
+    long = LivePlot("det", ylim=(0.5, 0.6))
+    RE(count([det], num=50_000), long)  # det reads 1.0: outside the fixed limits
+    (line,) = plot_spec(long).lines
+    assert len(line.x) <= MAX_LINE_POINTS
+    rgb = np.asarray(Image.open(io.BytesIO(fallback_image([long]))).convert("RGB")).astype(int)
+    below_legend = near(long.runs[0].mark.colors[0])[_MARGIN["top"] + 40 :]
+    assert below_legend.sum() == 0  # clipped: the line is drawn nowhere in the axes

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from livescan.widgets._decimate import minmax_indices
+from livescan.widgets._line_png import PlotSpec, plot_spec, plots_png
 
 if TYPE_CHECKING:
     from livescan.widgets._image import LiveImage
@@ -136,10 +137,25 @@ def table_text(view: TableGridView) -> str | None:
     return str(table.format_text(rows, elided=elided))
 
 
+def _plot_specs(panels: Sequence[Any]) -> list[PlotSpec] | None:
+    """Snapshots of the panels when they are all LivePlots (drawn by Pillow), else None."""
+    from livescan.widgets._plot import LivePlot
+
+    if not panels or not all(isinstance(p, LivePlot) for p in panels):
+        return None
+    return [plot_spec(p, MAX_LINE_POINTS) for p in panels]
+
+
 def figure_png(panels: Sequence[Any], *, dpi: int = 80) -> bytes | None:
-    """A PNG with one panel per view that draws a figure fallback, or None for none."""
+    """A PNG with one panel per view that draws a figure fallback, or None for none.
+
+    Line plots alone are drawn by Pillow (milliseconds, see ``_line_png``); pictures with
+    rasters or frames by matplotlib."""
     if not panels:
         return None
+    specs = _plot_specs(panels)
+    if specs is not None:
+        return plots_png(specs)
     from matplotlib.figure import Figure  # Agg, no pyplot state
 
     cols = min(len(panels), 2)
@@ -168,10 +184,14 @@ def render_png(panels: Sequence[Any], done: Callable[[bytes | None], None]) -> a
             )
     loop = asyncio.get_running_loop()
     panels = list(panels)
+    specs = _plot_specs(panels)  # plots are read here, on the loop's thread
+
+    def draw() -> bytes | None:
+        return plots_png(specs) if specs is not None else figure_png(panels)
 
     async def job() -> None:
         assert _executor is not None
-        png = await loop.run_in_executor(_executor, figure_png, panels)
+        png = await loop.run_in_executor(_executor, draw)
         done(png)
 
     fut = asyncio.ensure_future(job())

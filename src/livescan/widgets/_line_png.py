@@ -1,0 +1,278 @@
+"""The static picture of finished LivePlots, drawn with Pillow in a few milliseconds.
+
+A fallback picture is on the critical path of an awaited run (the cell returns once it is
+in place, so executed notebooks keep it), and matplotlib needs 40-80 ms for one small line
+plot (axes set-up, text layout, constrained layout), more than a 20,000-event run takes.
+Line plots are simple enough to draw directly: nice ticks, a light grid, the lines
+(min/max decimated, anti-aliased by drawing at twice the size and halving), markers on
+short lines, axis labels, the title and a legend. Pictures mixing plots with rasters or
+frames still go through matplotlib (:func:`livescan.widgets._fallback.figure_png`).
+
+:func:`plot_spec` snapshots what a LivePlot shows (on the loop's thread);
+:func:`plots_png` draws snapshots (on any thread).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from livescan.widgets._decimate import minmax_indices
+
+if TYPE_CHECKING:
+    from livescan.widgets._plot import LivePlot
+
+__all__ = ["LineSpec", "PlotSpec", "plot_spec", "plots_png"]
+
+#: one panel, in pixels
+PANEL = (520, 360)
+#: drawn at this multiple of the size, then averaged down (anti-aliasing)
+_SS = 2
+_MARGIN = {"left": 74, "right": 16, "top": 30, "bottom": 44}
+_MARKERS_UP_TO = 200
+#: a line whose mark names no colour PIL knows
+_DEFAULT_COLOR = "#1f77b4"
+
+
+@dataclass
+class LineSpec:
+    """One run's line: decimated points, legend label, colour."""
+
+    x: np.ndarray
+    y: np.ndarray
+    label: str | None
+    color: str
+
+
+@dataclass
+class PlotSpec:
+    """What a LivePlot's picture shows."""
+
+    lines: list[LineSpec] = field(default_factory=list)
+    xlabel: str = ""
+    ylabel: str = ""
+    title: str = ""
+    xlim: tuple[float, float] | None = None
+    ylim: tuple[float, float] | None = None
+
+
+def plot_spec(plot: LivePlot, max_points: int = 2000) -> PlotSpec:
+    """Snapshot ``plot``'s runs (min/max decimated to ``max_points`` per line), labels,
+    colours and fixed limits."""
+    spec = PlotSpec(xlabel=plot.x, ylabel=plot.y, title=str(plot.figure.title or ""))
+    for run in plot.runs:
+        x, y = run.x.view(), run.y.view()
+        idx = minmax_indices(y, max_points)
+        colors = list(getattr(run.mark, "colors", None) or [])
+        color = str(colors[0]) if colors else _DEFAULT_COLOR
+        spec.lines.append(LineSpec(x[idx].copy(), y[idx].copy(), run.label or None, color))
+    auto = getattr(plot, "_auto_scales", [])
+    for name, scale in (("xlim", plot.x_scale), ("ylim", plot.y_scale)):
+        lo, hi = getattr(scale, "min", None), getattr(scale, "max", None)
+        if scale not in auto and lo is not None and hi is not None and lo < hi:
+            setattr(spec, name, (float(lo), float(hi)))
+    return spec
+
+
+def plots_png(specs: Sequence[PlotSpec]) -> bytes:
+    """One PNG with a panel per plot, two panels a row."""
+    from PIL import Image
+
+    panels = [_draw(spec) for spec in specs]
+    cols = min(len(panels), 2)
+    rows = math.ceil(len(panels) / cols)
+    w, h = PANEL
+    sheet = panels[0] if len(panels) == 1 else Image.new("RGB", (w * cols, h * rows), "white")
+    if len(panels) > 1:
+        for i, panel in enumerate(panels):
+            sheet.paste(panel, ((i % cols) * w, (i // cols) * h))
+    buf = io.BytesIO()
+    sheet.save(buf, format="png", compress_level=3)
+    return buf.getvalue()
+
+
+# -- drawing -----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _font(size: int) -> Any:
+    from PIL import ImageFont
+
+    spec = importlib.util.find_spec("matplotlib")  # its DejaVu Sans, without importing it
+    roots = list(spec.submodule_search_locations or []) if spec is not None else []
+    for root in roots:
+        path = Path(root) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        if path.exists():
+            return ImageFont.truetype(str(path), size)
+    return ImageFont.load_default(size)
+
+
+def _limits(values: list[np.ndarray], fixed: tuple[float, float] | None) -> tuple[float, float]:
+    if fixed is not None:
+        return fixed
+    finite = [v[np.isfinite(v)] for v in values]
+    finite = [v for v in finite if v.size]
+    if not finite:
+        return (0.0, 1.0)
+    lo = min(float(v.min()) for v in finite)
+    hi = max(float(v.max()) for v in finite)
+    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        pad = max(abs(hi) * 0.05, 1e-3)
+        return (lo - pad, hi + pad)
+    pad = (hi - lo) * 0.05  # matplotlib's default margins
+    return (lo - pad, hi + pad)
+
+
+def _ticks(lo: float, hi: float, target: int = 6) -> tuple[np.ndarray, str]:
+    """Nice tick values in [lo, hi] (steps of 1, 2, 2.5 or 5 times a power of ten) and
+    the format that shows them without noise."""
+    raw = (hi - lo) / max(1, target - 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * 0.999)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks = np.arange(first, hi + step * 1e-6, step)
+    big = max(abs(lo), abs(hi))
+    if big >= 1e5 or big < 1e-3:
+        return ticks, ".3g"
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    if round(step / 10.0**-decimals, 6) % 1:  # 2.5 steps need one more digit
+        decimals += 1
+    return ticks, f".{decimals}f"
+
+
+def _label(value: float, fmt: str) -> str:
+    text = format(0.0 if abs(value) < 1e-14 else value, fmt)
+    return text.replace("-", "\u2212")
+
+
+def _segments(px: np.ndarray, py: np.ndarray) -> list[list[tuple[float, float]]]:
+    """Runs of finite points as polylines (a NaN breaks the line, as in matplotlib)."""
+    ok = np.isfinite(px) & np.isfinite(py)
+    px, py = np.clip(px, -1e6, 1e6), np.clip(py, -1e6, 1e6)
+    if ok.all():
+        return [list(zip(px.tolist(), py.tolist(), strict=True))]
+    out, start = [], None
+    for i, good in enumerate([*ok.tolist(), False]):
+        if good and start is None:
+            start = i
+        elif not good and start is not None:
+            out.append(list(zip(px[start:i].tolist(), py[start:i].tolist(), strict=True)))
+            start = None
+    return out
+
+
+def _draw(spec: PlotSpec) -> Any:
+    from PIL import Image, ImageColor, ImageDraw
+
+    s = _SS
+    width, height = PANEL[0] * s, PANEL[1] * s
+    left, right = _MARGIN["left"] * s, width - _MARGIN["right"] * s
+    top, bottom = _MARGIN["top"] * s, height - _MARGIN["bottom"] * s
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    x0, x1 = _limits([line.x for line in spec.lines], spec.xlim)
+    y0, y1 = _limits([line.y for line in spec.lines], spec.ylim)
+
+    def to_px(v: np.ndarray) -> np.ndarray:
+        return left + (np.asarray(v, dtype=float) - x0) / (x1 - x0) * (right - left)
+
+    def to_py(v: np.ndarray) -> np.ndarray:
+        return bottom - (np.asarray(v, dtype=float) - y0) / (y1 - y0) * (bottom - top)
+
+    xt, xfmt = _ticks(x0, x1)
+    yt, yfmt = _ticks(y0, y1)
+    grid = (224, 224, 224)
+    for px in to_px(xt).tolist():
+        draw.line([(px, top), (px, bottom)], fill=grid, width=s)
+    for py in to_py(yt).tolist():
+        draw.line([(left, py), (right, py)], fill=grid, width=s)
+
+    for line in spec.lines:
+        try:
+            color = ImageColor.getrgb(line.color)
+        except ValueError:
+            color = ImageColor.getrgb(_DEFAULT_COLOR)
+        px, py = to_px(line.x), to_py(line.y)
+        for seg in _segments(px, py):
+            if len(seg) > 1:
+                draw.line(seg, fill=color, width=3 * s // 2)
+        if len(px) <= _MARKERS_UP_TO:
+            r = 2.5 * s
+            for a, b in zip(px.tolist(), py.tolist(), strict=True):
+                if math.isfinite(a) and math.isfinite(b):
+                    draw.ellipse((a - r, b - r, a + r, b + r), fill=color)
+
+    # what falls outside the axes is covered by the margins
+    for box in ((0, 0, width, top), (0, bottom, width, height), (0, 0, left, height),
+                (right, 0, width, height)):  # fmt: skip
+        draw.rectangle(box, fill="white")
+    draw.rectangle((left, top, right, bottom), outline=(60, 60, 60), width=s)
+
+    small, normal = _font(10 * s), _font(11 * s)
+    ink = (40, 40, 40)
+    for v, px in zip(xt.tolist(), to_px(xt).tolist(), strict=True):
+        draw.line([(px, bottom), (px, bottom + 4 * s)], fill=ink, width=s)
+        draw.text((px, bottom + 6 * s), _label(v, xfmt), fill=ink, font=small, anchor="ma")
+    for v, py in zip(yt.tolist(), to_py(yt).tolist(), strict=True):
+        draw.line([(left - 4 * s, py), (left, py)], fill=ink, width=s)
+        draw.text((left - 6 * s, py), _label(v, yfmt), fill=ink, font=small, anchor="rm")
+    draw.text(((left + right) / 2, height - 4 * s), spec.xlabel, fill=ink, font=normal,
+              anchor="md")  # fmt: skip
+    _vertical_text(img, spec.ylabel, normal, ink, (4 * s, (top + bottom) / 2))
+    if spec.title:
+        draw.text(((left + right) / 2, top - 8 * s), _fit(spec.title, normal, right - left),
+                  fill=ink, font=_font(12 * s), anchor="md")  # fmt: skip
+    _legend(draw, [line for line in spec.lines if line.label], small, (right, top), s)
+    return img.reduce(s)
+
+
+def _fit(text: str, font: Any, room: float) -> str:
+    while len(text) > 4 and font.getlength(text) > room:
+        text = text[: max(4, int(len(text) * room / font.getlength(text)) - 1)] + "…"
+    return text
+
+
+def _vertical_text(img: Any, text: str, font: Any, ink: Any, at: tuple[float, float]) -> None:
+    """``text`` turned 90° (reading upwards), its left edge at ``at[0]``, centred on ``at[1]``."""
+    from PIL import Image, ImageDraw
+
+    if not text:
+        return
+    x0, y0, x1, y1 = font.getbbox(text)
+    mask = Image.new("L", (x1 - x0 + 2, y1 - y0 + 2), 0)
+    ImageDraw.Draw(mask).text((1 - x0, 1 - y0), text, fill=255, font=font)
+    mask = mask.rotate(90, expand=True)
+    top = int(at[1] - mask.height / 2)
+    img.paste(Image.new("RGB", mask.size, ink), (int(at[0]), max(0, top)), mask)
+
+
+def _legend(draw: Any, lines: list[LineSpec], font: Any, corner: tuple[float, float],
+            s: int) -> None:  # fmt: skip
+    """A framed legend in the top-right corner of the axes."""
+    from PIL import ImageColor
+
+    if not lines:
+        return
+    lines = lines[-8:]
+    pad, swatch, row = 6 * s, 18 * s, 15 * s
+    text_w = max(font.getlength(line.label or "") for line in lines)
+    w = pad * 3 + swatch + text_w
+    h = pad * 2 + row * len(lines)
+    x1, y0 = corner[0] - 6 * s, corner[1] + 6 * s
+    x0 = x1 - w
+    draw.rectangle((x0, y0, x1, y0 + h), fill="white", outline=(200, 200, 200), width=s)
+    for i, line in enumerate(lines):
+        cy = y0 + pad + row * i + row / 2
+        try:
+            color = ImageColor.getrgb(line.color)
+        except ValueError:
+            color = ImageColor.getrgb(_DEFAULT_COLOR)
+        draw.line([(x0 + pad, cy), (x0 + pad + swatch, cy)], fill=color, width=2 * s)
+        draw.text((x0 + 2 * pad + swatch, cy), line.label or "", fill=(40, 40, 40), font=font,
+                  anchor="lm")  # fmt: skip
