@@ -120,20 +120,25 @@ def draw_image(image: LiveImage, fig: Any, ax: Any) -> None:
 def table_text(view: TableGridView) -> str | None:
     """The grid's first and last rows as its LiveTable's text table (with a line saying
     how many rows are left out between them), or None without a table."""
+    from livescan.widgets._table_view import format_time
+
     table = view.table
     if table is None:
         return None
     n = len(view)
     if n <= HEAD_ROWS + TAIL_ROWS:
-        parts, elided = [view._frame(0, n)], None
+        ranges, elided = [range(n)], None
     else:
-        parts = [view._frame(0, HEAD_ROWS), view._frame(n - TAIL_ROWS, n)]
+        ranges = [range(HEAD_ROWS), range(n - TAIL_ROWS, n)]
         elided = (HEAD_ROWS, n - HEAD_ROWS - TAIL_ROWS)
+    seqs, times = view._seq.view(), view._time.view()
+    values = [col.view() for col in view._values]
     rows = [
-        (seq, t, list(values))
-        for frame in parts
-        for seq, t, *values in frame.reset_index().itertuples(index=False, name=None)
-    ]
+        (int(seqs[i]), format_time(float(times[i])), [v[i].item() if hasattr(v[i], "item")
+                                                      else v[i] for v in values])
+        for r in ranges
+        for i in r
+    ]  # fmt: skip
     return str(table.format_text(rows, elided=elided))
 
 
