@@ -3,13 +3,15 @@
 Starts an ipykernel (jupyter_client, the kernel is this interpreter), runs the same
 ``count`` in it with and without the run-status widget and the live widgets, and the same
 count in a plain Python process with no subscribers; alternates them ``--repeat`` times and
-prints medians as JSON. A scenario's ``ratio`` is its events/s over plain Python's
-(1.0 = free). Times are taken inside each process: ``seconds`` from ``RE()`` until
-``await`` returns — the awaited cell, so the static fallback picture a finished run leaves
-behind (drawn on a worker thread) is included — and ``run_seconds`` from ``RE()`` until
-the run itself ended (its stop sent, the next queued run free to start). ``output_bytes``
-is what the run's cell added to the notebook's outputs (display data and its updates), the
-bulk of what a saved notebook grows by (widget state aside).
+prints medians as JSON. ``kernel_status_noop`` (the status widget and a lossy subscriber
+that does nothing) is the floor under the live widgets' figure. A scenario's ``ratio`` is
+its events/s over plain Python's (1.0 = free). Times are taken inside each process:
+``seconds`` from ``RE()`` until ``await`` returns — the awaited cell, so the static
+fallback picture a finished run leaves behind (drawn on a worker thread) is included —
+and ``run_seconds`` from ``RE()`` until the run itself ended (its stop sent, the next
+queued run free to start). ``output_bytes`` is what the run's cell added to the
+notebook's outputs (display data and its updates), the bulk of what a saved notebook
+grows by (widget state aside).
 
     python bench/kernel.py [--events 20000] [--repeat 5]
 """
@@ -38,12 +40,25 @@ from livescan import RunEngine
 from livescan.plans import count
 from livescan.sim import det
 from livescan.callbacks import LiveTable, LivePlot
+
+
+class NoOp:
+    # a lossy subscriber that takes event pages and does nothing: what the lossy lane
+    # itself costs, with callbacks that cost nothing
+
+    accepts_event_pages = True
+    mutates_documents = False
+
+    def __call__(self, name, doc):
+        pass
 """
 
 SCENARIOS: dict[str, str] = {
     "kernel_bare": "RE = RunEngine(display=False); subs = []",
     "kernel_status": "RE = RunEngine(); subs = []",
     "kernel_plot_table": "RE = RunEngine(); subs = [LivePlot('det'), LiveTable([det])]",
+    # the floor under the line above: status and a lossy subscriber that does nothing
+    "kernel_status_noop": "RE = RunEngine(); subs = [NoOp()]",
 }
 
 RUN = """
