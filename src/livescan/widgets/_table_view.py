@@ -114,9 +114,9 @@ class _ColumnsGrid(StreamingDataGrid):
         key = (c1, c2, tuple(view.columns))
         head = self._heads.get(key)
         if head is None:  # the first push of these columns: ipydatagrid's own way
-            value, bufs = self._serialize_helper(view._frame(start, stop).iloc[:, c1 : c2 + 1])
+            value, first = self._serialize_helper(view._frame(start, stop).iloc[:, c1 : c2 + 1])
             self._heads[key] = {k: v for k, v in value.items() if k != "data"}
-            return value, bufs
+            return value, list(first)
         rows = slice(start, stop)
         columns: dict[str, Any] = {"seq_num": view._seq.view()[rows]}
         for name in names:
