@@ -170,3 +170,25 @@ def test_a_run_status_opens_six_comms_and_shares_its_layouts(RE, recorder):
         assert a.layout is b.layout and a.style is b.style
     state = recorder.state(second.buttons["abort"])
     assert state["_dom_classes"] == ["livescan-abort"] and state["disabled"] is True
+
+
+def test_closing_one_status_tree_leaves_the_shared_layouts_open(RE, recorder):
+    """The Dashboard closes a replaced status with everything it holds: the Layout and
+    Style widgets other runs' widgets share stay open."""
+    from livescan.jupyter._views import close_tree
+
+    async def main():
+        first = RunStatus(RE(scan([det], motor, -1, 1, num=3)))
+        second = RunStatus(RE(scan([det], motor, -1, 1, num=3)))
+        await first.handle
+        await second.handle
+        return first, second
+
+    first, second = asyncio.run(main())
+    close_tree(first.widget)
+    assert first.widget.comm is None and first.buttons["pause"].comm is None
+    shared = [second.widget.layout, second.header.style, second.buttons["stop"].style]
+    assert all(w.comm is not None for w in shared)
+    assert second.widget.layout is first.widget.layout
+    assert not [m for m in recorder.messages if m.msg_type == "comm_close"
+                and m.comm_id in {w.model_id for w in shared}]  # fmt: skip

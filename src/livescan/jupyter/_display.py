@@ -11,7 +11,7 @@ import ipywidgets
 from livescan.engine import DisplaySlot
 from livescan.jupyter._cells import current_cell_id, remember_run, show_earlier_runs
 from livescan.jupyter._fallback import run_fallback, static_bundle
-from livescan.jupyter._status import RunLike, RunStatus, _shared
+from livescan.jupyter._status import RunLike, RunStatus, _shared, _SharedLayout
 from livescan.widgets import LIVE_CLASS, fallbacks_settled, placeholder_bundle, render_png
 
 __all__ = ["display_run", "live_widget_of", "run_layout"]
@@ -67,7 +67,7 @@ def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]
             images.append(widget)
             continue
         basis = "1 1 380px" if kind == "table" else "1 1 440px"
-        layout = _shared(f"tile {basis}", lambda basis=basis: ipywidgets.Layout(
+        layout = _shared(f"tile {basis}", lambda basis=basis: _SharedLayout(
             flex=basis, min_width="340px", margin="2px"))  # fmt: skip
         tile = ipywidgets.Box([widget], layout=layout)
         tiles.insert(0, tile) if kind == "table" else tiles.append(tile)
@@ -75,11 +75,11 @@ def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]
     if status is not None:
         children.append(status.widget if isinstance(status, RunStatus) else status)
     if tiles:
-        row = _shared("tiles", lambda: ipywidgets.Layout(
+        row = _shared("tiles", lambda: _SharedLayout(
             display="flex", flex_flow="row wrap", width="100%"))  # fmt: skip
         children.append(ipywidgets.Box(tiles, layout=row))
     children.extend(images)
-    full = _shared("run", lambda: ipywidgets.Layout(width="100%"))
+    full = _shared("run", lambda: _SharedLayout(width="100%"))
     return ipywidgets.VBox(children, layout=full, _dom_classes=("livescan-run", LIVE_CLASS))
 
 

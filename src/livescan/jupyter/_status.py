@@ -103,13 +103,34 @@ def _fmt_seconds(s: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
+class _Kept:
+    """A Layout/Style widget that many widgets of many runs refer to: closing one widget
+    tree (the Dashboard closes the status it replaces, with everything it holds) must not
+    close it under the others, so it stays open as long as the kernel."""
+
+    def close(self) -> None:
+        return
+
+
+class _SharedLayout(_Kept, ipywidgets.Layout):
+    pass
+
+
+class _SharedHTMLStyle(_Kept, HTMLStyle):
+    pass
+
+
+class _SharedButtonStyle(_Kept, ipywidgets.ButtonStyle):
+    pass
+
+
 #: widgets every run-status widget shares: each run opens six comms (info, four buttons,
 #: the box), not one Layout and one Style per widget besides
 _SHARED: dict[str, ipywidgets.Widget] = {}
 
 
 def _shared(name: str, make: Any) -> Any:
-    """The shared Layout/Style widget ``name`` (made again if someone closed it)."""
+    """The shared widget ``name``, made by ``make()`` on first use."""
     widget = _SHARED.get(name)
     if widget is None or widget.comm is None:
         widget = _SHARED[name] = make()
@@ -118,13 +139,13 @@ def _shared(name: str, make: Any) -> Any:
 
 def _layouts() -> dict[str, Any]:
     return {
-        "box": _shared("box", lambda: ipywidgets.Layout(
+        "box": _shared("box", lambda: _SharedLayout(
             display="flex", flex_flow="row wrap", align_items="center",
             border="1px solid #ddd", padding="4px 8px", margin="2px 0")),
-        "info": _shared("info", lambda: ipywidgets.Layout(width="100%")),
-        "button": _shared("button", lambda: ipywidgets.Layout(width="96px")),
-        "html_style": _shared("html_style", HTMLStyle),
-        "button_style": _shared("button_style", ipywidgets.ButtonStyle),
+        "info": _shared("info", lambda: _SharedLayout(width="100%")),
+        "button": _shared("button", lambda: _SharedLayout(width="96px")),
+        "html_style": _shared("html_style", _SharedHTMLStyle),
+        "button_style": _shared("button_style", _SharedButtonStyle),
     }  # fmt: skip
 
 
