@@ -20,6 +20,7 @@ derive from the matching built-in (``ValueError``, ``TypeError``, ``KeyError``,
     ├── MetadataError                   (also ValueError)
     ├── FieldError                      (also ValueError) unknown field names
     ├── DeviceError                     a device reported a failure
+    │   └── AssetError                  (also ValueError) its stream assets do not fit
     ├── ExportError
     │   ├── TemplateError               (also ValueError)
     │   └── FileExistsExportError       (also FileExistsError / OSError)
@@ -31,11 +32,12 @@ Thrown into a plan (BaseException, so ``except Exception`` does not swallow them
 
 **bluesky's classes catch ours.** Code written for bluesky catches
 ``bluesky.utils.RunEngineInterrupted``, ``FailedStatus``, ``IllegalMessageSequence``,
-``InvalidCommand``, ``RequestStop``/``RequestAbort``, ``WaitForTimeoutError`` and the state
-machine's ``TransitionError``. livescan does not depend on bluesky (importing it costs
-~1.8 s): when bluesky's module defining one of those classes is imported — before or after
-livescan — the matching livescan class gets it as an extra base class (``_BLUESKY_BASES``),
-so ``except bluesky.utils.FailedStatus`` catches livescan's ``DeviceError``.
+``InvalidCommand``, ``RequestStop``/``RequestAbort``, ``WaitForTimeoutError``, the state
+machine's ``TransitionError`` and event-model's ``EventModelValueError``. livescan does not
+depend on bluesky (importing it costs ~1.8 s): when bluesky's module defining one of those
+classes is imported — before or after livescan — the matching livescan class gets it as an
+extra base class (``_BLUESKY_BASES``), so ``except bluesky.utils.FailedStatus`` catches
+livescan's ``DeviceError``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from types import ModuleType as _ModuleType
 from typing import Any
 
 __all__ = [
+    "AssetError",
     "CriticalCallbackError",
     "DeviceError",
     "DuplicateField",
@@ -190,6 +193,11 @@ class DeviceError(LivescanError):
     """A device reported a failed trigger, move or read."""
 
 
+class AssetError(DeviceError, ValueError):
+    """A device's stream_resource/stream_datum documents do not fit its stream (e.g. the
+    detectors of one collect cover different numbers of rows)."""
+
+
 class ExportError(LivescanError):
     """An exporter could not write what it was asked to."""
 
@@ -225,6 +233,7 @@ _BLUESKY_BASES: dict[str, dict[str, type]] = {
     },
     "bluesky.run_engine": {"WaitForTimeoutError": WaitTimeout},
     "bluesky._vendor.super_state_machine.errors": {"TransitionError": IllegalStateTransition},
+    "event_model": {"EventModelValueError": AssetError},
 }
 
 

@@ -65,8 +65,15 @@ def test_subscribe_both_orders_and_unsubscribe(RE) -> None:
     assert new == ["start"] and old == ["stop"] and len(lossless) == 2
     with pytest.raises(KeyError, match="no subscription has token"):
         RE.unsubscribe(t1)
-    with pytest.raises(KeyError, match="lossless"):
+    with pytest.raises(KeyError, match="no subscription has token"):
         RE.unsubscribe_lossless(t1)
+    # tokens count from 0 and are unique across the lanes; unsubscribe_lossless is
+    # bluesky's alias of unsubscribe (bluesky's tests unsubscribe RE.subscribe's with it)
+    assert min(t1, t2, t3) == 1  # the fixture subscribed token 0
+    t4 = RE.subscribe(lambda n, d: new.append(n), "start")
+    RE.unsubscribe_lossless(t4)
+    RE(count([det]))
+    assert new == ["start"]
 
 
 def test_plan_subscriptions_are_removed_after_the_plan(RE) -> None:

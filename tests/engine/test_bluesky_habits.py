@@ -144,3 +144,30 @@ def test_versions_and_tuples_in_the_start_document(RE):
     assert {"livescan", "ophyd", "event_model"} <= set(start["versions"])
     assert start["hints"]["dimensions"] == [(["time"], "primary")]  # a tuple, as bluesky
     assert RE.md["scan_id"] == start["scan_id"]
+
+
+def test_ignore_callback_exceptions_is_honoured(RE):
+    def broken(name, doc):
+        if name == "event":
+            raise ZeroDivisionError("broken callback")
+
+    cleaned = []
+
+    def plan():
+        try:
+            yield from count([det], num=3)
+        finally:
+            cleaned.append(True)
+
+    stops: list[dict] = []
+    RE.subscribe_lossless(lambda n, d: stops.append(d) if n == "stop" else None)
+    assert RE.ignore_callback_exceptions is True  # livescan's default: the run goes on
+    with pytest.warns(UserWarning, match="ZeroDivisionError.*ignore_callback_exceptions"):
+        result = RE(plan(), broken)
+    assert result.exit_status == "success" and stops[-1]["num_events"] == {"primary": 3}
+
+    RE.ignore_callback_exceptions = False  # bluesky's default: the error ends the run
+    with pytest.raises(ZeroDivisionError, match="broken callback"):
+        RE(plan(), broken)
+    assert stops[-1]["exit_status"] == "fail" and stops[-1]["num_events"]["primary"] < 3
+    assert cleaned == [True, True] and RE.state == "idle"

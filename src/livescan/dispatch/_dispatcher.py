@@ -29,7 +29,7 @@ class Dispatcher:
         self.lossy = LossyLane(budget=lossy_budget, total_budget=lossy_total_budget)
         #: told ``(label, doc name, exception)`` when a lossy subscriber raises
         self.lossy.on_failure = on_failure
-        self._tokens = itertools.count(1)
+        self._tokens = itertools.count()  # 0, 1, … as bluesky's
 
     def subscribe(self, func: Callback, name: str = "all", *, lossless: bool = False) -> int:
         """Subscribe ``func`` to ``name`` documents, lossy or lossless; return the token."""

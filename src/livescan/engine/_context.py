@@ -76,6 +76,8 @@ class RunContext:
         self.streams: dict[str, Stream] = {}
         self.described: dict[int, dict[str, Any]] = {}
         self.groups: dict[Any, list[Any]] = {}
+        #: bluesky's ``RE.waiting_hook`` (None: statuses done at once are not tracked)
+        self.waiting_hook: Any = getattr(engine, "waiting_hook", None)
         self.staged: list[Any] = []
         self.plan_tokens: list[int] = []
         self.interrupt: RunInterrupt | None = None

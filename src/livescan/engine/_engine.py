@@ -106,6 +106,9 @@ class RunEngine:
         self.msg_hook: Callable[[Any], Any] | None = None
         #: ``state_hook(new, old)`` on every state change
         self.state_hook: Callable[[str, str], Any] | None = None
+        #: ``waiting_hook(statuses)`` when a ``wait`` starts (a set of the group's
+        #: statuses), ``waiting_hook(None)`` when it ends (bluesky's progress-bar hook)
+        self.waiting_hook: Callable[[Any], Any] | None = None
         #: functions ``plan -> plan`` applied to every plan ``RE()`` runs, in order
         self.preprocessors: list[Callable[[Any], Any]] = []
         #: ``input(prompt)`` used by ``Msg('input')`` (swap it in tests or GUIs)
@@ -235,8 +238,9 @@ class RunEngine:
         self.dispatcher.unsubscribe(token)
 
     def unsubscribe_lossless(self, token: int) -> None:
-        """Remove a lossless subscription by the token ``subscribe_lossless`` returned."""
-        self.dispatcher.unsubscribe(token, lossless=True)
+        """Remove a subscription by its token (the same as ``unsubscribe``: tokens are
+        unique across both lanes, and bluesky's ``unsubscribe_lossless`` is an alias)."""
+        self.dispatcher.unsubscribe(token)
 
     def register_command(self, name: str, verb: Callable[..., Any]) -> None:
         """Teach the engine a message: ``async def verb(ctx, msg) -> response``, or
@@ -282,15 +286,19 @@ class RunEngine:
 
     @property
     def ignore_callback_exceptions(self) -> bool:
-        """bluesky's switch; livescan's lossy subscribers never end a run anyway, and
-        lossless ones always may (that is what they are for)."""
+        """bluesky's switch for the (lossy) subscribers of ``RE.subscribe`` and ``RE(plan,
+        subs)``. True (livescan's default): one that raises is logged, warned about once
+        per run (``UserWarning``, as bluesky) and the run goes on. False (bluesky's
+        default): its exception is thrown into the plan, the run ends with
+        ``exit_status='fail'`` and ``RE()`` raises it. Lossless subscribers always end the
+        run when they raise (that is what they are for)."""
         return self._ignore_callback_exceptions
 
     @ignore_callback_exceptions.setter
     def ignore_callback_exceptions(self, value: bool) -> None:
         self._ignore_callback_exceptions = bool(value)
 
-    _ignore_callback_exceptions = False
+    _ignore_callback_exceptions = True
 
     def reset(self) -> None:
         """Halt whatever runs and drop every subscription (bluesky's ``RE.reset()``)."""
@@ -304,8 +312,25 @@ class RunEngine:
                 lane.remove(token)
 
     def _lossy_failure(self, failure: tuple[str, str, BaseException]) -> None:
-        if self._current is not None:
-            self._current._failure(failure)
+        handle = self._current
+        if handle is None:
+            return
+        label, name, exc = failure
+        first = all(f[0] != label for f in handle.callback_errors)
+        handle._failure(failure)
+        ctx = handle._ctx
+        if not self._ignore_callback_exceptions and isinstance(exc, Exception):
+            if ctx is not None and ctx.async_failure is None:
+                ctx.async_failure = exc  # thrown into the plan next, as bluesky's
+                ctx.interrupt_event.set()  # a wait in progress returns
+        elif first:
+            warnings.warn(
+                f"A {exc!r} was raised by {label} during the processing of a {name} document; "
+                "it is ignored so the run goes on (to end the run instead, set "
+                "RE.ignore_callback_exceptions = False)",
+                UserWarning,
+                stacklevel=2,
+            )
 
     # -- submitting plans ----------------------------------------------------------------
     def _prepare(self, plan: Any, subs: Any, md: dict[str, Any]) -> RunHandle:
@@ -434,7 +459,12 @@ class RunEngine:
                 except KeyError:
                     pass
             self._current = None
-            self._state = S.IDLE
+            old, self._state = self._state, S.IDLE
+            if self.state_hook is not None and old is not S.IDLE:
+                try:
+                    self.state_hook(S.IDLE.value, old.value)
+                except Exception:
+                    log.exception("RE.state_hook failed")
             handle._finish(result, exception)
         if isinstance(exception, asyncio.CancelledError):
             raise exception

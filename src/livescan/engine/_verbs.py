@@ -19,7 +19,14 @@ from livescan.dispatch import LosslessFailure
 from livescan.documents import ExitStatus, as_dict, check_metadata_keys, to_jsonable
 from livescan.engine._context import Bundle, RunContext, Stream
 from livescan.engine._state import RunEngineState
-from livescan.errors import DeviceError, DuplicateField, MetadataError, PlanError, WaitTimeout
+from livescan.errors import (
+    AssetError,
+    DeviceError,
+    DuplicateField,
+    MetadataError,
+    PlanError,
+    WaitTimeout,
+)
 from livescan.plans import Msg
 
 __all__ = ["FAST", "VERBS", "Later", "Verb", "verb"]
@@ -178,15 +185,19 @@ async def read(ctx: RunContext, msg: Msg) -> dict[str, Any]:
 
 async def asset_docs(obj: Any, *args: Any) -> list[tuple[str, Any]]:
     """``obj.collect_asset_docs()`` as a list (ophyd-async's is an async generator)."""
-    docs = obj.collect_asset_docs(*args)
-    if hasattr(docs, "__aiter__"):
-        return [d async for d in docs]
-    return list(await _maybe_await(docs))
+    return await _listed(obj.collect_asset_docs(*args))
 
 
-async def _configuration(obj: Any) -> dict[str, Any] | None:
-    if not hasattr(obj, "read_configuration"):
-        return None
+async def _listed(items: Any) -> list[Any]:
+    """A list of what a device method gave: an iterable, an async iterator or an awaitable."""
+    if hasattr(items, "__aiter__"):
+        return [d async for d in items]
+    return list(await _maybe_await(items))
+
+
+async def _configuration(obj: Any) -> dict[str, Any]:
+    if not hasattr(obj, "read_configuration"):  # as bluesky: an empty entry
+        return {"data": {}, "timestamps": {}, "data_keys": {}}
     conf = await _maybe_await(obj.read_configuration())
     conf_keys = await _maybe_await(obj.describe_configuration())
     return {
@@ -218,9 +229,7 @@ async def _new_stream(
                 raise DuplicateField(f"two devices in stream {name!r} give the field {k!r}")
             data_keys[k] = {**dk, "object_name": oname}
         object_keys[oname] = list(keys)
-        conf = await _configuration(obj)
-        if conf is not None:
-            configuration[oname] = conf
+        configuration[oname] = await _configuration(obj)
         obj_hints = getattr(obj, "hints", None)
         if obj_hints:
             hints[oname] = dict(obj_hints)
@@ -243,23 +252,27 @@ async def _new_stream(
 async def _emit_assets(ctx: RunContext, assets: list[tuple[str, Any]], stream: Stream) -> int:
     """Emit resource/datum and stream_resource/stream_datum documents: the run's uid in
     the resources, the stream's descriptor and seq_nums in the stream_datum (as bluesky
-    fills them). Returns how many rows the stream_datum documents cover."""
+    fills them: every stream_datum of one read or collect covers the stream's next rows,
+    whatever its own ``indices`` say). Returns how many rows they cover."""
     composer = ctx.composer
     assert composer is not None
     first = composer.seq_counters().get(stream.descriptor["name"], 0) + 1
-    starts = [d["indices"]["start"] for n, d in assets if n == "stream_datum"]
-    base = min(starts) if starts else 0
     rows = 0
     for name, doc in assets:
         if name in ("resource", "stream_resource"):
             doc = {**doc, "run_start": composer.uid}
         elif name == "stream_datum":
-            i0, i1 = doc["indices"]["start"], doc["indices"]["stop"]
-            rows = max(rows, i1 - base)
+            width = doc["indices"]["stop"] - doc["indices"]["start"]
+            if rows and width != rows:
+                raise AssetError(
+                    f"stream_datum {doc.get('uid')!r} covers {width} rows, the others of the "
+                    f"same read or collect {rows}: every detector must write as many"
+                )
+            rows = width
             doc = {
                 **doc,
                 "descriptor": doc.get("descriptor") or stream.descriptor["uid"],
-                "seq_nums": {"start": first + i0 - base, "stop": first + i1 - base},
+                "seq_nums": {"start": first, "stop": first + width},
             }
         await ctx.emit(name, doc)
     return rows
@@ -313,8 +326,11 @@ async def save(ctx: RunContext, msg: Msg) -> None:
             f"every event in stream {bundle.name!r} must read the same devices: "
             f"{list(stream.object_names)}, then {[_name(o) for o in bundle.objs]}"
         )
-    if bundle.assets:
-        await _emit_assets(ctx, bundle.assets, stream)
+    if bundle.assets and await _emit_assets(ctx, bundle.assets, stream) > 1:
+        raise AssetError(
+            f"a stream_datum of one {bundle.name!r} event covers several rows; in a "
+            "read/save each covers one: indices {'start': n, 'stop': n + 1}"
+        )
     readings = bundle.readings
     data = {k: r["value"] for k, r in readings.items()}
     timestamps = {k: r["timestamp"] for k, r in readings.items()}
@@ -363,7 +379,11 @@ def _fail_later(ctx: RunContext, obj: Any, action: str, status: Any) -> None:
 def _track(ctx: RunContext, obj: Any, action: str, status: Any, group: Any) -> Any:
     if status is None:
         return status
-    if getattr(status, "done", False) is True and getattr(status, "success", True) is True:
+    if (
+        getattr(status, "done", False) is True
+        and getattr(status, "success", True) is True
+        and ctx.waiting_hook is None  # the hook is shown every status of the group
+    ):
         return status
     ctx.groups.setdefault(group, []).append((obj, action, status))
     _watch_failure(ctx, obj, action, status)
@@ -458,6 +478,9 @@ async def wait(ctx: RunContext, msg: Msg) -> bool:
         ctx.groups.pop(group, None)
         return True
     timeout = msg.kwargs.get("timeout")
+    hook = ctx.waiting_hook
+    if hook is not None:
+        hook({status for _, _, status in entries})
     try:
         finished = await ctx.wait_or_interrupt(_all_done(entries), timeout)
     except TimeoutError:
@@ -468,6 +491,9 @@ async def wait(ctx: RunContext, msg: Msg) -> bool:
                 f"the statuses of group {group!r} were not done after {timeout:g} s"
             ) from None
         return False
+    finally:
+        if hook is not None:
+            hook(None)
     if finished:
         ctx.groups.pop(group, None)
     return finished
@@ -563,15 +589,27 @@ async def unstage(ctx: RunContext, msg: Msg) -> Any:
 async def configure(ctx: RunContext, msg: Msg) -> Any:
     """``Msg('configure', obj, *args, **kwargs)`` -> ``obj.configure(...)`` (old, new).
 
-    Streams that read ``obj`` get a new descriptor at their next event."""
+    As bluesky: not between create and save; every stream of the open run that holds
+    ``obj`` gets a new descriptor at once (its configuration read again, its data keys
+    as before)."""
     obj = msg.obj
-    if ctx.bundle is not None and obj in ctx.bundle.objs:
-        raise PlanError(f"cannot configure {_name(obj)} between its read and save")
+    if ctx.bundle is not None:
+        raise PlanError(f"cannot configure {_name(obj)} between create and save")
     result = await _maybe_await(obj.configure(*msg.args, **msg.kwargs))
+    if ctx.composer is None:
+        return result
     for name, stream in list(ctx.streams.items()):
-        if any(o is obj for o in stream.objs):
-            del ctx.streams[name]
-    ctx.described.pop(id(obj), None)
+        if not any(o is obj for o in stream.objs):
+            continue
+        data_keys = stream.descriptor["data_keys"]
+        described = {
+            id(o): {
+                k: {f: v for f, v in data_keys[k].items() if f != "object_name"}
+                for k in stream.descriptor["object_keys"][_name(o)]
+            }
+            for o in stream.objs
+        }
+        await _new_stream(ctx, name, list(stream.objs), described, declared=stream.declared)
     return result
 
 
@@ -677,14 +715,31 @@ async def stop_monitors(ctx: RunContext) -> None:
 @verb("collect")
 async def collect(ctx: RunContext, msg: Msg) -> Any:
     """``Msg('collect', *flyers, stream=False, return_payload=True, name=None)``: the
-    events a flyer gathered (its ``describe_collect`` names the streams)."""
+    events a flyer gathered (its ``describe_collect`` names the streams).
+
+    As bluesky: the stream assets of every object come first and share the stream's next
+    rows; one object that is not a stream-asset writer (no ``get_index``) then gives its
+    events (``collect_pages`` or ``collect``), which count the rows; otherwise (file
+    writers, several objects) the rows the stream_datum documents cover are counted."""
     composer = ctx.composer
     if composer is None:
         raise PlanError("collect outside a run: open_run first")
     objs = [msg.obj, *msg.args] if msg.obj is not None else list(msg.args)
     name = msg.kwargs.get("name")
     return_payload = msg.kwargs.get("return_payload", True)
-    payload: list[dict[str, Any]] = []
+    several = len(objs) > 1
+    if several and name is None:
+        raise PlanError(
+            "collect of several objects needs the stream they write: declare_stream(*objs, "
+            "name=..., collect=True) first, then collect(*objs, name=...)"
+        )
+    index = None
+    if several:  # collect every writer up to the frame all of them have written
+        if not all(callable(getattr(o, "get_index", None)) for o in objs):
+            raise PlanError("collect of several objects needs each to have get_index()")
+        index = min([await _maybe_await(o.get_index()) for o in objs])
+    streams_of: list[dict[str, dict[str, Any]]] = []
+    assets: list[tuple[str, Any]] = []
     for obj in objs:
         described = await _maybe_await(obj.describe_collect())
         by_stream: dict[str, dict[str, Any]]
@@ -693,35 +748,44 @@ async def collect(ctx: RunContext, msg: Msg) -> Any:
         else:
             by_stream = {name or _name(obj): described}
         for stream_name, keys in by_stream.items():
-            stream = ctx.streams.get(stream_name)
-            if stream is None:
-                stream = await _new_stream(ctx, stream_name, [obj], {id(obj): keys})
+            if ctx.streams.get(stream_name) is None:
+                await _new_stream(ctx, stream_name, [obj], {id(obj): keys})
+        streams_of.append(by_stream)
         if hasattr(obj, "collect_asset_docs"):
-            target = ctx.streams[next(iter(by_stream))]
-            rows = await _emit_assets(ctx, await asset_docs(obj), target)
-            composer.skip_seq(target.descriptor["name"], rows)  # rows live in the files
-        pages = getattr(obj, "collect_pages", None)
-        only = next(iter(by_stream)) if len(by_stream) == 1 else None
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        if pages is not None:
-            for page in pages():
-                payload.extend(_unpack_page(page))
-                grouped.setdefault(only or name or _name(obj), []).extend(_unpack_page(page))
-        elif hasattr(obj, "collect"):  # else all its data are in stream resources
-            for partial in obj.collect():
-                payload.append(partial)
-                target_name = only
-                if target_name is None:  # several streams: the one with these keys
-                    fields = set(partial["data"])
-                    target_name = next(
-                        n for n in by_stream if fields and set(by_stream[n]) >= fields
-                    )
-                grouped.setdefault(target_name, []).append(partial)
-        for stream_name, events in grouped.items():  # one event_page per stream, as bluesky
-            stream = ctx.streams[stream_name]
-            filled = {k: [False] * len(events) for k in stream.external}
-            page = composer.event_page(stream.descriptor, events, filled=filled)
-            await ctx.emit("event_page", page)
+            if callable(getattr(obj, "get_index", None)):
+                assets.extend(await asset_docs(obj, index))
+            else:
+                assets.extend(await asset_docs(obj))
+    target = ctx.streams[name or next(iter(streams_of[0]))]
+    rows = await _emit_assets(ctx, assets, target) if assets else 0
+    if several or callable(getattr(objs[0], "get_index", None)):
+        composer.skip_seq(target.descriptor["name"], rows)  # the rows live in the files
+        return None
+    obj, by_stream = objs[0], streams_of[0]
+    payload: list[dict[str, Any]] = []
+    pages = getattr(obj, "collect_pages", None)
+    only = next(iter(by_stream)) if len(by_stream) == 1 else None
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    if pages is not None:
+        for page in await _listed(pages()):
+            payload.extend(_unpack_page(page))
+            grouped.setdefault(only or name or _name(obj), []).extend(_unpack_page(page))
+    elif callable(getattr(obj, "collect", None)):
+        for partial in await _listed(obj.collect()):
+            payload.append(partial)
+            target_name = only
+            if target_name is None:  # several streams: the one with these keys
+                fields = set(partial["data"])
+                target_name = next(n for n in by_stream if fields and set(by_stream[n]) >= fields)
+            grouped.setdefault(target_name, []).append(partial)
+    else:  # assets only (a file writer without get_index): count their rows
+        composer.skip_seq(target.descriptor["name"], rows)
+        return None
+    for stream_name, events in grouped.items():  # one event_page per stream, as bluesky
+        stream = ctx.streams[stream_name]
+        filled = {k: [False] * len(events) for k in stream.external}
+        page = composer.event_page(stream.descriptor, events, filled=filled)
+        await ctx.emit("event_page", page)
     return payload if return_payload else None
 
 
@@ -855,9 +919,9 @@ async def pause(ctx: RunContext, msg: Msg) -> None:
     if ctx.interrupt is not None:
         return
     defer = msg.kwargs.get("defer", msg.args[0] if msg.args else False)
+    ctx.set_state(RunEngineState.PAUSING)  # running -> pausing -> paused, as bluesky
     if defer:
         ctx.pause_requested = True
-        ctx.set_state(RunEngineState.PAUSING)
     else:
         ctx.request_pause_now()
 
@@ -946,6 +1010,8 @@ def _fast_wait(ctx: RunContext, msg: Msg) -> Any:
     if not entries:
         ctx.groups.pop(group, None)
         return True
+    if ctx.waiting_hook is not None:
+        return Later(wait(ctx, msg))
     for _, _, status in entries:
         if (
             getattr(status, "done", False) is not True

@@ -42,11 +42,13 @@ def _require(condition: bool, message: str) -> None:
 class DocumentValidator:
     """A subscriber that checks every document it gets; raises ``AssertionError`` if not.
 
-    Schema: :func:`check_schema`. Order: start first; descriptor before its events;
-    resource before its datums; datum before the event that names it; ``seq_num`` counting
-    from 1 per stream; stop last with ``num_events`` equal to the counts.
-    Subscribe it lossless (``RE.subscribe_lossless(validator)``) so a bad document fails
-    the run.
+        Schema: :func:`check_schema`. Order: start first; descriptor before its events;
+        resource before its datums; datum before the event that names it; ``seq_num`` counting
+        from 1 per stream; stream_datum ``seq_nums`` that go on from the stream's rows; stop last
+    with ``num_events`` equal to the counts (events, or the rows stream_datum documents cover
+    in a stream whose data are all in files).
+        Subscribe it lossless (``RE.subscribe_lossless(validator)``) so a bad document fails
+        the run.
     """
 
     def __init__(self) -> None:
@@ -59,7 +61,7 @@ class DocumentValidator:
         self.descriptors: dict[str, dict[str, Any]] = {}
         self.seq: dict[str, int] = {}
         self.per_stream: dict[str, int] = {}
-        self.streamed: dict[str, int] = {}  # last seq_num a stream_datum covered
+        self.rows: dict[str, int] = {}  # rows covered by stream_datum, per stream
         self.resources: set[str] = set()
         self.datums: set[str] = set()
 
@@ -100,11 +102,13 @@ class DocumentValidator:
     def _stream_datum(self, doc: dict[str, Any]) -> None:
         _require(doc["stream_resource"] in self.resources, "stream_datum before its resource")
         _require(doc["descriptor"] in self.descriptors, "stream_datum names no descriptor")
-        # rows of a stream with no events (a fly scan of a file-writing detector) count
-        # in the stop's num_events too, as bluesky counts them
         stream = self.descriptors[doc["descriptor"]].get("name", "primary")
-        last = int(doc["seq_nums"]["stop"]) - 1
-        self.streamed[stream] = max(self.streamed.get(stream, 0), last)
+        start, stop = doc["seq_nums"]["start"], doc["seq_nums"]["stop"]
+        width = doc["indices"]["stop"] - doc["indices"]["start"]
+        _require(stop - start == width, "stream_datum seq_nums and indices differ in width")
+        done = max(self.rows.get(stream, 0), self.seq.get(stream, 0))
+        _require(1 <= start <= done + 1, "stream_datum seq_nums out of order")
+        self.rows[stream] = max(self.rows.get(stream, 0), stop - 1)
 
     def _event(self, doc: dict[str, Any]) -> None:
         _require(doc["descriptor"] in self.descriptors, "event before its descriptor")
@@ -130,10 +134,10 @@ class DocumentValidator:
 
     def _stop(self, doc: dict[str, Any]) -> None:
         self._in_run(doc, "stop")
-        seen = {s: max(n, self.streamed.get(s, 0)) for s, n in self.per_stream.items()}
+        counts = {s: max(n, self.rows.get(s, 0)) for s, n in self.per_stream.items()}
         _require(
-            doc["num_events"] == seen,
-            f"stop's num_events {doc['num_events']} != events seen {seen}",
+            doc["num_events"] == counts,
+            f"stop's num_events {doc['num_events']} != events seen {counts}",
         )
         self._reset()
 

@@ -1,0 +1,130 @@
+"""bluesky-compat corners (issue 9) run on bluesky's RunEngine and livescan's side by side:
+the two document streams must be equal but for uids and times (``normalize``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from bluesky import RunEngine as BlueskyRunEngine
+from bluesky.utils import Msg
+from event_model import ComposeStreamResource
+
+from livescan import RunEngine
+from livescan.testing import DocumentValidator
+from tests.interop.test_scenarios import normalize
+
+Docs = list[tuple[str, dict[str, Any]]]
+
+
+class FileWriter:
+    """A detector writing frames to a file (stream_resource / stream_datum), whose frame
+    indices start wherever its file happens to be (not at the run's seq_num)."""
+
+    def __init__(self, name: str, first_index: int, frames_per_collect: int = 1) -> None:
+        self.name = name
+        self.parent = None
+        self.first = self.index = self.written = first_index
+        self.per_collect = frames_per_collect
+        self.resource: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            self.name: {"source": "file", "dtype": "number", "shape": [], "external": "STREAM:"}
+        }
+
+    describe_collect = describe
+
+    def get_index(self) -> int:
+        """Frames written so far (each collect finds ``frames_per_collect`` more)."""
+        self.written += self.per_collect
+        return self.written - self.first
+
+    def collect_asset_docs(self, index: int | None = None) -> Iterator[tuple[str, Any]]:
+        if self.resource is None:
+            self.resource = ComposeStreamResource()(
+                mimetype="application/x-hdf5",
+                uri=f"file://localhost/tmp/{self.name}.h5",
+                data_key=self.name,
+                parameters={"dataset": "/data"},
+            )
+            yield "stream_resource", self.resource.stream_resource_doc
+        stop = self.index + 1 if index is None else self.first + index
+        if stop > self.index:
+            yield (
+                "stream_datum",
+                self.resource.compose_stream_datum(indices={"start": self.index, "stop": stop}),
+            )
+        self.index = stop
+
+
+class Reader:
+    """A readable device: one scalar field and one frame per read in each writer's file."""
+
+    def __init__(self, *writers: FileWriter) -> None:
+        self.name = "x"
+        self.parent = None
+        self.writers = writers
+
+    def describe(self) -> dict[str, Any]:
+        keys = {"x_value": {"source": "x", "dtype": "number", "shape": []}}
+        for w in self.writers:
+            keys.update(w.describe())
+        return keys
+
+    def read(self) -> dict[str, Any]:
+        return {"x_value": {"value": 1.5, "timestamp": 0.0}}
+
+    def collect_asset_docs(self) -> Iterator[tuple[str, Any]]:
+        for w in self.writers:
+            yield from w.collect_asset_docs()
+
+
+def plan_reads_with_file_indices() -> Any:
+    """Two file-backed fields per event whose files' indices start at 7 and 300: the
+    stream_datum seq_nums follow the stream's events, not the files' indices."""
+    x = Reader(FileWriter("a", 7), FileWriter("b", 300))
+    yield Msg("open_run")
+    for _ in range(3):
+        yield Msg("create", name="primary")
+        yield Msg("read", x)
+        yield Msg("save")
+    yield Msg("close_run")
+
+
+def plan_collect_two_writers() -> Any:
+    """ophyd-async style: two file writers collected together, up to their common index."""
+    a, b = FileWriter("a", 0, 2), FileWriter("b", 40, 3)
+    yield Msg("open_run")
+    yield Msg("declare_stream", None, a, b, name="primary", collect=True)
+    for _ in range(3):
+        yield Msg("collect", a, b, name="primary")
+    yield Msg("close_run")
+
+
+PLANS: dict[str, Callable[[], Any]] = {
+    "reads_with_file_indices": plan_reads_with_file_indices,
+    "collect_two_writers": plan_collect_two_writers,
+}
+
+
+def _docs(engine: Any, plan: Any) -> Docs:
+    docs: Docs = []
+    engine(plan, lambda n, d: docs.append((n, d)))
+    return docs
+
+
+@pytest.mark.parametrize("name", list(PLANS))
+def test_same_documents_as_bluesky(name):
+    theirs = _docs(BlueskyRunEngine({}), PLANS[name]())
+    RE = RunEngine(display=False)
+    ours = _docs(RE, PLANS[name]())
+    RE.close()
+    check = DocumentValidator()
+    for n, doc in ours:
+        check(n, doc)
+    assert [n for n, _ in ours] == [n for n, _ in theirs]
+    assert [normalize(d) for _, d in ours] == [normalize(d) for _, d in theirs]
+    seq = [d["seq_nums"] for n, d in ours if n == "stream_datum"]
+    assert seq and seq[-1]["stop"] > 1
