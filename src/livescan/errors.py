@@ -19,7 +19,7 @@ derive from the matching built-in (``ValueError``, ``TypeError``, ``KeyError``,
     │   └── NotCallableError            (also TypeError)
     ├── MetadataError                   (also ValueError)
     ├── FieldError                      (also ValueError) unknown field names
-    ├── DeviceError                     a device reported a failure
+    ├── DeviceError                     (also RuntimeError) a device reported a failure
     │   └── AssetError                  (also ValueError) its stream assets do not fit
     ├── ExportError
     │   ├── TemplateError               (also ValueError)
@@ -189,8 +189,9 @@ class FieldError(LivescanError, ValueError):
     """A callback was asked for fields that the data stream does not have."""
 
 
-class DeviceError(LivescanError):
-    """A device reported a failed trigger, move or read."""
+class DeviceError(LivescanError, RuntimeError):
+    """A device reported a failed trigger, move or read (also RuntimeError, as bluesky's
+    errors about devices)."""
 
 
 class AssetError(DeviceError, ValueError):

@@ -194,9 +194,10 @@ class RunComposer:
         self.num_events[stream] = self.num_events.get(stream, 0) + rows
 
     def restore_seq(self, counters: dict[str, int]) -> None:
-        """Go back to ``counters`` (events retaken after a rewind reuse their seq_num)."""
+        """Go back to ``counters`` (events retaken after a rewind reuse their seq_num, and
+        are not counted twice in the stop's ``num_events``, as bluesky)."""
         for stream in self._seq:
-            self._seq[stream] = counters.get(stream, 0)
+            self._seq[stream] = self.num_events[stream] = counters.get(stream, 0)
 
     def resource(
         self,

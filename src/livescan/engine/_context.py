@@ -74,7 +74,13 @@ class RunContext:
         self.composer: RunComposer | None = None
         self.bundle: Bundle | None = None
         self.streams: dict[str, Stream] = {}
+        #: the descriptor of the run's ``interruptions`` stream (RE.record_interruptions)
+        self.interruptions: EventDescriptor | None = None
+        #: id(device) -> describe() made for the stream ``described_name`` (the one the
+        #: bundle in progress fills); every stream's in ``described_streams``
         self.described: dict[int, dict[str, Any]] = {}
+        self.described_name = ""
+        self.described_streams: dict[str, dict[int, dict[str, Any]]] = {"": self.described}
         self.groups: dict[Any, list[Any]] = {}
         #: bluesky's ``RE.waiting_hook`` (None: statuses done at once are not tracked)
         self.waiting_hook: Any = getattr(engine, "waiting_hook", None)

@@ -274,9 +274,14 @@ class RunEngine:
 
     @property
     def deferred_pause_requested(self) -> bool:
-        """Whether a pause waits for the run's next checkpoint."""
+        """Whether a pause waits for the run's next checkpoint (as bluesky: still True
+        after a run that ended before reaching one, until the next run starts)."""
         ctx = self._current._ctx if self._current is not None else None
-        return bool(ctx is not None and ctx.pause_requested)
+        if ctx is None:
+            return self._deferred_left
+        return ctx.pause_requested
+
+    _deferred_left = False
 
     @property
     def resumable(self) -> bool:
@@ -367,6 +372,14 @@ class RunEngine:
         Returns the start uids (blocking, no running loop) or a :class:`RunHandle`
         (inside a running loop, e.g. a notebook: ``await RE(plan)`` for the uids).
         """
+        if "raise_if_interrupted" in metadata:  # bluesky removed it; it warns
+            metadata.pop("raise_if_interrupted")
+            warnings.warn(
+                "the 'raise_if_interrupted' argument is gone (as in bluesky): RE() raises "
+                "RunEngineInterrupted whenever a run is interrupted",
+                UserWarning,
+                stacklevel=2,
+            )
         if self._state in (S.PAUSED, S.PAUSING) and self._current is not None:
             raise IllegalStateTransition(
                 f"the RunEngine is {self._state.value} in the middle of "
@@ -438,6 +451,7 @@ class RunEngine:
             for f in funcs
         ]
         self.dispatcher.begin_run()
+        self._deferred_left = False
         self._set_state(S.RUNNING)
         result: RunResult | None = None
         exception: BaseException | None = None
@@ -459,6 +473,7 @@ class RunEngine:
                 except KeyError:
                     pass
             self._current = None
+            self._deferred_left = ctx.pause_requested
             old, self._state = self._state, S.IDLE
             if self.state_hook is not None and old is not S.IDLE:
                 try:

@@ -115,6 +115,7 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
     table: dict[str, tuple[Any, Any]] = {name: (fast.get(name), fn) for name, fn in verbs.items()}
     uncacheable = UNCACHEABLE
     tick = 0
+    rogue = False  # the plan raised KeyboardInterrupt
     try:
         while True:
             if (
@@ -129,6 +130,9 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                 except StopIteration as stop:
                     plan_result = stop.value
                     break
+                except KeyboardInterrupt:
+                    rogue = True  # raised by the plan itself, not by Ctrl-C
+                    raise
             else:
                 if ctx.interrupt is not None:
                     if not delivered_interrupt:
@@ -156,12 +160,17 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                         break
                     except Interrupt:
                         break
+                    except KeyboardInterrupt:
+                        rogue = True
+                        raise
             try:
                 command = msg.command
                 quick, fn = table[command]
             except (KeyError, AttributeError, TypeError):
                 fn = verbs.get(str(getattr(msg, "command", "")))  # registered during the run
                 if fn is None:
+                    if hook is not None and isinstance(msg, tuple):
+                        hook(msg)  # as bluesky: the hook sees the message it refuses
                     response, throw = None, _unknown(msg, verbs)
                     continue
                 quick, command = None, msg.command
@@ -205,7 +214,15 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
         await asyncio.sleep(0)  # a status that failed just now reports on the loop
         if ctx.async_failure is not None:  # nobody waited for it: the plan fails
             error, ctx.async_failure = ctx.async_failure, None
-    return await _finish(ctx, plan, plan_result, error)
+    try:
+        return await _finish(ctx, plan, plan_result, error)
+    except KeyboardInterrupt as exc:
+        if not rogue:
+            raise
+        # as bluesky: the run ends (exit_status='abort') and RE() says it was interrupted
+        raise RunEngineInterrupted(
+            "the plan raised KeyboardInterrupt; the run was aborted"
+        ) from exc
 
 
 def _exit_status(ctx: RunContext, error: BaseException | None) -> tuple[ExitStatus, str]:

@@ -102,9 +102,17 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
         raise MetadataError(f"run metadata cannot be stored: {exc}") from None
     ctx.composer = RunComposer(md)
     ctx.streams.clear()
-    ctx.described.clear()
+    ctx.described_streams.clear()
+    _describe_for(ctx, "")
+    ctx.interruptions = None
     ctx.run_started(ctx.composer.start_doc)
     await ctx.emit("start", ctx.composer.start_doc)
+    if getattr(engine, "record_interruptions", False):
+        ctx.interruptions = ctx.composer.descriptor(
+            INTERRUPTIONS,
+            {"interruption": {"dtype": "string", "shape": [], "source": "RunEngine"}},
+        )
+        await ctx.emit("descriptor", ctx.interruptions)
     return ctx.composer.uid
 
 
@@ -154,7 +162,17 @@ async def create(ctx: RunContext, msg: Msg) -> None:
         raise PlanError("create outside a run: open_run first")
     if ctx.bundle is not None:
         raise PlanError("create while another create is open: save or drop it first")
-    ctx.bundle = Bundle(msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary"))
+    name = msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary")
+    ctx.bundle = Bundle(name)
+    if name != ctx.described_name:
+        _describe_for(ctx, name)
+
+
+def _describe_for(ctx: RunContext, stream: str) -> None:
+    """Devices are described once per stream (as bluesky): ``ctx.described`` holds the
+    descriptions made for ``stream``."""
+    ctx.described_name = stream
+    ctx.described = ctx.described_streams.setdefault(stream, {})
 
 
 @verb("read")
@@ -164,8 +182,13 @@ async def read(ctx: RunContext, msg: Msg) -> dict[str, Any]:
     if isinstance(reading, dict):
         if not hasattr(obj, "collect_asset_docs"):
             ctx.sync_readers.add(id(obj))  # later reads may take the fast path
-    else:
+    elif inspect.isawaitable(reading):
         reading = await reading
+    if not isinstance(reading, Mapping):
+        raise DeviceError(
+            f"{_name(obj)}.read() returned {reading!r:.60}, not a dict of readings "
+            "({field: {'value': ..., 'timestamp': ...}})"
+        )
     bundle = ctx.bundle
     if bundle is not None:
         if obj in bundle.objs:
@@ -301,7 +324,7 @@ async def declare_stream(ctx: RunContext, msg: Msg) -> Any:
             keys = await _maybe_await(obj.describe())
         described[id(obj)] = keys
         if not collect:
-            ctx.described[id(obj)] = keys
+            ctx.described_streams.setdefault(name, {})[id(obj)] = keys
     stream = await _new_stream(ctx, name, objs, described, declared=True)
     return stream.descriptor
 
@@ -548,9 +571,9 @@ async def stage(ctx: RunContext, msg: Msg) -> Any:
     """Stage ``obj``; a Status it returns joins ``group`` (bluesky's stub then waits for
     it) or, without a group, is waited for here."""
     obj = msg.obj
-    if any(o is obj for o in ctx.staged):
+    if not _stageable(obj) or any(o is obj for o in ctx.staged):
         return None
-    result = obj.stage() if hasattr(obj, "stage") else None
+    result = obj.stage()
     ctx.staged.append(obj)
     if result is not None and hasattr(result, "add_callback"):  # an ophyd-style Status
         group = msg.kwargs.get("group")
@@ -562,8 +585,13 @@ async def stage(ctx: RunContext, msg: Msg) -> Any:
     return result
 
 
+def _stageable(obj: Any) -> bool:
+    """As bluesky: only a device with both stage() and unstage() is staged."""
+    return callable(getattr(obj, "stage", None)) and callable(getattr(obj, "unstage", None))
+
+
 async def unstage_obj(obj: Any) -> Any:
-    if not hasattr(obj, "unstage"):
+    if not _stageable(obj):
         return None
     result = obj.unstage()
     if result is not None and hasattr(result, "add_callback"):
@@ -577,7 +605,7 @@ async def unstage(ctx: RunContext, msg: Msg) -> Any:
     obj = msg.obj
     ctx.staged[:] = [o for o in ctx.staged if o is not obj]
     group = msg.kwargs.get("group")
-    if group is not None and hasattr(obj, "unstage"):
+    if group is not None and _stageable(obj):
         result = obj.unstage()
         if result is not None and hasattr(result, "add_callback"):
             return _track(ctx, obj, "unstage", result, group)
@@ -617,10 +645,9 @@ async def configure(ctx: RunContext, msg: Msg) -> Any:
 async def locate(ctx: RunContext, msg: Msg) -> Any:
     """``Msg('locate', *objs, squeeze=True)``: each object's setpoint and readback."""
     objs = [msg.obj, *msg.args] if msg.obj is not None else list(msg.args)
-    found = [await _maybe_await(o.locate()) for o in objs]
-    if msg.kwargs.get("squeeze", True) and len(found) == 1:
-        return found[0]
-    return found
+    if msg.kwargs.get("squeeze", True) and len(objs) == 1:
+        return await _maybe_await(objs[0].locate())
+    return list(await asyncio.gather(*[_maybe_await(o.locate()) for o in objs]))  # at once
 
 
 @verb("rd")
@@ -814,7 +841,16 @@ async def enter_pause(ctx: RunContext) -> None:
         ctx.set_state(RunEngineState.RUNNING)
 
 
-async def _call_each(objs: list[Any], method: str, *args: Any, **kwargs: Any) -> None:
+def _no_replay(exc: BaseException) -> bool:
+    """bluesky's ``NoReplayAllowed`` (raised by a device's ``pause()``): matched by name,
+    livescan does not import bluesky."""
+    return any(c.__name__ == "NoReplayAllowed" for c in type(exc).__mro__)
+
+
+async def _call_each(objs: list[Any], method: str, *args: Any, **kwargs: Any) -> bool:
+    """Call ``obj.method()`` on each (awaiting what it returns); errors are logged. Returns
+    False if one refused a replay (``NoReplayAllowed``)."""
+    replay = True
     for obj in objs:
         fn = getattr(obj, method, None)
         if not callable(fn):
@@ -830,8 +866,12 @@ async def _call_each(objs: list[Any], method: str, *args: Any, **kwargs: Any) ->
                 await _status_done(obj, method, result)
             else:
                 await _maybe_await(result)
-        except Exception:
-            log.exception("%s.%s() failed", _name(obj), method)
+        except Exception as exc:
+            if _no_replay(exc):
+                replay = False
+            else:
+                log.exception("%s.%s() failed", _name(obj), method)
+    return replay
 
 
 def _pausables(ctx: RunContext) -> list[Any]:
@@ -847,7 +887,8 @@ async def rest_devices(ctx: RunContext, *, pause: bool) -> None:
     and stop the monitors' subscriptions."""
     await _call_each(list(ctx.movers.values()), "stop", success=True)
     if pause:
-        await _call_each(_pausables(ctx), "pause")
+        if not await _call_each(_pausables(ctx), "pause") and ctx.msg_cache is not None:
+            ctx.msg_cache = []  # a device cannot retake what it did: resume goes on from here
         for obj, cb, _ in ctx.monitors.values():
             try:
                 obj.clear_sub(cb)
@@ -866,19 +907,38 @@ async def pause_and_rewind(ctx: RunContext) -> None:
             "abort", "cannot pause: the plan cleared its checkpoint, so it cannot be resumed"
         )
         return
+    composer = ctx.composer
+    await _record_interruption(ctx, "pause")
     await rest_devices(ctx, pause=True)
-    ctx.bundle = None
-    ctx.groups.clear()
     await enter_pause(ctx)
     if ctx.interrupt is not None:
         return
     await _call_each(_pausables(ctx), "resume")
     for obj, cb, (_, _, kwargs) in ctx.monitors.values():
         obj.subscribe(cb, **kwargs)
-    ctx.replay[:0] = ctx.msg_cache
+    await _record_interruption(ctx, "resume")
+    cache = ctx.msg_cache or []
     ctx.msg_cache = []
-    if ctx.composer is not None:
-        ctx.composer.restore_seq(ctx.seq_snapshot)
+    if not cache:  # nothing to retake (not rewindable, or a device refused): go on
+        return
+    ctx.bundle = None  # the point in progress is retaken
+    ctx.groups.clear()
+    ctx.replay[:0] = cache
+    if composer is not None and composer is ctx.composer:
+        composer.restore_seq(ctx.seq_snapshot)  # interruptions too, as bluesky
+
+
+#: the stream of pause/resume events of ``RE.record_interruptions`` (as bluesky)
+INTERRUPTIONS = "interruptions"
+
+
+async def _record_interruption(ctx: RunContext, what: str) -> None:
+    desc = ctx.interruptions
+    if desc is None or ctx.composer is None:
+        return
+    now = time.time()
+    event = ctx.composer.event(desc, {"interruption": what}, {"interruption": now}, time=now)
+    await ctx.emit("event", event)
 
 
 def _mark_checkpoint(ctx: RunContext) -> None:
@@ -1025,7 +1085,10 @@ def _fast_wait(ctx: RunContext, msg: Msg) -> Any:
 def _fast_create(ctx: RunContext, msg: Msg) -> Any:
     if ctx.composer is None or ctx.bundle is not None:
         return Later(create(ctx, msg))  # raises the error
-    ctx.bundle = Bundle(msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary"))
+    name = msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary")
+    ctx.bundle = Bundle(name)
+    if name != ctx.described_name:
+        _describe_for(ctx, name)
     return None
 
 

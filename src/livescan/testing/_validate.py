@@ -42,13 +42,14 @@ def _require(condition: bool, message: str) -> None:
 class DocumentValidator:
     """A subscriber that checks every document it gets; raises ``AssertionError`` if not.
 
-        Schema: :func:`check_schema`. Order: start first; descriptor before its events;
-        resource before its datums; datum before the event that names it; ``seq_num`` counting
-        from 1 per stream; stream_datum ``seq_nums`` that go on from the stream's rows; stop last
-    with ``num_events`` equal to the counts (events, or the rows stream_datum documents cover
-    in a stream whose data are all in files).
-        Subscribe it lossless (``RE.subscribe_lossless(validator)``) so a bad document fails
-        the run.
+    Schema: :func:`check_schema`. Order: start first; descriptor before its events;
+    resource before its datums; datum before the event that names it; ``seq_num`` counting
+    from 1 per stream (back after a rewind: a retaken point); stream_datum ``seq_nums``
+    going on from the stream's rows; stop last with ``num_events`` equal to each stream's
+    last seq_num (or the rows its stream_datum documents cover; at most that for the
+    ``interruptions`` stream, whose count a rewind takes back).
+    Subscribe it lossless (``RE.subscribe_lossless(validator)``) so a bad document fails
+    the run.
     """
 
     def __init__(self) -> None:
@@ -123,7 +124,8 @@ class DocumentValidator:
         expected = self.seq.get(stream, 0) + 1
         _require(1 <= doc["seq_num"] <= expected, "seq_num out of order")
         self.seq[stream] = doc["seq_num"]
-        self.per_stream[desc.get("name", "primary")] += 1
+        # num_events is the stream's last seq_num (a retaken point is not counted twice)
+        self.per_stream[stream] = max(self.per_stream[stream], doc["seq_num"])
         for key, filled in (doc.get("filled") or {}).items():
             if not filled:
                 _require(doc["data"][key] in self.datums, f"event names unknown datum for {key}")
@@ -135,6 +137,10 @@ class DocumentValidator:
     def _stop(self, doc: dict[str, Any]) -> None:
         self._in_run(doc, "stop")
         counts = {s: max(n, self.rows.get(s, 0)) for s, n in self.per_stream.items()}
+        if "interruptions" in counts:  # as bluesky, a rewind rewinds its count too
+            counts["interruptions"] = min(
+                counts["interruptions"], doc["num_events"].get("interruptions", 0)
+            )
         _require(
             doc["num_events"] == counts,
             f"stop's num_events {doc['num_events']} != events seen {counts}",
