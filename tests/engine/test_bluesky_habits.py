@@ -171,3 +171,56 @@ def test_ignore_callback_exceptions_is_honoured(RE):
         RE(plan(), broken)
     assert stops[-1]["exit_status"] == "fail" and stops[-1]["num_events"]["primary"] < 3
     assert cleaned == [True, True] and RE.state == "idle"
+
+
+@pytest.mark.parametrize("on_a_running_loop", [False, True])
+def test_bluesky_suspender_suspends_and_retakes_the_point(RE, on_a_running_loop):
+    import asyncio
+    import threading
+
+    from bluesky.suspenders import SuspendFloor
+    from ophyd import Signal
+
+    beam = Signal(name="beam", value=1.0)
+    beam.put(1.0)
+    suspender = SuspendFloor(beam, 0.5, sleep=0.1, tripped_message="beam lost")
+    RE.install_suspender(suspender)
+    assert RE.suspenders == (suspender,)
+    seen: list[str] = []
+    RE.msg_hook = lambda msg: seen.append(msg.command)
+    stops: list[dict] = []
+    RE.subscribe_lossless(lambda n, d: stops.append(d) if n == "stop" else None)
+
+    def plan():
+        yield from bps.open_run()
+        for _ in range(3):
+            yield from bps.checkpoint()
+            yield from bps.trigger_and_read([det])
+            yield from bps.sleep(0.2)
+        yield from bps.close_run()
+
+    threading.Timer(0.1, beam.put, (0.0,)).start()  # the beam goes ...
+    threading.Timer(0.5, beam.put, (1.0,)).start()  # ... and comes back
+    t0 = time.monotonic()
+    if on_a_running_loop:  # a notebook: the run goes on the caller's loop
+
+        async def main():
+            return await RE(plan())
+
+        result = asyncio.run(main())
+    else:
+        result = RE(plan())
+    elapsed = time.monotonic() - t0
+    RE.clear_suspenders()
+    assert RE.suspenders == () and suspender.RE is None
+    assert result.exit_status == "success" and stops[-1]["num_events"] == {"primary": 3}
+    assert elapsed > 0.5 + 0.1  # waited for the beam, then the suspender's sleep
+    i = seen.index("_start_suspender")
+    assert seen[i : i + 4] == [
+        "_start_suspender",
+        "rewindable",
+        "wait_for",
+        "_resume_from_suspender",
+    ]
+    # then the rewindable flag back and the point since the last checkpoint retaken
+    assert seen[i + 4 : i + 7] == ["rewindable", "trigger", "wait"]

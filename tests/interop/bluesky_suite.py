@@ -52,6 +52,7 @@ FILES = [
     "test_simple_api.py",
     "test_streams.py",
     "test_documents.py",
+    "test_suspenders.py",
 ]
 
 

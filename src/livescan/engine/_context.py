@@ -92,6 +92,10 @@ class RunContext:
         self.wake_event = asyncio.Event()
         self.pause_requested = False  # deferred: pause at the next checkpoint
         self.pause_now = False  # pause before the next message, rewind on resume
+        #: the pause asked for is the user's or the plan's (not only a suspension's)
+        self.user_pause = False
+        #: a suspension to carry out before the next message (RE.request_suspend)
+        self.suspension: Any = None
         #: messages since the last checkpoint (None after clear_checkpoint: no rewind)
         self.msg_cache: list[Any] | None = []
         self.rewindable: bool = getattr(engine, "_rewindable", True)
@@ -154,7 +158,18 @@ class RunContext:
         """Pause before the next message (a wait in progress ends early); on resume the
         messages since the last checkpoint are replayed."""
         self.pause_now = True
+        self.user_pause = True
         self.pause_requested = False
+        self.interrupt_event.set()
+
+    def request_suspend(self, suspension: Any) -> None:
+        """Suspend before the next message (a wait in progress ends early): see
+        ``_verbs.suspend_and_rewind``."""
+        if self.suspension is not None:  # one more condition to wait for
+            self.suspension.futs.extend(suspension.futs)
+        else:
+            self.suspension = suspension
+        self.pause_now = True
         self.interrupt_event.set()
 
     async def wait_or_interrupt(self, awaitable: Any, timeout: float | None = None) -> bool:

@@ -37,7 +37,8 @@ from livescan.engine._handle import RunHandle, RunResult, display_hook
 from livescan.engine._interrupt import KernelInterrupts
 from livescan.engine._md import check_scan_id
 from livescan.engine._state import RunEngineState, check_transition
-from livescan.engine._verbs import VERBS, Verb
+from livescan.engine._suspend import SuspenderLoop, tripped_futures
+from livescan.engine._verbs import VERBS, Suspension, Verb
 from livescan.errors import IllegalStateTransition, PlanError, RunEngineInterrupted
 
 __all__ = ["RunEngine", "default_scan_id_source"]
@@ -136,6 +137,10 @@ class RunEngine:
         self._listeners: list[Callable[[RunHandle], Any]] = []
         # Jupyter's interrupt button while runs go on in the background (no cell executing)
         self._kernel_interrupts = KernelInterrupts(self._interrupt_from_kernel)
+        self._suspenders: list[Any] = []
+        self._last_loop: asyncio.AbstractEventLoop | None = None  # a kernel's loop
+        #: bluesky's suspenders reach the engine's loop as ``RE._loop``
+        self._loop = SuspenderLoop(self)
 
     # -- metadata ------------------------------------------------------------------------
     @property
@@ -316,6 +321,63 @@ class RunEngine:
             for token in list(lane.subs):
                 lane.remove(token)
 
+    # -- suspenders (bluesky's) -------------------------------------------------------
+    @property
+    def suspenders(self) -> tuple[Any, ...]:
+        """The installed suspenders (``bluesky.suspenders.SuspendFloor`` & co.)."""
+        return tuple(self._suspenders)
+
+    def install_suspender(self, suspender: Any) -> None:
+        """Install a bluesky suspender: when its signal trips, the current run suspends
+        (moving devices stop, the plan waits) and, once the signal is back, it retakes
+        what followed its last checkpoint. A run does not begin while one is tripped."""
+        if suspender not in self._suspenders:
+            self._suspenders.append(suspender)
+        suspender.install(self)
+
+    def remove_suspender(self, suspender: Any) -> None:
+        """Uninstall a suspender (installed with ``install_suspender``)."""
+        if suspender in self._suspenders:
+            suspender.remove()
+            self._suspenders.remove(suspender)
+
+    def clear_suspenders(self) -> None:
+        """Uninstall every suspender."""
+        for suspender in list(self._suspenders):
+            self.remove_suspender(suspender)
+
+    def request_suspend(
+        self,
+        fut: Any,
+        *,
+        pre_plan: Any = None,
+        post_plan: Any = None,
+        justification: str | None = None,
+    ) -> None:
+        """Suspend the current run until ``fut`` (an awaitable, or a function giving one)
+        is done: ``pre_plan`` runs before the wait, ``post_plan`` after it, then the run
+        retakes what followed its last checkpoint (bluesky's ``request_suspend``)."""
+        factory = fut if callable(fut) else (lambda: fut)
+        self._suspend(Suspension([factory], pre_plan, post_plan, justification))
+
+    def _suspend(self, suspension: Suspension) -> None:
+        ctx = self._current._ctx if self._current is not None else None
+        if ctx is None or self._state not in (S.RUNNING, S.PAUSING, S.PAUSED):
+            return  # (a paused run suspends when resumed)
+        if self._elsewhere(self._suspend, suspension):
+            return
+        print(f"Suspending: {suspension.justification or 'a suspender tripped'}")
+        ctx.request_suspend(suspension)
+
+    def _run_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop runs run on: the current run's, a kernel's, or the engine's own."""
+        handle = self._current
+        if handle is not None and handle._future is not None:
+            return handle._future.get_loop()
+        if self._last_loop is not None and not self._last_loop.is_closed():
+            return self._last_loop
+        return self._get_runner().get_loop()
+
     def _lossy_failure(self, failure: tuple[str, str, BaseException]) -> None:
         handle = self._current
         if handle is None:
@@ -401,6 +463,7 @@ class RunEngine:
                 raise IllegalStateTransition(f"the RunEngine is {self._state.value}")
             return self._run_blocking(handle)
         handle._attach(loop)
+        self._last_loop = loop
         self._queue.append(handle)
         self._ensure_worker()
         self._kernel_interrupts.arm(loop)
@@ -452,6 +515,10 @@ class RunEngine:
         ]
         self.dispatcher.begin_run()
         self._deferred_left = False
+        futs, why = tripped_futures(self.suspenders)
+        if futs:  # as bluesky: the plan begins when every suspender is back to normal
+            print(f"A suspender has tripped; the plan begins when it is back: {'; '.join(why)}")
+            ctx.request_suspend(Suspension(futs, started=True))
         self._set_state(S.RUNNING)
         result: RunResult | None = None
         exception: BaseException | None = None

@@ -259,11 +259,14 @@ async def _finish(
             if ctx.failure is None:
                 ctx.failure = failure
                 exit_status, reason = "fail", str(failure)
-    if ctx.interrupt is not None and ctx.interrupt.kind == "halt":
-        try:
-            plan.close()
-        except (RuntimeError, Exception):  # a finally block tried to yield
-            pass
+    # a plan still waiting at a yield (halted, or ended by an error outside it) is closed
+    # now, as bluesky does, not whenever it is garbage-collected (a no-op if it ended)
+    try:
+        plan.close()
+    except RuntimeError:  # a finally block tried to yield
+        print(f"The plan {plan!r} tried to yield a value on close.  Please fix your plan.")
+    except Exception:
+        log.exception("closing the plan failed")
     for obj in reversed(ctx.staged):
         unstage = getattr(obj, "unstage", None)
         if unstage is None:
@@ -304,6 +307,8 @@ async def _finish(
             reason=str(lost),
         )
         raise err from lost.error
+    if isinstance(error, GeneratorExit):  # as bluesky: not a BaseException for the caller
+        raise ValueError(f"the plan failed: {error!r}") from error
     if error is not None and not isinstance(error, Interrupt):
         raise error
     if ctx.failed_pause:

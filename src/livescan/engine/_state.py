@@ -20,6 +20,32 @@ class RunEngineState(StrEnum):
     ABORTING = "aborting"  # ending the run cleanly, exit_status 'abort'
     HALTING = "halting"  # ending the run without the plan's own cleanup
 
+    # bluesky's state machine answers these (its suspenders ask ``RE.state.is_running``)
+    @property
+    def is_idle(self) -> bool:
+        """Nothing runs."""
+        return self is RunEngineState.IDLE
+
+    @property
+    def is_running(self) -> bool:
+        """A run goes on."""
+        return self is RunEngineState.RUNNING
+
+    @property
+    def is_pausing(self) -> bool:
+        """A pause waits for the next checkpoint."""
+        return self is RunEngineState.PAUSING
+
+    @property
+    def is_paused(self) -> bool:
+        """The run is paused."""
+        return self is RunEngineState.PAUSED
+
+    @property
+    def can_pause(self) -> bool:
+        """A pause may be asked for now."""
+        return self in (RunEngineState.RUNNING, RunEngineState.PAUSING)
+
 
 S = RunEngineState
 _ENDING = {S.STOPPING, S.ABORTING, S.HALTING}

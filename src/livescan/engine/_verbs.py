@@ -11,7 +11,7 @@ import builtins
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from typing import Any
 
 from livescan._version import __version__
@@ -29,7 +29,7 @@ from livescan.errors import (
 )
 from livescan.plans import Msg
 
-__all__ = ["FAST", "VERBS", "Later", "Verb", "verb"]
+__all__ = ["FAST", "VERBS", "Later", "Suspension", "Verb", "verb"]
 
 log = logging.getLogger("livescan.engine")
 
@@ -898,6 +898,10 @@ async def rest_devices(ctx: RunContext, *, pause: bool) -> None:
 
 async def pause_and_rewind(ctx: RunContext) -> None:
     """Pause now; on resume replay the messages since the last checkpoint."""
+    if ctx.suspension is not None and not ctx.user_pause:
+        await suspend_and_rewind(ctx)
+        return
+    ctx.user_pause = False
     ctx.pause_now = False
     if ctx.interrupt is None and ctx.async_failure is None:
         ctx.interrupt_event.clear()
@@ -907,12 +911,13 @@ async def pause_and_rewind(ctx: RunContext) -> None:
             "abort", "cannot pause: the plan cleared its checkpoint, so it cannot be resumed"
         )
         return
-    composer = ctx.composer
     await _record_interruption(ctx, "pause")
     await rest_devices(ctx, pause=True)
     await enter_pause(ctx)
     if ctx.interrupt is not None:
         return
+    if ctx.suspension is not None:  # suspended when paused: wait again before going on
+        ctx.pause_now = True
     await _call_each(_pausables(ctx), "resume")
     for obj, cb, (_, _, kwargs) in ctx.monitors.values():
         obj.subscribe(cb, **kwargs)
@@ -921,11 +926,118 @@ async def pause_and_rewind(ctx: RunContext) -> None:
     ctx.msg_cache = []
     if not cache:  # nothing to retake (not rewindable, or a device refused): go on
         return
-    ctx.bundle = None  # the point in progress is retaken
-    ctx.groups.clear()
+    _drop_point(ctx)
     ctx.replay[:0] = cache
-    if composer is not None and composer is ctx.composer:
-        composer.restore_seq(ctx.seq_snapshot)  # interruptions too, as bluesky
+
+
+class Suspension:
+    """A suspension (``RE.request_suspend``, a tripped bluesky suspender): wait for every
+    one of ``futs`` (awaitables or functions giving one), with ``pre_plan`` before and
+    ``post_plan`` after, then retake what followed the last checkpoint."""
+
+    def __init__(
+        self,
+        futs: list[Any],
+        pre_plan: Any = None,
+        post_plan: Any = None,
+        justification: str | None = None,
+        *,
+        started: bool = False,
+    ) -> None:
+        self.futs = futs
+        self.pre_plan = pre_plan
+        self.post_plan = post_plan
+        self.justification = justification
+        #: False: a fresh request (devices not stopped yet); True: waiting (or, for a
+        #: suspender tripped before the run began, nothing to stop or retake)
+        self.started = started
+        self.resume = not started  # resume devices, run post_plan, retake the cache
+        self.cache: list[Any] = []
+        self.was_rewindable = True
+
+
+async def suspend_and_rewind(ctx: RunContext) -> None:
+    """Carry out ``ctx.suspension`` as bluesky does: record it, stop what moves, pause
+    the devices, run its pre_plan, wait (a pause or an interrupt may come meanwhile: the
+    wait is taken up again after a resume), resume the devices, run its post_plan, then
+    retake the messages since the last checkpoint. The msg_hook sees every message."""
+    sus = ctx.suspension
+    assert sus is not None
+    ctx.pause_now = False
+    if ctx.interrupt is None and ctx.async_failure is None:
+        ctx.interrupt_event.clear()
+    if not sus.started:
+        if ctx.msg_cache is None:
+            ctx.suspension = None
+            ctx.failed_pause = True
+            ctx.request_interrupt(
+                "abort", "cannot suspend: the plan cleared its checkpoint, so it cannot be resumed"
+            )
+            return
+        sus.started = True
+        _hook(ctx, Msg("_start_suspender", None, sus.pre_plan, sus.post_plan, sus.justification))
+        await _record_interruption(ctx, sus.justification or "suspended")
+        await rest_devices(ctx, pause=True)
+        sus.cache, ctx.msg_cache = list(ctx.msg_cache or []), []
+        if sus.cache:
+            _drop_point(ctx)
+        sus.was_rewindable = ctx.rewindable
+        await _inline(ctx, [Msg("rewindable", None, False)])
+        if sus.pre_plan is not None:
+            await _inline(ctx, sus.pre_plan)
+    while True:
+        await _inline(ctx, [Msg("wait_for", None, list(sus.futs))])
+        if ctx.interrupt is not None or ctx.user_pause:
+            return  # the pause or the interrupt first; the suspension stays
+        if not ctx.pause_now:
+            break
+        ctx.pause_now = False  # one more condition joined: wait for all of them
+        ctx.interrupt_event.clear()
+    ctx.suspension = None
+    if not sus.resume:
+        return
+    _hook(ctx, Msg("_resume_from_suspender", None))
+    await _call_each(_pausables(ctx), "resume")
+    for obj, cb, (_, _, kwargs) in ctx.monitors.values():
+        obj.subscribe(cb, **kwargs)
+    if sus.post_plan is not None:
+        await _inline(ctx, sus.post_plan)
+    await _inline(ctx, [Msg("rewindable", None, sus.was_rewindable)])
+    ctx.replay[:0] = sus.cache
+
+
+def _drop_point(ctx: RunContext) -> None:
+    """Forget the point in progress: it is retaken from the last checkpoint."""
+    ctx.bundle = None
+    ctx.groups.clear()
+    if ctx.composer is not None:
+        ctx.composer.restore_seq(ctx.seq_snapshot)  # interruptions too, as bluesky
+
+
+def _hook(ctx: RunContext, msg: Msg) -> None:
+    hook = ctx.engine.msg_hook
+    if hook is not None:
+        hook(msg)
+
+
+async def _inline(ctx: RunContext, plan: Any) -> None:
+    """Run a small plan (a suspender's pre/post plan) here, message by message, until it
+    ends or the user interrupts the run; its errors end the run."""
+    if callable(plan) and not hasattr(plan, "__iter__"):
+        plan = plan()
+    gen: Generator[Any, Any, Any] | None = plan if inspect.isgenerator(plan) else None
+    items: Iterator[Any] = iter(plan)
+    response: Any = None
+    while ctx.interrupt is None:
+        try:
+            msg: Msg = gen.send(response) if gen is not None else next(items)
+        except StopIteration:
+            return
+        _hook(ctx, msg)
+        fn = ctx.verbs.get(msg.command)
+        if fn is None:
+            raise PlanError(f"the suspender's plan yielded {msg!r}: no such command")
+        response = await fn(ctx, msg)
 
 
 #: the stream of pause/resume events of ``RE.record_interruptions`` (as bluesky)
@@ -992,6 +1104,18 @@ async def input_(ctx: RunContext, msg: Msg) -> str:
     prompt = msg.args[0] if msg.args else msg.kwargs.get("prompt", "")
     ask = getattr(ctx.engine, "input", None) or builtins.input
     return await asyncio.get_running_loop().run_in_executor(None, ask, prompt)
+
+
+@verb("install_suspender")
+async def install_suspender(ctx: RunContext, msg: Msg) -> None:
+    """``Msg('install_suspender', None, suspender)``: ``RE.install_suspender``."""
+    ctx.engine.install_suspender(msg.args[0])
+
+
+@verb("remove_suspender")
+async def remove_suspender(ctx: RunContext, msg: Msg) -> None:
+    """``Msg('remove_suspender', None, suspender)``: ``RE.remove_suspender``."""
+    ctx.engine.remove_suspender(msg.args[0])
 
 
 @verb("RE_class")
