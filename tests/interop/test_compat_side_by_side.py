@@ -143,7 +143,39 @@ def plan_configure_between_events() -> Any:
     yield Msg("close_run")
 
 
+def plan_two_runs_at_once() -> Any:
+    """bluesky's run keys: an inner run opened (and closed) while the outer one is open,
+    events of both interleaved."""
+    import bluesky.plan_stubs as bps
+    import bluesky.preprocessors as bpp
+    from bluesky.plans import grid_scan
+    from ophyd.sim import hw
+
+    devices = hw()
+
+    @bpp.set_run_key_decorator(run="inner")
+    def inner():
+        yield from grid_scan([devices.det4], devices.motor1, 0, 1, 2, devices.motor2, 0, 1, 2)
+
+    def steps():
+        for n in range(2):
+            yield from bps.mv(devices.motor, n)
+            yield from bps.trigger_and_read([devices.det1])
+
+    @bpp.set_run_key_decorator(run="outer")
+    @bpp.stage_decorator([devices.det1, devices.motor])
+    @bpp.run_decorator(md={"purpose": "outer"})
+    def outer():
+        yield from bps.declare_stream(devices.det1, name="primary")
+        yield from steps()
+        yield from inner()
+        yield from steps()
+
+    return outer()
+
+
 PLANS: dict[str, Callable[[], Any]] = {
+    "two_runs_at_once": plan_two_runs_at_once,
     "reads_with_file_indices": plan_reads_with_file_indices,
     "collect_two_writers": plan_collect_two_writers,
     "pause_retakes_a_point": plan_pause_retakes_a_point,

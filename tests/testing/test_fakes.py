@@ -59,7 +59,7 @@ def _broken(docs, index: int, **changes):
     [
         (lambda d: _broken(d, 3, seq_num=5), "seq_num out of order"),
         (lambda d: [d[0], d[2], d[1], *d[3:]], "event before its descriptor"),
-        (lambda d: [d[0], *d], "a start document arrived while a run was open"),
+        (lambda d: [d[0], *d], "a start arrived twice"),
         (lambda d: [*d[:-2], d[-1]], "num_events"),
     ],
     ids=["seq_num", "event-first", "two-starts", "missing-event"],

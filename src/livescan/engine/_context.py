@@ -82,6 +82,13 @@ class RunContext:
         self.described_name = ""
         self.described_streams: dict[str, dict[int, dict[str, Any]]] = {"": self.described}
         self.groups: dict[Any, list[Any]] = {}
+        #: the executor's dispatch table (name -> (fast verb or None, verb))
+        self.table: dict[str, tuple[Any, Any]] = {}
+        #: several runs at once (bluesky's ``Msg.run`` keys): the fields of ``RUN_FIELDS``
+        #: belong to the run ``run_key``; the other runs' are kept in ``other_runs``
+        self.run_key: Any = None
+        self.keyed_runs = False  # the run verbs pick their run (a keyed open_run came)
+        self.other_runs: dict[Any, dict[str, Any]] = {}
         #: bluesky's ``RE.waiting_hook`` (None: statuses done at once are not tracked)
         self.waiting_hook: Any = getattr(engine, "waiting_hook", None)
         self.staged: list[Any] = []
@@ -128,6 +135,35 @@ class RunContext:
     def drain(self, *, force: bool = False) -> None:
         """Let the lossy lane deliver what it holds (see ``Dispatcher.drain``)."""
         self.dispatcher.drain(force=force)
+
+    # -- several runs at once -------------------------------------------------------------
+    def use_run(self, key: Any) -> None:
+        """Make the run keyed ``key`` (``Msg.run``) the one the verbs work on."""
+        if key == self.run_key:
+            return
+        self.other_runs[self.run_key] = {f: getattr(self, f) for f in RUN_FIELDS}
+        saved = self.other_runs.pop(key, None)
+        if saved is None:
+            described: dict[int, dict[str, Any]] = {}
+            saved = {
+                "composer": None,
+                "bundle": None,
+                "streams": {},
+                "described": described,
+                "described_name": "",
+                "described_streams": {"": described},
+                "interruptions": None,
+                "seq_snapshot": {},
+                "monitors": {},
+            }
+        for f, value in saved.items():
+            setattr(self, f, value)
+        self.run_key = key
+
+    def open_run_keys(self) -> list[Any]:
+        """The keys of the runs open now (the current one last)."""
+        keys = [k for k, saved in self.other_runs.items() if saved["composer"] is not None]
+        return [*keys, self.run_key] if self.composer is not None else keys
 
     # -- the run's state, as the handle and the engine show it ---------------------------
     def run_started(self, start: RunStart) -> None:
@@ -196,6 +232,20 @@ class RunContext:
         if not self.interrupt_event.is_set():
             raise TimeoutError(f"not done after {timeout:g} s")
         return False
+
+
+#: what each of several open runs has of its own (``RunContext.use_run`` swaps them)
+RUN_FIELDS = (
+    "composer",
+    "bundle",
+    "streams",
+    "described",
+    "described_name",
+    "described_streams",
+    "interruptions",
+    "seq_snapshot",
+    "monitors",
+)
 
 
 def _rank(kind: str) -> int:

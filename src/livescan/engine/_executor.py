@@ -113,6 +113,7 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
     perf = time.perf_counter
     send = plan.send
     table: dict[str, tuple[Any, Any]] = {name: (fast.get(name), fn) for name, fn in verbs.items()}
+    ctx.table = table  # a keyed open_run (several runs) reroutes the run's verbs here
     uncacheable = UNCACHEABLE
     tick = 0
     rogue = False  # the plan raised KeyboardInterrupt
@@ -250,7 +251,8 @@ async def _finish(
     await stop_monitors(ctx)
     if ctx.interrupt is not None or error is not None or ctx.failure is not None:
         await rest_devices(ctx, pause=False)  # moving devices stop (a safety matter)
-    if ctx.composer is not None:
+    for key in ctx.open_run_keys():  # every run still open (several with Msg.run keys)
+        ctx.use_run(key)
         if error is None and ctx.interrupt is None and ctx.failure is None:
             reason = "the plan ended without close_run; livescan closed the run"
         try:

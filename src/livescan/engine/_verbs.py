@@ -61,9 +61,13 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
     from livescan.documents import RunComposer
     from livescan.engine._md import check_run_metadata
 
+    if msg.run is not None or ctx.other_runs:
+        _keyed_runs(ctx)
+        ctx.use_run(msg.run)
     if ctx.composer is not None:
         raise PlanError(
-            "open_run while a run is open: close_run first (nested runs are not supported)"
+            "open_run while a run is open: close_run first, or give each run its own key "
+            "(bluesky's set_run_key_wrapper / Msg(..., run=key))"
         )
     engine = ctx.engine
     # precedence as in bluesky: call keywords > open_run md > plan_type/name > RE.md
@@ -114,6 +118,41 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
         )
         await ctx.emit("descriptor", ctx.interruptions)
     return ctx.composer.uid
+
+
+#: the verbs that work on one run: with several runs open they first pick it (Msg.run)
+RUN_VERBS = (
+    "close_run",
+    "create",
+    "read",
+    "save",
+    "drop",
+    "declare_stream",
+    "monitor",
+    "unmonitor",
+    "collect",
+    "configure",
+)
+
+
+def _keyed_runs(ctx: RunContext) -> None:
+    """From now on this plan may have several runs open: the run's verbs first make the
+    run its message names (``msg.run``) the current one; their fast paths are left."""
+    if ctx.keyed_runs:
+        return
+    ctx.keyed_runs = True
+    table = ctx.table
+    for name in RUN_VERBS:
+        if name in table:
+            table[name] = (None, _for_its_run(table[name][1]))
+
+
+def _for_its_run(fn: Verb) -> Verb:
+    async def keyed(ctx: RunContext, msg: Msg) -> Any:
+        ctx.use_run(msg.run)
+        return await fn(ctx, msg)
+
+    return keyed
 
 
 #: seconds between composing the stop of a run the user ended and handing it on

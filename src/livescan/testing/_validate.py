@@ -55,6 +55,8 @@ class DocumentValidator:
     def __init__(self) -> None:
         self.count = 0  # documents checked
         self.runs = 0  # start documents seen
+        self._open: dict[str, dict[str, Any]] = {}  # run uid -> its checks' state
+        self._run_of: dict[str, str] = {}  # descriptor / resource uid -> run uid
         self._reset()
 
     def _reset(self) -> None:
@@ -66,14 +68,38 @@ class DocumentValidator:
         self.resources: set[str] = set()
         self.datums: set[str] = set()
 
+    _STATE = ("start", "descriptors", "seq", "per_stream", "rows", "resources", "datums")
+
     def __call__(self, name: str, doc: dict[str, Any]) -> None:
         """Check one ``(name, doc)``."""
         check_schema(name, doc)
         self.count += 1
+        if name != "start":
+            self._use(self._run_uid(name, doc))
         getattr(self, f"_{name}")(doc)
 
+    def _run_uid(self, name: str, doc: dict[str, Any]) -> str | None:
+        """The run a document belongs to (several runs may be open: bluesky's run keys)."""
+        if "run_start" in doc:
+            return doc["run_start"]
+        key = {"datum": "resource", "stream_datum": "stream_resource"}.get(name, "descriptor")
+        return self._run_of.get(doc.get(key) or "")
+
+    def _use(self, uid: str | None) -> None:
+        current = self.start["uid"] if self.start is not None else None
+        if uid == current or uid not in self._open:
+            return  # (a document of no open run fails its own check)
+        if current is not None:
+            self._open[current] = {f: getattr(self, f) for f in self._STATE}
+        for f, value in self._open.pop(uid).items():
+            setattr(self, f, value)
+
     def _start(self, doc: dict[str, Any]) -> None:
-        _require(self.start is None, "a start document arrived while a run was open")
+        current = self.start["uid"] if self.start is not None else None
+        _require(doc["uid"] not in self._open and doc["uid"] != current, "a start arrived twice")
+        if self.start is not None:  # another run is open too (bluesky's run keys)
+            self._open[self.start["uid"]] = {f: getattr(self, f) for f in self._STATE}
+            self._reset()
         self.start = doc
         self.runs += 1
 
@@ -82,6 +108,8 @@ class DocumentValidator:
             self.start is not None and doc["run_start"] == self.start["uid"],
             f"a {name} document that belongs to no open run",
         )
+        if name != "stop":
+            self._run_of[doc["uid"]] = doc["run_start"]
 
     def _descriptor(self, doc: dict[str, Any]) -> None:
         self._in_run(doc, "descriptor")
@@ -146,6 +174,9 @@ class DocumentValidator:
             f"stop's num_events {doc['num_events']} != events seen {counts}",
         )
         self._reset()
+        if self._open:  # back to a run still open
+            for f, value in self._open.popitem()[1].items():
+                setattr(self, f, value)
 
 
 def validate_documents(documents: Iterable[tuple[str, dict[str, Any]]]) -> DocumentValidator:
