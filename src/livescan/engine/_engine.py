@@ -331,6 +331,10 @@ class RunEngine:
         """Install a bluesky suspender: when its signal trips, the current run suspends
         (moving devices stop, the plan waits) and, once the signal is back, it retakes
         what followed its last checkpoint. A run does not begin while one is tripped."""
+        try:  # in a notebook, the kernel's loop is the one runs will use
+            self._last_loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
         if suspender not in self._suspenders:
             self._suspenders.append(suspender)
         suspender.install(self)
