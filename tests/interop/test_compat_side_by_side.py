@@ -174,7 +174,29 @@ def plan_two_runs_at_once() -> Any:
     return outer()
 
 
+def plan_two_runs_paused() -> Any:
+    """Two keyed runs open at once, paused after a checkpoint: both retake their points."""
+    from ophyd.sim import SynAxis
+
+    motor = SynAxis(name="motor")
+    for key in ("a", "b"):
+        yield Msg("open_run", run=key, purpose=key)
+    for position in (1, 2, 3):
+        yield Msg("checkpoint")
+        for key in ("a", "b"):
+            yield Msg("set", motor, position, group=key)
+            yield Msg("wait", group=key)
+            yield Msg("create", name="primary", run=key)
+            yield Msg("read", motor, run=key)
+            yield Msg("save", run=key)
+        if position == 2:
+            yield Msg("pause")
+    for key in ("b", "a"):
+        yield Msg("close_run", run=key)
+
+
 PLANS: dict[str, Callable[[], Any]] = {
+    "two_runs_paused": plan_two_runs_paused,
     "two_runs_at_once": plan_two_runs_at_once,
     "reads_with_file_indices": plan_reads_with_file_indices,
     "collect_two_writers": plan_collect_two_writers,

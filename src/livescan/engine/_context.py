@@ -161,9 +161,11 @@ class RunContext:
         self.run_key = key
 
     def open_run_keys(self) -> list[Any]:
-        """The keys of the runs open now (the current one last)."""
-        keys = [k for k, saved in self.other_runs.items() if saved["composer"] is not None]
-        return [*keys, self.run_key] if self.composer is not None else keys
+        """The keys of the runs open now, in the order they were opened."""
+        opened = {k: saved["composer"] for k, saved in self.other_runs.items()}
+        opened[self.run_key] = self.composer
+        keys = [k for k, composer in opened.items() if composer is not None]
+        return sorted(keys, key=lambda k: opened[k].start_doc["time"])
 
     # -- the run's state, as the handle and the engine show it ---------------------------
     def run_started(self, start: RunStart) -> None:

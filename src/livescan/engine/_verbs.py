@@ -1051,6 +1051,10 @@ def _drop_point(ctx: RunContext) -> None:
     ctx.groups.clear()
     if ctx.composer is not None:
         ctx.composer.restore_seq(ctx.seq_snapshot)  # interruptions too, as bluesky
+    for saved in ctx.other_runs.values():  # several runs open (run keys)
+        saved["bundle"] = None
+        if saved["composer"] is not None:
+            saved["composer"].restore_seq(saved["seq_snapshot"])
 
 
 def _hook(ctx: RunContext, msg: Msg) -> None:
@@ -1084,12 +1088,19 @@ INTERRUPTIONS = "interruptions"
 
 
 async def _record_interruption(ctx: RunContext, what: str) -> None:
-    desc = ctx.interruptions
-    if desc is None or ctx.composer is None:
+    """An event in the ``interruptions`` stream of every open run that records them."""
+    if ctx.interruptions is None and not ctx.other_runs:
         return
-    now = time.time()
-    event = ctx.composer.event(desc, {"interruption": what}, {"interruption": now}, time=now)
-    await ctx.emit("event", event)
+    current = ctx.run_key
+    for key in ctx.open_run_keys():
+        ctx.use_run(key)
+        desc, composer = ctx.interruptions, ctx.composer
+        if desc is None or composer is None:
+            continue
+        now = time.time()
+        event = composer.event(desc, {"interruption": what}, {"interruption": now}, time=now)
+        await ctx.emit("event", event)
+    ctx.use_run(current)
 
 
 def _mark_checkpoint(ctx: RunContext) -> None:
@@ -1098,6 +1109,10 @@ def _mark_checkpoint(ctx: RunContext) -> None:
         ctx.msg_cache = []
         if ctx.composer is not None:
             ctx.seq_snapshot = ctx.composer.seq_counters()
+        if ctx.other_runs:  # several runs open (run keys): each rewinds to here
+            for saved in ctx.other_runs.values():
+                if saved["composer"] is not None:
+                    saved["seq_snapshot"] = saved["composer"].seq_counters()
     if ctx.pause_requested and ctx.interrupt is None:
         ctx.request_pause_now()
 
