@@ -81,7 +81,9 @@ def test_display_run_lays_out_status_and_the_runs_widgets_once(RE, recorder, mon
 
     handle, box = asyncio.run(main())
     # the live box, then the placeholder its static fallback replaces
-    assert handle.display.shown is True and shown[0] is box and len(shown) == 2
+    assert handle.display.shown is True and len(shown) == 2
+    view = shown[0]["application/vnd.jupyter.widget-view+json"]  # the box, as a raw bundle
+    assert view["model_id"] == box.model_id and shown[0]["text/plain"].startswith("scan")
     assert "livescan-fallback" in shown[1]["text/html"]
     status_w, tiles, image_w = box.children
     assert status_w is handle.display.status.widget
