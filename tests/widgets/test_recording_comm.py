@@ -3,6 +3,7 @@ with every widget message recorded: bounded count, bounded size, exact final sta
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import numpy as np
@@ -50,7 +51,7 @@ def test_ten_thousand_events_cost_a_bounded_number_of_messages(RE, recorder, wid
     }
     bands = [recorder.for_widget(m) for m in raster.marks]
     counts = {k: len(v) for k, v in per_widget.items()}
-    # the table sends an update (row count) and a "tick" per flush
+    # the table sends at most a row count and the new rows per flush
     assert counts["table"] <= 2 * bound, (counts, duration)
     for key in ("plot", "exact", "raster"):
         assert 1 <= counts[key] <= bound, (key, counts, duration)
@@ -61,10 +62,11 @@ def test_ten_thousand_events_cost_a_bounded_number_of_messages(RE, recorder, wid
     # every message of the whole run, all widgets together: nothing like one per event
     assert len(recorder.messages) < 10 * bound + 50, len(recorder.messages)
 
-    # each message is bounded: decimated line, fixed raster, row count only for the table
+    # each message is bounded: decimated line, fixed raster; the table's row count, or the
+    # new rows on screen (with a page of margin) and the last 40, never the whole table
     assert max(m.size for m in per_widget["plot"]) <= 2 * 2000 * 8 + 2048
     assert max(m.size for band in bands for m in band) <= 20 * 100 * 8 + 4096
-    assert max(m.size for m in per_widget["table"]) <= 4096
+    assert max(m.size for m in per_widget["table"]) <= 8192
 
     # the final state the browser holds equals the kernel's data
     ((kx, ky),) = exact.data
@@ -116,6 +118,63 @@ def test_the_grid_sorted_in_the_browser_stays_sorted_as_rows_arrive(recorder):
     col = reply.data["content"]["value"]["data"]["det"]
     got = np.frombuffer(reply.buffers[col["value"]], dtype=col["dtype"])
     assert got.tolist() == [0.9, 0.5, 0.2, 0.1]
+
+
+def _counts(recorder, grid) -> list[int]:
+    return [m.data["state"]["_row_count"] for m in recorder.for_widget(grid)
+            if m.method == "update" and "_row_count" in m.data["state"]]  # fmt: skip
+
+
+def test_the_row_count_waits_while_the_new_rows_are_off_screen(recorder):
+    """A new row count repaints every cell the browser shows, so it goes out with every
+    flush only while the new rows are on screen (or at the end); their data always."""
+    view = TableGridView()
+    view.begin(["det"], {"det": 3}, {"det": "number"})
+    view.count_interval = 3600.0  # never due by time here
+    view.static_rows = 0  # the streaming grid stays at the end
+    grid, total = view.grid, 0
+
+    def add(n: int) -> None:
+        nonlocal total
+        seq = list(range(total + 1, total + n + 1))
+        view.rows(seq, [1e9 + s for s in seq], [[0.1 * s for s in seq]])
+        total += n
+        view.flush()
+
+    add(20)  # on screen (the first rows)
+    add(100)  # partly on screen (a page of margin below the 40 rows assumed shown)
+    _request_rows(recorder, grid, 0, 12, 1)  # the browser shows rows 0..12
+    recorder.clear()
+    add(50)  # off screen: their data go out, the count waits
+    assert _counts(recorder, grid) == []
+    (reply,) = recorder.for_widget(grid, method="custom")
+    assert (reply.data["content"]["r1"], reply.data["content"]["r2"]) == (130, 169)
+    _request_rows(recorder, grid, 150, 169, 1)  # scrolled to the end
+    recorder.clear()
+    add(5)  # next to the rows shown: counted at once
+    assert _counts(recorder, grid) == [175]
+    _request_rows(recorder, grid, 0, 12, 1)
+    recorder.clear()
+    add(30)
+    view.end("summary")  # the end sends the final count whatever
+    assert _counts(recorder, grid) == [205] and recorder.state(grid)["_row_count"] == 205
+
+
+def test_an_owed_row_count_goes_out_without_more_rows(recorder):
+    async def run() -> None:
+        view = TableGridView()
+        view.begin(["det"], {"det": 3}, {"det": "number"})
+        view.count_interval = 0.05
+        view.grid.viewport = (0, 12)
+        view.rows(list(range(1, 201)), [1e9] * 200, [[0.5] * 200])
+        view.flush()  # the first rows are on screen: counted
+        view.rows(list(range(201, 301)), [1e9] * 100, [[0.5] * 100])
+        view.flush()  # off screen, counted 0.05 s ago at most: owed
+        assert recorder.state(view.grid)["_row_count"] == 200
+        await asyncio.sleep(0.3)
+        assert recorder.state(view.grid)["_row_count"] == 300
+
+    asyncio.run(run())
 
 
 def _request_rows(recorder, grid, r1: int, r2: int, c2: int):

@@ -23,6 +23,7 @@ new set of columns gets a new grid, made with its renderers, in the same box.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time as ttime
 import warnings
@@ -171,6 +172,8 @@ class TableGridView:
         self.static_rows = 1_000
         #: the newest rows are pushed too, so scrolling to the end shows them at once
         self.tail_rows = _DEFAULT_PAGE_ROWS
+        #: seconds between row-count updates while the new rows are off screen
+        self.count_interval = 0.5
         self.live = frontend_available()
         if not self.live:
             warnings.warn(
@@ -186,7 +189,11 @@ class TableGridView:
         self._time = Column(np.float64)
         self._values: list[Column] = []
         self._summary = ""
-        self._shown_rows = -1
+        self._shown_rows = -1  # rows pushed to the browser
+        self._counted = 0  # the row count the browser has
+        self._counted_at = -math.inf
+        self._count_owed: asyncio.TimerHandle | None = None
+        self._final = False
         self._grid_layout = ipywidgets.Layout(height=height, width="100%")
         self.grid = self._make_grid()
         self.summary = ipywidgets.HTML(value="")
@@ -216,7 +223,7 @@ class TableGridView:
         old, self.grid = self.grid, self._make_grid(self._make_renderers())
         self.widget.children = (self.grid, self.summary)
         old.close()
-        self._shown_rows = 0
+        self._shown_rows, self._counted, self._counted_at = 0, 0, -math.inf
         self._throttle.poke()
 
     def row(self, seq_num: int, time: float, values: list[Any]) -> None:
@@ -251,8 +258,10 @@ class TableGridView:
         that holds its rows in its own state, so a saved or exported notebook shows them
         (a streaming grid's state holds none: it asks the kernel for what is on screen)."""
         self._summary = summary
+        self._final = True  # the final row count goes out now
         self._throttle.poke()
         self._throttle.flush_now()
+        self._final = False
         if self.columns and 0 < self._seq.n <= self.static_rows:
             old = self.grid
             self.grid = DataGrid(self._frame(), renderers=self._make_renderers(),
@@ -297,19 +306,56 @@ class TableGridView:
 
     def _flush(self) -> None:
         n = self._seq.n
-        if n != self._shown_rows:
-            grid = self.grid
-            if grid._transforms:  # the user sorted or filtered: whole frame, browser asks
+        grid = self.grid
+        if grid._transforms:  # the user sorted or filtered: whole frame, browser asks
+            if n != self._shown_rows:
                 grid.refresh()
                 grid.tick()
-            else:  # the row count, then the new rows the browser shows or will scroll to
+                self._shown_rows = self._counted = n
+        elif n != self._shown_rows or n != self._counted:
+            # The row count, then the new rows the browser shows or will scroll to. A new
+            # count makes the browser's grid repaint every cell in view (ipydatagrid resets
+            # its model), so while the new rows are off screen it goes out at most every
+            # `count_interval` seconds; their data go out at once, ready when scrolled to.
+            start = max(self._shown_rows, 0)
+            now = ttime.monotonic()
+            if n != self._counted and (
+                self._final
+                or self._in_view(start, n)
+                or now - self._counted_at >= self.count_interval
+            ):
                 grid._stale = True
                 grid._row_count = n
-                self._push_new_rows(max(self._shown_rows, 0), n)
-            self._shown_rows = n
+                self._counted, self._counted_at = n, now
+            elif n != self._counted:
+                self._owe_count()
+            if n != self._shown_rows:
+                grid._stale = True
+                self._push_new_rows(start, n)
+                self._shown_rows = n
         text = f"<pre style='margin:2px 0'>{self._summary}</pre>" if self._summary else ""
         if self.summary.value != text:
             self.summary.value = text
+
+    def _in_view(self, start: int, stop: int) -> bool:
+        """Whether rows ``start:stop`` fall on screen (with a page of margin below)."""
+        r1, r2 = self.grid.viewport
+        return max(start, r1) < min(stop, r2 + (r2 - r1 + 1) + 1)
+
+    def _owe_count(self) -> None:
+        """Make sure a flush follows when the row count is due, even if no row comes."""
+        if self._count_owed is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # documents fed by hand: the next row or the end sends it
+            return
+        wait = max(0.0, self._counted_at + self.count_interval - ttime.monotonic())
+        self._count_owed = loop.call_later(wait, self._count_due)
+
+    def _count_due(self) -> None:
+        self._count_owed = None
+        self._throttle.poke()
 
     def _push_new_rows(self, start: int, stop: int) -> None:
         """Send rows ``start:stop`` that are on screen (with a page of margin) or among the
