@@ -92,7 +92,8 @@ SAMPLE_JS = (
           for (const x of row) if (Number.isFinite(x)) filled++;
         }
       }
-      out.figures.push({title: v.model.get('title'), lines, yticks, heatmap: filled});
+      out.figures.push({title: v.model.get('title'), lines, yticks, heatmap: filled,
+                        image: !!v.el.closest('.livescan-liveimage')});
     } else if (n === 'IntSliderModel' && v.model.get('description') === 'frame'
                && out.frame === null) {
       out.frame = v.model.get('value');
@@ -176,11 +177,14 @@ def final_row_headers(page) -> list[int | None]:
 def drawn_lag(s: dict[str, Any], max_points: int = 2000) -> int | None:
     """Events the status widget shows minus what is drawn (line points, heat-map cells or
     the image frame), the worst figure; None when nothing is counted. Lines count only up
-    to ``max_points`` events (beyond, LivePlot decimates them)."""
+    to ``max_points`` events (beyond, LivePlot decimates them); a LiveImage counts by its
+    frame slider (its figures' lines are a crosshair and profiles, not events)."""
     if s["events"] < 0:
         return None
     drawn = []
     for fig in s["figures"]:
+        if fig.get("image"):
+            continue
         if fig["heatmap"] is not None:
             drawn.append(fig["heatmap"])
         elif fig["lines"] and s["events"] <= max_points:
