@@ -126,8 +126,8 @@ def _counts(recorder, grid) -> list[int]:
 
 
 def test_the_row_count_waits_while_the_new_rows_are_off_screen(recorder):
-    """A new row count repaints every cell the browser shows, so it goes out with every
-    flush only while the new rows are on screen (or at the end); their data always."""
+    """A new row count repaints every cell the browser shows, so the count and the new
+    rows go out with every flush only while the new rows are on screen (or at the end)."""
     view = TableGridView()
     view.begin(["det"], {"det": 3}, {"det": "number"})
     view.count_interval = 3600.0  # never due by time here
@@ -145,10 +145,14 @@ def test_the_row_count_waits_while_the_new_rows_are_off_screen(recorder):
     add(100)  # partly on screen (a page of margin below the 40 rows assumed shown)
     _request_rows(recorder, grid, 0, 12, 1)  # the browser shows rows 0..12
     recorder.clear()
-    add(50)  # off screen: their data go out, the count waits
-    assert _counts(recorder, grid) == []
+    add(50)  # off screen: count and rows wait
+    assert recorder.for_widget(grid) == []
+    view.count_interval = 0.0  # due: the count, then the last 40 rows
+    add(0)
+    assert _counts(recorder, grid) == [170]
     (reply,) = recorder.for_widget(grid, method="custom")
     assert (reply.data["content"]["r1"], reply.data["content"]["r2"]) == (130, 169)
+    view.count_interval = 3600.0
     _request_rows(recorder, grid, 150, 169, 1)  # scrolled to the end
     recorder.clear()
     add(5)  # next to the rows shown: counted at once

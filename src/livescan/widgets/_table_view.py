@@ -172,7 +172,7 @@ class TableGridView:
         self.static_rows = 1_000
         #: the newest rows are pushed too, so scrolling to the end shows them at once
         self.tail_rows = _DEFAULT_PAGE_ROWS
-        #: seconds between row-count updates while the new rows are off screen
+        #: seconds between updates (row count and rows) while the new rows are off screen
         self.count_interval = 0.5
         self.live = frontend_available()
         if not self.live:
@@ -189,8 +189,7 @@ class TableGridView:
         self._time = Column(np.float64)
         self._values: list[Column] = []
         self._summary = ""
-        self._shown_rows = -1  # rows pushed to the browser
-        self._counted = 0  # the row count the browser has
+        self._shown_rows = -1  # the row count the browser has (their data with it)
         self._counted_at = -math.inf
         self._count_owed: asyncio.TimerHandle | None = None
         self._final = False
@@ -223,7 +222,7 @@ class TableGridView:
         old, self.grid = self.grid, self._make_grid(self._make_renderers())
         self.widget.children = (self.grid, self.summary)
         old.close()
-        self._shown_rows, self._counted, self._counted_at = 0, 0, -math.inf
+        self._shown_rows, self._counted_at = 0, -math.inf
         self._throttle.poke()
 
     def row(self, seq_num: int, time: float, values: list[Any]) -> None:
@@ -311,28 +310,26 @@ class TableGridView:
             if n != self._shown_rows:
                 grid.refresh()
                 grid.tick()
-                self._shown_rows = self._counted = n
-        elif n != self._shown_rows or n != self._counted:
-            # The row count, then the new rows the browser shows or will scroll to. A new
-            # count makes the browser's grid repaint every cell in view (ipydatagrid resets
-            # its model), so while the new rows are off screen it goes out at most every
-            # `count_interval` seconds; their data go out at once, ready when scrolled to.
+                self._shown_rows = n
+        elif n != self._shown_rows:
+            # The row count, then the new rows the browser shows or will scroll to. Each
+            # new count makes the browser's grid repaint every cell in view (ipydatagrid
+            # resets its model), and a data-reply for rows past its count repaints a strip
+            # of every column: while the new rows are off screen, both wait and go out
+            # together at most every `count_interval` s (at once when in view, and at the end).
             start = max(self._shown_rows, 0)
             now = ttime.monotonic()
-            if n != self._counted and (
+            if (
                 self._final
                 or self._in_view(start, n)
                 or now - self._counted_at >= self.count_interval
             ):
                 grid._stale = True
                 grid._row_count = n
-                self._counted, self._counted_at = n, now
-            elif n != self._counted:
-                self._owe_count()
-            if n != self._shown_rows:
-                grid._stale = True
                 self._push_new_rows(start, n)
-                self._shown_rows = n
+                self._shown_rows, self._counted_at = n, now
+            else:
+                self._owe_count()
         text = f"<pre style='margin:2px 0'>{self._summary}</pre>" if self._summary else ""
         if self.summary.value != text:
             self.summary.value = text
@@ -343,7 +340,7 @@ class TableGridView:
         return max(start, r1) < min(stop, r2 + (r2 - r1 + 1) + 1)
 
     def _owe_count(self) -> None:
-        """Make sure a flush follows when the row count is due, even if no row comes."""
+        """Make sure a flush follows when the rows are due, even if no row comes."""
         if self._count_owed is not None:
             return
         try:
