@@ -193,8 +193,10 @@ def test_overplot_adds_lines_replace_starts_fresh(RE, recorder):
     RE.subscribe(dash)
     RE(scan([det], motor, -1, 1, num=5))
     first = dash.plots["det"]
+    (box,) = dash.plots_box.children
     RE(scan([det], motor, -2, 2, num=7))
     assert dash.plots["det"] is first and len(first.runs) == 2
+    assert dash.plots_box.children == (box,)  # the figure's view on the page stays
     lines = [m for m in first.figure.marks if m in [r.mark for r in first.runs]]
     assert len(lines) == 2
     assert len(dash._markers["det"]) == 1  # one centre marker: the newest run's
@@ -209,6 +211,7 @@ def test_overplot_adds_lines_replace_starts_fresh(RE, recorder):
     fresh = dash.plots["det"]
     assert fresh is not first and len(fresh.runs) == 1
     assert first.figure.comm is None  # the old figure was closed in the browser
+    assert box.comm is None and dash.plots_box.children[0].children == (fresh.widget,)
     assert recorder.array(fresh.runs[0].mark, "y").size == 4
 
 

@@ -404,13 +404,18 @@ class Dashboard(CallbackBase):
         """Put the run's views into the dashboard's boxes (those already there stay)."""
         views = [*self.plots.values(), *self.rasters.values()]
         old = {id(b.children[0]): b for b in self.plots_box.children if b.children}
-        self.plots_box.children = tuple(
-            old.get(id(v.widget))
+        boxes = tuple(
+            old.pop(id(v.widget), None)
             or ipywidgets.Box(
                 [v.widget], layout=ipywidgets.Layout(flex="1 1 420px", min_width="320px")
             )
             for v in views
         )
+        if boxes != self.plots_box.children:
+            self.plots_box.children = boxes
+        for box in old.values():  # a box no longer shown (its view may come back later)
+            box.layout.close()
+            box.close()
         images = tuple(v.widget for v in self.images.values())
         if self.images_box.children != images:
             self.images_box.children = images
