@@ -125,6 +125,55 @@ def test_interrupt_button_aborts_a_background_run(kernel):
     assert out["stdout"].split()[0] == "success"
 
 
+BUSY_COMM = """\
+import time
+def _busy(comm, open_msg):
+    @comm.on_msg
+    def _on_msg(msg):  # a widget's handler: busy while the page talks to the kernel
+        time.sleep(0.02)
+get_ipython().kernel.comm_manager.register_target('busy', _busy)
+"""
+
+
+def _comm_traffic(kc, comm_id: str, seconds: float) -> None:
+    """What a page with live widgets does: comm messages to the kernel, back to back."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        msg = kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {}})
+        kc.shell_channel.send(msg)
+        time.sleep(0.01)
+
+
+def test_interrupt_button_aborts_a_background_run_while_widgets_talk(kernel):
+    """ipykernel installs its KeyboardInterrupt handler around every shell message; with
+    the page's comm messages in flight the button must still reach the run, every time."""
+    km, kc = kernel
+    assert not _execute(kc, SETUP + BUSY_COMM)["errors"]
+    comm_id = "busy-comm"
+    kc.shell_channel.send(
+        kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "busy", "data": {}})
+    )
+    for round_ in range(3):
+        out = _execute(kc, "docs.clear()\nh = RE(scan([det], motor, -1, 1, num=400))")
+        assert not out["errors"], out["errors"]
+        _comm_traffic(kc, comm_id, 1.0)
+        km.interrupt_kernel()  # the kernel is inside the busy handler most of the time
+        _comm_traffic(kc, comm_id, 0.5)
+        deadline = time.monotonic() + 20
+        while not (state := _report(kc))["done"]:
+            assert time.monotonic() < deadline, (round_, state)
+            time.sleep(0.2)
+        assert state["exit"] == "abort", (round_, state)
+        assert state["stops"] == [["abort", "interrupted (Jupyter interrupt)"]], (round_, state)
+        assert 0 < state["events"] < 400, (round_, state)
+    # with no run the kernel is ipykernel's again: SIGINT in a comm handler is dropped
+    km.interrupt_kernel()
+    _comm_traffic(kc, comm_id, 0.3)
+    out = _execute(kc, "r = await RE(count([det], num=3))\nprint(r.exit_status)")
+    assert not out["errors"], out["errors"]
+    assert out["stdout"].split()[0] == "success"
+
+
 def test_interrupt_button_ends_an_awaited_run_in_one_line(kernel):
     km, kc = kernel
     assert not _execute(kc, SETUP)["errors"]
