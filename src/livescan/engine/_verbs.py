@@ -172,10 +172,11 @@ async def emit_stop(ctx: RunContext, exit_status: ExitStatus, reason: str) -> st
         exit_status, reason = "fail", str(failure)
     doc = composer.stop(exit_status, reason)
     ctx.run_stopped(doc)
-    if ctx.interrupt is not None:
-        # the user ended the run (Stop/Abort/Halt, the interrupt button): let the state
-        # their click leads to (sent by the listeners just now) reach the page and be
-        # drawn before the subscribers' end-of-run work (final flushes, new widgets)
+    if ctx.interrupt is not None and ctx.handle.display.shown:
+        # the user ended a run shown in a notebook (Stop/Abort/Halt, the interrupt button):
+        # the state their click leads to was sent by the listeners just now; let the page
+        # draw it before the subscribers' end-of-run work floods it (the kernel cannot see
+        # the page draw: a pause of a few frames). Runs nobody shows hand the stop on at once.
         await asyncio.sleep(SHOW_END_FIRST)
     await ctx.emit("stop", doc)
     return composer.uid
