@@ -2,10 +2,8 @@
 
 Pause and Abort clicked on the run-status widget (click → state shown, read from the page;
 the tight 150 ms budget is bench/browser.py's, here a generous bound) and a cell run twice
-quickly. Jupyter's interrupt button is tested through jupyter_client in
-tests/jupyter/test_kernel_controls.py; through JupyterLab it did not end a background or an
-awaited run reliably in the final checks here (open, see issue 8's closing note). Each
-checks the run's documents in the kernel and that the browser console stayed free of errors.
+quickly. Jupyter's interrupt button is in test_interrupt_browser.py. Each checks the run's
+documents in the kernel and that the browser console stayed free of errors.
 """
 
 from __future__ import annotations
