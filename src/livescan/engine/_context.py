@@ -76,11 +76,11 @@ class RunContext:
         self.streams: dict[str, Stream] = {}
         #: the descriptor of the run's ``interruptions`` stream (RE.record_interruptions)
         self.interruptions: EventDescriptor | None = None
-        #: id(device) -> describe() made for the stream ``described_name`` (the one the
-        #: bundle in progress fills); every stream's in ``described_streams``
+        #: id(device) -> its describe() once read in this run (then reads take the fast
+        #: path); per stream (each stream describes its devices once, as bluesky) in
+        #: ``described_streams``
         self.described: dict[int, dict[str, Any]] = {}
-        self.described_name = ""
-        self.described_streams: dict[str, dict[int, dict[str, Any]]] = {"": self.described}
+        self.described_streams: dict[str, dict[int, dict[str, Any]]] = {}
         self.groups: dict[Any, list[Any]] = {}
         #: the executor's dispatch table (name -> (fast verb or None, verb))
         self.table: dict[str, tuple[Any, Any]] = {}
@@ -144,14 +144,12 @@ class RunContext:
         self.other_runs[self.run_key] = {f: getattr(self, f) for f in RUN_FIELDS}
         saved = self.other_runs.pop(key, None)
         if saved is None:
-            described: dict[int, dict[str, Any]] = {}
             saved = {
                 "composer": None,
                 "bundle": None,
                 "streams": {},
-                "described": described,
-                "described_name": "",
-                "described_streams": {"": described},
+                "described": {},
+                "described_streams": {},
                 "interruptions": None,
                 "seq_snapshot": {},
                 "monitors": {},
@@ -242,7 +240,6 @@ RUN_FIELDS = (
     "bundle",
     "streams",
     "described",
-    "described_name",
     "described_streams",
     "interruptions",
     "seq_snapshot",

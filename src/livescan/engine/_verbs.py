@@ -106,8 +106,8 @@ async def open_run(ctx: RunContext, msg: Msg) -> str:
         raise MetadataError(f"run metadata cannot be stored: {exc}") from None
     ctx.composer = RunComposer(md)
     ctx.streams.clear()
+    ctx.described.clear()
     ctx.described_streams.clear()
-    _describe_for(ctx, "")
     ctx.interruptions = None
     ctx.run_started(ctx.composer.start_doc)
     await ctx.emit("start", ctx.composer.start_doc)
@@ -202,17 +202,7 @@ async def create(ctx: RunContext, msg: Msg) -> None:
         raise PlanError("create outside a run: open_run first")
     if ctx.bundle is not None:
         raise PlanError("create while another create is open: save or drop it first")
-    name = msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary")
-    ctx.bundle = Bundle(name)
-    if name != ctx.described_name:
-        _describe_for(ctx, name)
-
-
-def _describe_for(ctx: RunContext, stream: str) -> None:
-    """Devices are described once per stream (as bluesky): ``ctx.described`` holds the
-    descriptions made for ``stream``."""
-    ctx.described_name = stream
-    ctx.described = ctx.described_streams.setdefault(stream, {})
+    ctx.bundle = Bundle(msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary"))
 
 
 @verb("read")
@@ -240,7 +230,10 @@ async def read(ctx: RunContext, msg: Msg) -> dict[str, Any]:
         bundle.objs.append(obj)
         readings.update(reading)
         if id(obj) not in ctx.described:
-            ctx.described[id(obj)] = await _maybe_await(obj.describe())
+            keys = await _maybe_await(obj.describe())
+            ctx.described[id(obj)] = ctx.described_streams.setdefault(bundle.name, {})[id(obj)] = (
+                keys
+            )
         if hasattr(obj, "collect_asset_docs"):
             bundle.assets.extend(await asset_docs(obj))
     return reading
@@ -364,7 +357,7 @@ async def declare_stream(ctx: RunContext, msg: Msg) -> Any:
             keys = await _maybe_await(obj.describe())
         described[id(obj)] = keys
         if not collect:
-            ctx.described_streams.setdefault(name, {})[id(obj)] = keys
+            ctx.described[id(obj)] = ctx.described_streams.setdefault(name, {})[id(obj)] = keys
     stream = await _new_stream(ctx, name, objs, described, declared=True)
     return stream.descriptor
 
@@ -381,7 +374,12 @@ async def save(ctx: RunContext, msg: Msg) -> None:
     assert composer is not None
     stream = ctx.streams.get(bundle.name)
     if stream is None:
-        stream = await _new_stream(ctx, bundle.name, bundle.objs, ctx.described)
+        # as bluesky, devices are described once per stream (not once per run)
+        described = ctx.described_streams.setdefault(bundle.name, {})
+        for obj in bundle.objs:
+            if id(obj) not in described:
+                described[id(obj)] = await _maybe_await(obj.describe())
+        stream = await _new_stream(ctx, bundle.name, bundle.objs, described)
     elif len(stream.objs) != len(bundle.objs) or not all(
         any(o is s for s in stream.objs) for o in bundle.objs
     ):
@@ -1264,10 +1262,7 @@ def _fast_wait(ctx: RunContext, msg: Msg) -> Any:
 def _fast_create(ctx: RunContext, msg: Msg) -> Any:
     if ctx.composer is None or ctx.bundle is not None:
         return Later(create(ctx, msg))  # raises the error
-    name = msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary")
-    ctx.bundle = Bundle(name)
-    if name != ctx.described_name:
-        _describe_for(ctx, name)
+    ctx.bundle = Bundle(msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary"))
     return None
 
 
