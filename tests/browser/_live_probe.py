@@ -1,11 +1,11 @@
 """Reading a page *while a run is live*: shared by the browser tests and ``bench/browser.py``.
 
 ``sample(page)`` returns what the page shows at one moment: the run-status widget's state and
-event count, every bqplot figure (its line paths, its y-tick labels, the heat map's coloured
-cells), the LiveImage frame slider and the first grid's visible rows (ipydatagrid draws on a
-canvas: the rows come from its data model). Views are collected from the whole main area,
-notebook outputs and the side panel alike. ``TableCheck`` judges a series of grid samples
-against the kernel's rows read after the run.
+event count, every bqplot figure (its line paths, its y-tick labels, the raster's drawn
+pixels: the opaque pixels of its PNG tiles), the LiveImage frame slider and the first grid's
+visible rows (ipydatagrid draws on a canvas: the rows come from its data model). Views are
+collected from the whole main area, notebook outputs and the side panel alike.
+``TableCheck`` judges a series of grid samples against the kernel's rows read after the run.
 """
 
 from __future__ import annotations
@@ -66,8 +66,42 @@ _VIEWS_JS = r"""
   const name = (v) => v.model.get('_model_name');
 """
 
+# Opaque pixels of <image> elements (LiveRaster tiles), each source decoded once.
+_OPAQUE_JS = r"""
+window.__livescanOpaqueCache = window.__livescanOpaqueCache || new Map();
+window.__livescanOpaque = window.__livescanOpaque || (async (images) => {
+  const cache = window.__livescanOpaqueCache;
+  const count = async (href) => {
+    if (!cache.has(href)) {
+      const bitmap = await createImageBitmap(await (await fetch(href)).blob());
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(bitmap, 0, 0);
+      const px = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      let n = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+      if (cache.size > 500) cache.clear();
+      cache.set(href, n);
+    }
+    return cache.get(href);
+  };
+  const hrefs = images.map((im) => im.getAttribute('href'));  // what is drawn now
+  let total = 0;
+  for (let k = 0; k < images.length; k++) {
+    for (let attempt = 0; ; attempt++) {
+      // a newer tile revokes the blob of the one it replaces: then count the newer one
+      const href = attempt ? images[k].getAttribute('href') : hrefs[k];
+      try { if (href) total += await count(href); break; }
+      catch (e) { if (attempt >= 3) return null; }
+    }
+  }
+  return total;
+});
+"""
+
 SAMPLE_JS = (
-    "() => {"
+    "async () => {"
+    + _OPAQUE_JS
     + _VIEWS_JS
     + r"""
   const st = document.querySelector('.livescan-run-status .livescan-state');
@@ -83,15 +117,10 @@ SAMPLE_JS = (
         .filter((a) => a.querySelector('.tick'))
         .map((a) => Array.from(a.querySelectorAll('.tick text'))
                       .filter((t) => t.textContent.trim() !== '').length);
-      const hms = (v.model.get('marks') || [])
-        .filter((m) => m.get('_model_name') === 'GridHeatMapModel');
-      let filled = null;
-      for (const hm of hms) {  // a LiveRaster draws bands of rows, one heat map each
-        filled = filled || 0;
-        for (const row of hm.get('color') || []) {
-          for (const x of row) if (Number.isFinite(x)) filled++;
-        }
-      }
+      // a LiveRaster draws PNG tiles (<image> elements): its pixels drawn are the opaque
+      // pixels of the images the page shows now
+      const filled = v.el.classList.contains('livescan-raster')
+        ? await window.__livescanOpaque(Array.from(v.el.querySelectorAll('image'))) : null;
       out.figures.push({title: v.model.get('title'), lines, yticks, heatmap: filled,
                         image: !!v.el.closest('.livescan-liveimage')});
     } else if (n === 'IntSliderModel' && v.model.get('description') === 'frame'

@@ -18,7 +18,6 @@ __all__ = [
     "grid_cell",
     "grid_cell_text",
     "grid_row_count",
-    "heatmap_colors",
     "image_element",
     "kernel_exec",
     "start_run_all",
@@ -68,35 +67,6 @@ def grid_cell(page, row: int, col: int) -> Any:
              return g ? g.grid.dataModel.data('body', r, c) : null;
            }""",
         [row, col],
-    )
-
-
-def heatmap_colors(page) -> dict[str, Any] | None:
-    """The first LiveRaster's colour array as the browser holds it (NaN as None), and how
-    many heat-map cells it drew with a colour (an inline fill from the colour scale)."""
-    return eval_views(
-        page,
-        """(views) => {
-             const fig = views.find((v) => v.model.get('_model_name') === 'FigureModel'
-                                          && v.el.classList.contains('livescan-raster'));
-             if (!fig) return null;
-             const hm = fig.model.get('marks')
-                           .find((m) => m.get('_model_name') === 'GridHeatMapModel');
-             const rows = Array.from(hm.get('color'));
-             const cs = hm.get('scales').color;
-             const flat = rows.flatMap((r) => Array.from(r)).map(Number);
-             const cells = Array.from(fig.el.querySelectorAll('rect.heatmapcell'));
-             const fillOf = (r) => r.getAttribute('fill') || r.style.fill || '';
-             const filled = cells.filter((r) => fillOf(r) !== '').length;
-             const distinct = new Set(cells.map(fillOf)).size;
-             const blank = cells.filter(
-               (r) => getComputedStyle(r).fill === 'rgb(255, 255, 255)').length;
-             return {values: flat.map((v) => (Number.isFinite(v) ? v : null)),
-                     rows: rows.length, cells: cells.length, filled, blank, distinct,
-                     fills: Array.from(new Set(cells.map(fillOf))).slice(0, 3),
-                     cell_fills: cells.map((r) => getComputedStyle(r).fill),
-                     domain: [cs.get('min'), cs.get('max')]};
-           }""",
     )
 
 

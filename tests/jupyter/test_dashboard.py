@@ -13,6 +13,7 @@ from livescan.plans import baseline_decorator, count, grid_scan, scan
 from livescan.sim import det, det1, det4, direct_img, img, motor, motor1, motor2
 from livescan.store import RunStore
 from livescan.widgets import LiveImage, LivePlot, LiveRaster
+from tests.widgets._raster_shown import shown_rgba
 
 
 def _gauss(x, centre, sigma, height=1.0, offset=0.0):
@@ -134,7 +135,7 @@ def test_grid_scan_gets_rasters_with_extents_and_images(RE, recorder):
     assert isinstance(raster, LiveRaster) and raster.raster_shape == (3, 5)
     # pixel centres at the motor positions: half a step beyond each end
     assert raster.extent == pytest.approx((-2.5, 2.5, -1.5, 1.5))
-    np.testing.assert_array_equal(recorder.array(raster.mark, "color"), raster.array)
+    np.testing.assert_array_equal(shown_rgba(recorder, raster), raster.rgba())
     assert np.isfinite(raster.array).all()
     image = dash.images["direct_img"]
     assert isinstance(image, LiveImage) and len(image.frames) == 15

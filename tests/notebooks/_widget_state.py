@@ -153,15 +153,37 @@ class WidgetState:
         return out
 
     def heat_maps(self) -> list[dict[str, Any]]:
+        """LiveRaster figures: title, scan id, the colour bar's limits and the raster as
+        its PNG tiles draw it (``rgba``, row 0 first; tiles are bands of rows in order,
+        each PNG with its last row on top)."""
+        from PIL import Image
+
         out = []
-        for m in self.of("GridHeatMapModel"):
-            title = self.figure_of(m).state.get("title", "")
+        for fig in self.with_class("livescan-raster"):
+            title = fig.state.get("title", "")
             match = _RASTER_TITLE.search(title)
+            bands: list[list[np.ndarray]] = []
+            last_y = None
+            for mark in map(self.ref, fig.state.get("marks") or []):
+                png = self.ref(mark.state["image"]).buffers[("value",)]
+                with Image.open(io.BytesIO(png)) as im:
+                    tile = np.asarray(im.convert("RGBA"))[::-1]
+                y = tuple(mark.array("y").tolist())
+                if y != last_y:
+                    bands.append([])
+                    last_y = y
+                bands[-1].append(tile)
+            scale = next(
+                self.ref(a.state["scale"])
+                for a in map(self.ref, fig.state.get("axes") or [])
+                if a.name == "ColorAxisModel"
+            )
             out.append(
                 {
                     "scan_id": int(match["scan"]) if match else None,
                     "title": title,
-                    "color": m.array("color"),
+                    "rgba": np.vstack([np.hstack(b) for b in bands]),
+                    "clim": (scale.state["min"], scale.state["max"]),
                 }
             )
         return out

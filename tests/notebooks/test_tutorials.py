@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from livescan.store import RunStore
+from livescan.widgets._raster_tiles import raster_rgba
 from tests.notebooks._widget_state import WidgetState, png_luminance
 from tests.notebooks.conftest import NOTEBOOKS, TUTORIALS
 
@@ -184,7 +185,9 @@ def test_stored_widget_state_holds_the_final_data_of_each_run(executed_tutorial,
         assert hm["scan_id"] is not None, hm["title"]
         run = runs[hm["scan_id"]]
         field = run.start["detectors"][0]
-        np.testing.assert_allclose(hm["color"], _expected_raster(run, field), err_msg=hm["title"])
+        # the tiles show every pixel, coloured with the stored colour bar's limits
+        want = raster_rgba(_expected_raster(run, field), hm["clim"], "viridis")
+        np.testing.assert_array_equal(hm["rgba"], want, err_msg=hm["title"])
 
     # LiveTable grids: one row per event, the run's fields
     tables = state.tables()

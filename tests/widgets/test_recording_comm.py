@@ -14,6 +14,8 @@ from livescan.documents import RunComposer
 from livescan.plans import scan
 from livescan.sim import det, motor
 from livescan.widgets import LivePlot, LiveRaster, TableGridView
+from livescan.widgets._raster_tiles import raster_rgba
+from tests.widgets._raster_shown import shown_rgba, tile_messages
 
 RATE = 20.0
 PER_WIDGET_CONSTANT = 4  # the start/stop messages a widget sends once per run
@@ -65,7 +67,11 @@ def test_ten_thousand_events_cost_a_bounded_number_of_messages(RE, recorder, wid
     # each message is bounded: decimated line, fixed raster; the table's row count, or the
     # new rows on screen (with a page of margin) and the last 40, never the whole table
     assert max(m.size for m in per_widget["plot"]) <= 2 * 2000 * 8 + 2048
-    assert max(m.size for band in bands for m in band) <= 20 * 100 * 8 + 4096
+    # a tile's PNG (20 rows of 100 RGBA pixels) travels once per change, in the comm_open
+    # of the Image widget the tile's mark then shows
+    tiles = tile_messages(recorder, raster)
+    assert max(m.size for m in tiles) <= 20 * 100 * 4 + 4096
+    assert max(m.size for band in bands for m in band) <= 1024  # the mark's own update
     assert max(m.size for m in per_widget["table"]) <= 8192
 
     # the final state the browser holds equals the kernel's data
@@ -79,9 +85,12 @@ def test_ten_thousand_events_cost_a_bounded_number_of_messages(RE, recorder, wid
     assert np.array_equal(shown_x, plot.shown()[0]) and np.array_equal(shown_y, plot.shown()[1])
     assert shown_y.max() == ky.max() and shown_y.min() == ky.min()
     assert shown_x[0] == kx[0] and shown_x[-1] == kx[-1]
-    shown = np.vstack([recorder.array(m, "color") for m in raster.marks])
-    np.testing.assert_array_equal(shown, raster.array)
+    # the raster: every pixel in the browser's tiles is the kernel's value, colour-mapped
+    # with the final (exact) colour range
     assert np.isfinite(raster.array).sum() == 10_000
+    assert raster.clim == (raster.array.min(), raster.array.max())
+    want = raster_rgba(raster.array, raster.clim, "viridis")
+    np.testing.assert_array_equal(shown_rgba(recorder, raster), want)
     assert recorder.state(grid)["_row_count"] == len(table.view) == 10_000
     assert "scan num" in recorder.state(table.view.summary)["value"]
 
@@ -190,29 +199,70 @@ def _request_rows(recorder, grid, r1: int, r2: int, c2: int):
     return reply
 
 
+def _feed_rows(raster, run, desc, values):
+    """Events for ``values`` (flat, in scan order) as one event page."""
+    from livescan.documents import pack_event_page
+
+    events = [run.event(desc, {"I": float(v)}, {"I": 0}) for v in values]
+    raster("event_page", pack_event_page(*events))
+
+
 def test_raster_bytes_per_flush_follow_the_pixels_changed(recorder):
-    """A flush sends only the bands of rows whose pixels changed since the last one."""
-    raster = LiveRaster((200, 100), "I", clim=(0, 1))  # 10 bands of 20 rows
+    """A flush sends only the tiles (bands of rows) whose pixels changed since the last
+    one: bytes per flush <= 4 B x (pixels changed + two tiles), never the whole raster."""
+    raster = LiveRaster((200, 100), "I", clim=(0, 1))  # 10 tiles of 20 rows
     run = RunComposer({"scan_id": 1, "num_points": 20_000})
     desc = run.descriptor("primary", {"I": {"dtype": "number", "shape": [], "source": "s"}})
     raster("start", run.start())
     raster("descriptor", desc)
     raster.flush()
-    sizes = []
-    for chunk in (50, 100, 2000):  # pixels per flush: half a row, one row, 20 rows
-        before = [len(recorder.for_widget(mark)) for mark in raster.marks]
-        for _ in range(chunk):
-            raster("event", run.event(desc, {"I": 0.5}, {"I": 0}))
+    rng = np.random.default_rng(8)
+    for chunk in (50, 100, 2000, 10):  # pixels per flush: half a row, one row, 20 rows
+        before = len(recorder.messages)
+        _feed_rows(raster, run, desc, rng.random(chunk))
         raster.flush()
-        new = [recorder.for_widget(mark)[n:] for mark, n in zip(raster.marks, before)]
-        # one band, or two where the rows cross a band edge; never the untouched ones
-        assert 1 <= sum(1 for msgs in new if msgs) <= 2, (chunk, [len(m) for m in new])
-        sizes += [m.size for msgs in new for m in msgs]
-    # a band of 20 rows is 16 kB; a whole-raster resend would be 160 kB
-    assert max(sizes) <= 20 * 100 * 8 + 4096, sizes
-    shown = np.vstack([recorder.array(m, "color") for m in raster.marks])
-    np.testing.assert_array_equal(shown, raster.array)
-    assert np.isfinite(shown).sum() == 2150
+        msgs = tile_messages(recorder, raster, before)
+        changed = sum(1 for m in msgs if m.msg_type == "comm_msg")
+        # one tile, or two where the rows cross a tile edge; never the untouched ones
+        assert 1 <= changed <= 2, (chunk, changed)
+        assert sum(m.size for m in msgs) <= 4 * (chunk + 2 * 2000) + 2048 * changed, chunk
+    assert np.isfinite(raster.array).sum() == 2160
+    np.testing.assert_array_equal(shown_rgba(recorder, raster), raster.rgba())
+
+
+def test_a_1000x1000_raster_sends_what_changed_not_the_raster(recorder):
+    """A 1000x1000 grid (64 tiles of 16 rows): flushes of 2,000 noisy pixels each (a fast
+    scan at 20 flushes/s) send at most two or three tiles; the whole run sends a few
+    times the final PNG, not 8 MB per flush as a float64 array would."""
+    raster = LiveRaster((1000, 1000), "I")
+    run = RunComposer({"scan_id": 1, "num_points": 1_000_000})
+    desc = run.descriptor("primary", {"I": {"dtype": "number", "shape": [], "source": "s"}})
+    raster("start", run.start())
+    raster("descriptor", desc)
+    raster.flush()
+    tile_px = raster.tiles.rows_per_tile * 1000
+    assert len(raster.marks) == 63 and tile_px == 16_000
+    rng = np.random.default_rng(1)
+    values = rng.random(1_000_000)
+    per_flush = []
+    for start in range(0, 200_000, 2000):  # the first fifth of the run
+        before = len(recorder.messages)
+        _feed_rows(raster, run, desc, values[start : start + 2000])
+        raster.flush()
+        msgs = tile_messages(recorder, raster, before)
+        per_flush.append((sum(1 for m in msgs if m.msg_type == "comm_msg"),
+                          sum(m.size for m in msgs)))  # fmt: skip
+    # the colour range settles after a few flushes; afterwards 1 or 2 tiles a flush
+    settled = per_flush[5:]
+    assert max(n for n, _ in settled) <= 2, per_flush
+    assert max(b for _, b in settled) <= 4 * (2000 + 2 * tile_px) + 4096, per_flush
+    # whole raster per flush would be 100 x 8 MB; this sends ~ the pixels filled x 4 B x
+    # the times a tile is resent while it fills (16 rows, a row every other flush)
+    total = sum(b for _, b in per_flush)
+    assert total < 40e6, total
+    raster("stop", run.stop())
+    np.testing.assert_array_equal(shown_rgba(recorder, raster), raster.rgba())
+    assert (raster.rgba()[200:, :, 3] == 0).all()  # the rest is blank
 
 
 def test_a_slow_scan_gives_every_widget_each_event_once(recorder):

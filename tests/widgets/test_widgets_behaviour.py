@@ -23,6 +23,9 @@ from livescan.widgets import (
     RasterShapeWarning,
     TableGridView,
 )
+from livescan.widgets._colormap import colormap_lut
+from livescan.widgets._raster_tiles import raster_rgba
+from tests.widgets._raster_shown import shown_rgba
 
 
 def test_liveplot_overplots_one_line_per_run_with_legend_and_kwargs(RE, recorder):
@@ -68,9 +71,9 @@ def test_liveraster_fills_snaking_pixels_and_is_reusable(RE, recorder):
     raster = LiveRaster((3, 4), "det4", clim=(0, 1), extent=(-1, 1, -1, 1))
     for _ in range(2):
         RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -1, 1, 4, snake_axes=True), raster)
-        shown = recorder.array(raster.mark, "color")
-        np.testing.assert_array_equal(shown, raster.array)
-        assert np.isfinite(shown).all()
+        shown = shown_rgba(recorder, raster)
+        np.testing.assert_array_equal(shown, raster_rgba(raster.array, (0, 1), "viridis"))
+        assert (shown[..., 3] == 255).all()
     # snaking: row 1 was scanned right-to-left, so it mirrors row 1 of a plain scan
     plain = LiveRaster((3, 4), "det4")
     RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -1, 1, 4, snake_axes=False), plain)
@@ -95,11 +98,18 @@ def test_liveraster_colour_scale_limits_are_finite_in_every_state_the_browser_se
         assert np.isfinite(lo) and np.isfinite(hi) and lo < hi, state
     # the first state (comm_open) already has them, before any data
     assert history[0]["min"] == 0.0 and history[0]["max"] == 1.0
-    # and the last ones are the measured range of the raster the browser holds
-    shown = recorder.array(raster.mark, "color")
-    np.testing.assert_array_equal(shown, raster.array)
-    assert (history[-1]["min"], history[-1]["max"]) == (shown.min(), shown.max())
-    assert len(np.unique(shown)) >= 4  # cells that differ, to be coloured differently
+    # and the last ones are the measured range of the raster, which the tiles are
+    # coloured with: its lowest pixel the colour map's first colour, its highest the last
+    data = raster.array
+    assert (history[-1]["min"], history[-1]["max"]) == (data.min(), data.max())
+    shown = shown_rgba(recorder, raster)
+    lut = colormap_lut("viridis")
+    assert (shown[np.unravel_index(data.argmin(), data.shape)][:3] == lut[0]).all()
+    assert (shown[np.unravel_index(data.argmax(), data.shape)][:3] == lut[-1]).all()
+    assert len(np.unique(shown.reshape(-1, 4), axis=0)) >= 4  # not one flat colour
+    # the colour bar is the same map: its colours sampled from the kernel's table
+    assert history[-1]["colors"][0] == "#" + bytes(lut[0]).hex()
+    assert history[-1]["colors"][-1] == "#" + bytes(lut[-1]).hex()
 
 
 def test_liveraster_partial_run_leaves_pixels_blank(recorder):
@@ -111,8 +121,35 @@ def test_liveraster_partial_run_leaves_pixels_blank(recorder):
     for v in (1.0, 2.0):
         raster("event", run.event(desc, {"I": v}, {"I": 0}))
     raster("stop", run.stop("abort"))
-    shown = recorder.array(raster.mark, "color")
-    assert shown[0, :2].tolist() == [1.0, 2.0] and np.isnan(shown).sum() == 4
+    shown = shown_rgba(recorder, raster)
+    # measured pixels opaque (the lowest and highest colour), the others transparent
+    assert shown[0, :2, 3].tolist() == [255, 255] and (shown[0, 2:, 3] == 0).all()
+    assert (shown[1, :, 3] == 0).all()
+    lut = colormap_lut("viridis")
+    assert (shown[0, 0, :3] == lut[0]).all() and (shown[0, 1, :3] == lut[-1]).all()
+
+
+def test_liveraster_fallback_picture_honours_clim_and_colour_map(RE, recorder):
+    """The static PNG draws the raster as the browser does: same limits, same colour map,
+    unmeasured pixels blank, motors on the axes."""
+    from matplotlib.figure import Figure
+
+    raster = LiveRaster((3, 4), "det4", clim=(0, 2), cmap="magma")
+    plan = grid_scan([det4], motor1, -1, 1, 3, motor2, -1, 1, 4, snake_axes=True)
+    RE(plan, raster)
+    raster.array[2, 3] = np.nan  # one pixel never measured
+    fig = Figure()
+    ax = fig.add_subplot()
+    raster.draw_fallback(fig, ax)
+    (im,) = ax.get_images()
+    assert im.get_clim() == (0, 2) and im.get_cmap().name == "magma"
+    painted = im.to_rgba(im.get_array(), bytes=True)  # what matplotlib paints, row 0 first
+    want = raster_rgba(raster.array, (0, 2), "magma")
+    assert (painted[..., 3] == want[..., 3]).all() and painted[2, 3, 3] == 0
+    opaque = want[..., 3] == 255
+    assert np.abs(painted[opaque][:, :3].astype(int) - want[opaque][:, :3]).max() <= 1
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("motor2", "motor1")
+    assert im.get_extent() == list(raster.extent) and im.origin == "lower"
 
 
 def test_liveraster_warns_when_the_shape_does_not_match_and_ignores_extra_points(RE, recorder):
@@ -308,7 +345,7 @@ def test_widgets_take_event_pages_and_end_where_events_one_by_one_would(RE, reco
     assert live[4].seq_nums == one_by_one[4].seq_nums == [18, 19, 20]
     np.testing.assert_array_equal(live[4].frame(), one_by_one[4].frame())
     # what the browser was sent is the kernel's data
-    np.testing.assert_array_equal(recorder.array(live[2].mark, "color"), live[2].array)
+    np.testing.assert_array_equal(shown_rgba(recorder, live[2]), live[2].rgba())
 
 
 def test_widgets_without_a_kernel_say_why():
@@ -361,7 +398,9 @@ def test_liveraster_axes_come_from_the_grid_scans_motors(RE, recorder):
     assert raster.extent == (-4.0, 4.0, -1.5, 1.5)
     assert (raster.x_scale.min, raster.x_scale.max) == (-4.0, 4.0)
     assert (raster.y_scale.min, raster.y_scale.max) == (-1.5, 1.5)
-    np.testing.assert_allclose(recorder.array(raster.mark, "column"), [-4, -2, 0, 2, 4])
+    # the tile's image spans the pixels' edges: half a step beyond the end positions
+    np.testing.assert_allclose(recorder.array(raster.mark, "x"), [-4, 4])
+    np.testing.assert_allclose(recorder.array(raster.mark, "y"), [-1.5, 1.5])
     # given labels and extent win
     fixed = LiveRaster((3, 4), "det4", xlabel="a", ylabel="b", extent=(0, 4, 0, 3))
     RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -3, 3, 4), fixed)

@@ -75,20 +75,21 @@ def apply_colormap(frame: np.ndarray, clim: tuple[float, float], cmap: str) -> n
 
 
 def encode_png(rgb: np.ndarray, level: int = 1) -> bytes:
-    """Encode an (h, w, 3) uint8 array as a PNG (filter 0, zlib ``level``)."""
+    """Encode an (h, w, 3) RGB or (h, w, 4) RGBA uint8 array as a PNG (filter 0, zlib
+    ``level``)."""
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     h, w, c = rgb.shape
-    if c != 3:
-        raise ValueError("encode_png expects an (h, w, 3) RGB array")
-    raw = np.empty((h, 1 + 3 * w), dtype=np.uint8)
+    if c not in (3, 4):
+        raise ValueError("encode_png expects an (h, w, 3) RGB or (h, w, 4) RGBA array")
+    raw = np.empty((h, 1 + c * w), dtype=np.uint8)
     raw[:, 0] = 0
-    raw[:, 1:] = rgb.reshape(h, 3 * w)
+    raw[:, 1:] = rgb.reshape(h, c * w)
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         body = tag + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2 if c == 3 else 6, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", ihdr)

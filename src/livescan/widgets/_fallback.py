@@ -79,18 +79,20 @@ def draw_plot(plot: LivePlot, fig: Any, ax: Any) -> None:
 
 
 def draw_raster(raster: LiveRaster, fig: Any, ax: Any) -> None:
-    """The raster with its colour scale, extent, axis labels and title."""
+    """The raster in its colour map and limits (``clim``), extent, axis labels and title;
+    unmeasured pixels blank."""
     data = np.asarray(raster.data, dtype=float)
-    scale = raster.color_scale
+    vmin, vmax = raster.clim
     x0, x1, y0, y1 = raster.extent
     im = ax.imshow(
         np.ma.masked_invalid(data),
         origin="lower",
         aspect="auto",
+        interpolation="nearest",
         extent=(x0, x1, y0, y1),
-        cmap=_cmap(scale.scheme),
-        vmin=scale.min,
-        vmax=scale.max,
+        cmap=_cmap(raster.cmap),
+        vmin=vmin,
+        vmax=vmax,
     )
     fig.colorbar(im, ax=ax, label=raster.I)
     xaxis, yaxis = raster.figure.axes[0], raster.figure.axes[1]

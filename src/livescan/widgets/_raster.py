@@ -1,4 +1,5 @@
-"""LiveRaster: a bqplot heat map filled pixel by pixel from seq_num; reusable across runs."""
+"""LiveRaster: a raster filled pixel by pixel from seq_num, drawn as colour-mapped PNG tiles
+(bqplot ``Image`` marks) with a colour bar; reusable across runs."""
 
 from __future__ import annotations
 
@@ -12,20 +13,14 @@ import ipywidgets
 import numpy as np
 
 from livescan.widgets._base import LiveWidget, field_name
+from livescan.widgets._colormap import colormap_lut
 from livescan.widgets._fallback import draw_raster
+from livescan.widgets._raster_tiles import TileGrid, bar_colors, raster_rgba
 from livescan.widgets._throttle import DEFAULT_MAX_RATE
 
 __all__ = ["LiveRaster", "RasterShapeWarning"]
 
 logger = logging.getLogger("livescan.widgets")
-
-
-#: pixels per band of rows (each band is one heat map, sent only when it changed) …
-BAND_PIXELS = 2048
-#: … and at most this many bands (larger rasters get larger bands)
-MAX_BANDS = 64
-
-_BLANK_CELLS_CSS = "<style>.livescan-raster rect.heatmapcell { fill: white; }</style>"
 
 
 def grid_extent(
@@ -54,12 +49,16 @@ class RasterShapeWarning(UserWarning):
 
 
 class LiveRaster(LiveWidget):
-    """Show field ``I`` of a grid scan as a heat map, one pixel per event.
+    """Show field ``I`` of a grid scan as a raster image, one pixel per event.
 
     Pixel ``k = seq_num - 1`` goes to ``(row, col) = divmod(k, ncols)``; when the start
     document says the fast axis snakes (``snaking[1]``), odd rows run backwards. Pixels
     not measured yet are blank. Unlike bluesky's LiveGrid the same LiveRaster can be
     used for run after run (each start clears it).
+
+    The kernel keeps every value (:attr:`data`); the browser gets PNG tiles colour-mapped
+    in the kernel (bqplot ``Image`` marks, bands of rows): a flush re-encodes and sends
+    only the tiles whose pixels changed, and the stop sends the final state.
 
     Parameters
     ----------
@@ -70,7 +69,8 @@ class LiveRaster(LiveWidget):
     clim:
         Fixed ``(min, max)`` colour limits; otherwise they follow the data.
     cmap:
-        A bqplot colour scheme name (``'viridis'``, ``'magma'``, ``'Greys'``, ``'RdBu'`` …).
+        A colour map name (``'viridis'``, ``'magma'``, ``'Greys'``, ``'RdBu'`` … any of
+        matplotlib's).
     xlabel, ylabel:
         Axis labels; by default the grid's motors from the start document (fast axis
         along x), else ``column`` / ``row``.
@@ -103,13 +103,12 @@ class LiveRaster(LiveWidget):
         if nrows < 1 or ncols < 1:
             raise ValueError(f"raster_shape must be positive, not {raster_shape!r}")
         I = field_name(I, "LiveRaster I")  # noqa: E741
-        super().__init__(max_rate=max_rate)
-        self._auto_extent = extent is None
-        self._auto_labels = (xlabel is None, ylabel is None)
-        self.raster_shape = (nrows, ncols)
-        self.I = I
-        self.stream_name = stream_name
-        self.title = title
+        if not isinstance(cmap, str):
+            raise TypeError(f"cmap must be a colour map name such as 'viridis', not {cmap!r}")
+        colormap_lut(cmap)  # an unknown name fails here, naming the choices
+        lo, hi = (0.0, 1.0) if clim is None else (float(v) for v in clim)
+        if not lo < hi:
+            raise ValueError(f"clim must have min < max, not {clim!r}")
         if extent is None:
             x0, x1, y0, y1 = -0.5, ncols - 0.5, -0.5, nrows - 0.5
         else:
@@ -119,6 +118,14 @@ class LiveRaster(LiveWidget):
                 raise ValueError(
                     f"extent must be (left, right, bottom, top), not {extent!r}"
                 ) from None
+        super().__init__(max_rate=max_rate)
+        self._auto_extent = extent is None
+        self._auto_labels = (xlabel is None, ylabel is None)
+        self.raster_shape = (nrows, ncols)
+        self.I = I
+        self.cmap = cmap
+        self.stream_name = stream_name
+        self.title = title
         self.extent = (x0, x1, y0, y1)
         self.array = np.full(self.raster_shape, np.nan)
         self.ignored = 0  # points beyond the raster in the current run
@@ -126,44 +133,42 @@ class LiveRaster(LiveWidget):
         self._descriptors: set[str] = set()
 
         self._fixed_clim = clim is not None
-        # The colour scale always has finite limits, from the first message on: fixed ones,
-        # or a placeholder (0, 1) that the flushes replace by the measured range. Left to
-        # bqplot (min/max None) the domain of an all-NaN raster is NaN; when data arrive,
-        # the ColorAxis listener that redraws the colour bar throws on NaN ticks ("invalid
-        # format: .undefinedg") and Backbone stops there, so the heat map's own view of
-        # the scale keeps the NaN domain and paints every cell one colour.
-        lo, hi = (0.0, 1.0) if clim is None else (float(v) for v in clim)
-        if not lo < hi:
-            raise ValueError(f"clim must have min < max, not {clim!r}")
-        color_kw: dict[str, Any] = {"scheme": cmap, "min": lo, "max": hi}
+        # The colour scale always has finite limits: fixed ones, or a placeholder (0, 1)
+        # that the flushes replace by the measured range. Only the colour bar uses it; the
+        # tiles are coloured in the kernel with the same limits and colour map.
+        self.color_scale = bqplot.ColorScale(colors=bar_colors(cmap), min=lo, max=hi)
         self.x_scale = bqplot.LinearScale(min=min(x0, x1), max=max(x0, x1), reverse=x1 < x0)
         self.y_scale = bqplot.LinearScale(min=min(y0, y1), max=max(y0, y1), reverse=y1 < y0)
-        self.color_scale = bqplot.ColorScale(**color_kw)
-        # Bands of rows, one heat map each: a flush sends (and the browser redraws) only
-        # the bands whose pixels changed, not the whole raster.
-        rows_per_band = max(-(-nrows // MAX_BANDS), BAND_PIXELS // ncols, 1)
-        self.bands = [(r, min(r + rows_per_band, nrows)) for r in range(0, nrows, rows_per_band)]
-        row_edges = np.linspace(y0, y1, nrows + 1)
+        self.tiles = TileGrid(self.raster_shape)
+        blank = np.full(self.raster_shape, np.nan)
         self.marks = [
-            bqplot.GridHeatMap(
-                color=self.array[r0:r1].copy(),
-                row=row_edges[r0 : r1 + 1],
-                column=np.linspace(x0, x1, ncols + 1),
-                scales={"row": self.y_scale, "column": self.x_scale, "color": self.color_scale},
-                null_color="white",
-                stroke=None,
+            bqplot.Image(
+                image=self._image_widget(self.tiles.png(k, blank, (lo, hi), cmap)),
+                scales={"x": self.x_scale, "y": self.y_scale},
+                pixelated=True,
             )
-            for r0, r1 in self.bands
+            for k in range(len(self.tiles))
         ]
-        self._dirty = (0, nrows)  # rows changed since the last flush: [first, last)
+        self._place_tiles()
+        n_tiles = len(self.tiles)
+        self._dirty = np.zeros(n_tiles, dtype=bool)  # tiles changed since the last flush
+        self._filled = np.zeros(n_tiles, dtype=bool)  # tiles holding a measured pixel
+        self._shown_clim = (lo, hi)  # the limits the tiles in the browser are coloured with
         self._live_limits = False  # the colour range was set from this run's pixels
         self._stopping = False
+        #: what the browser was sent: tile flushes and their PNG bytes (cumulative)
+        self.sent_tiles = 0
+        self.sent_bytes = 0
         axes = [
             bqplot.Axis(scale=self.x_scale, label=xlabel or "column"),
             bqplot.Axis(scale=self.y_scale, label=ylabel or "row", side="left"),
             # the colour bar is short: a few ticks, or their labels overlap
             bqplot.ColorAxis(
-                scale=self.color_scale, label=I, side="right", num_ticks=4, tick_format=".3~g"
+                scale=self.color_scale,
+                label=I,
+                side="right",
+                num_ticks=4,
+                tick_format=".3~g",
             ),
         ]
         self.figure = bqplot.Figure(
@@ -173,19 +178,27 @@ class LiveRaster(LiveWidget):
             fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 80},
             layout=ipywidgets.Layout(width="100%", min_width="360px", height="380px"),
         )
-
         self.figure.add_class("livescan-raster")
-        # Unmeasured pixels are NaN, which bqplot colours with no fill (black): a page-level
-        # rule makes cells without an inline fill blank; measured cells' inline fill wins.
-        self._style = ipywidgets.HTML(_BLANK_CELLS_CSS, layout=ipywidgets.Layout(height="0px"))
-        self.widget = ipywidgets.VBox(
-            [self._style, self.figure], layout=ipywidgets.Layout(width="100%")
-        )
+        self.widget = ipywidgets.VBox([self.figure], layout=ipywidgets.Layout(width="100%"))
+
+    @staticmethod
+    def _image_widget(png: bytes) -> ipywidgets.Image:
+        return ipywidgets.Image(value=png, format="png")
 
     @property
     def data(self) -> np.ndarray:
         """The raster of the current (or last) run; NaN where nothing was measured."""
         return self.array.copy()
+
+    @property
+    def clim(self) -> tuple[float, float]:
+        """The colour limits the raster is drawn with (fixed, or the measured range)."""
+        return (float(self.color_scale.min), float(self.color_scale.max))
+
+    def rgba(self) -> np.ndarray:
+        """The raster as (rows, cols, 4) uint8 RGBA in its colour map and limits (row 0
+        first; NaN transparent): what the browser's tiles show after the last flush."""
+        return raster_rgba(self.array, self._shown_clim, self.cmap)
 
     def draw_fallback(self, fig: Any, ax: Any) -> None:
         """Draw the raster on a matplotlib ``ax`` (the static fallback)."""
@@ -194,7 +207,8 @@ class LiveRaster(LiveWidget):
     def start(self, doc: dict[str, Any]) -> None:
         self._descriptors = set()
         self.array = np.full(self.raster_shape, np.nan)
-        self._dirty = (0, self.raster_shape[0])
+        self._dirty |= self._filled  # blank what the last run drew
+        self._filled[:] = False
         self._live_limits = False
         self.ignored = 0
         snaking = doc.get("snaking") or (False, False)
@@ -218,6 +232,16 @@ class LiveRaster(LiveWidget):
         self._axes_from_start(doc)
         self._throttle.poke()
 
+    def _place_tiles(self) -> None:
+        """Each tile's image spans its pixels' edges in data units (extent)."""
+        (nrows, ncols), (x0, x1, y0, y1) = self.raster_shape, self.extent
+        row_edges, col_edges = np.linspace(y0, y1, nrows + 1), np.linspace(x0, x1, ncols + 1)
+        for k, mark in enumerate(self.marks):
+            r0, r1, c0, c1 = self.tiles.bounds(k)
+            with mark.hold_sync():
+                mark.x = col_edges[[c0, c1]]
+                mark.y = row_edges[[r0, r1]]
+
     def _axes_from_start(self, doc: dict[str, Any]) -> None:
         """Where not given: the extent from the grid's motor positions and the axis labels
         from its motors (slow axis on y, fast on x), when the start document has them."""
@@ -235,11 +259,7 @@ class LiveRaster(LiveWidget):
             with self.y_scale.hold_sync():
                 self.y_scale.min, self.y_scale.max = min(y0, y1), max(y0, y1)
                 self.y_scale.reverse = y1 < y0
-            row_edges, col_edges = np.linspace(y0, y1, nrows + 1), np.linspace(x0, x1, ncols + 1)
-            for mark, (r0, r1) in zip(self.marks, self.bands):
-                with mark.hold_sync():
-                    mark.row = row_edges[r0 : r1 + 1]
-                    mark.column = col_edges
+            self._place_tiles()
         motors = [str(m) for m in doc.get("motors") or []]
         names = (motors[1], motors[0]) if len(motors) == 2 else ("column", "row")
         for axis, auto, label in zip(self.figure.axes[:2], self._auto_labels, names):
@@ -276,10 +296,9 @@ class LiveRaster(LiveWidget):
         if self.snaking:
             col = np.where(row % 2 == 1, ncols - 1 - col, col)
         self.array[row, col] = values
-        if row.size:
-            lo, hi = int(row.min()), int(row.max()) + 1
-            d0, d1 = self._dirty
-            self._dirty = (min(lo, d0), max(hi, d1)) if d1 > d0 else (lo, hi)
+        touched = self.tiles.index(row, col)
+        self._dirty[touched] = True
+        self._filled[touched] = True
         self._throttle.poke()
 
     def stop(self, doc: dict[str, Any]) -> None:
@@ -294,34 +313,50 @@ class LiveRaster(LiveWidget):
                 self.I, self.ignored, self.raster_shape,
             )  # fmt: skip
 
+    def _limits(self) -> tuple[float, float]:
+        """The colour limits for this flush. Fixed ones, else the measured range, kept
+        from the last run until the first pixel of a new run arrives. While the run is
+        live they only widen, with headroom on the side that grew: new limits recolour
+        (and resend) every tile that holds data, so they must change rarely. The stop
+        sets the exact range."""
+        cur = (float(self.color_scale.min), float(self.color_scale.max))
+        if self._fixed_clim:
+            return cur
+        finite = self.array[np.isfinite(self.array)]
+        if not finite.size:
+            return cur
+        lo, hi = float(finite.min()), float(finite.max())
+        hi = hi if hi > lo else lo + max(1e-12, abs(lo) * 1e-9)
+        if not self._stopping and self._live_limits:
+            span = max(hi, cur[1]) - min(lo, cur[0])
+            lo = cur[0] if lo >= cur[0] else lo - 0.25 * span
+            hi = cur[1] if hi <= cur[1] else hi + 0.25 * span
+        self._live_limits = True
+        return lo, hi
+
     def _flush(self) -> None:
-        # The limits come from the measured pixels (never NaN: see __init__); they keep
-        # the last run's values until the first pixel of a new run arrives. While the run
-        # is live they only widen, with headroom on the side that grew: a new colour range
-        # makes the browser recolour every cell of every band, so it must stay rare. The
-        # stop sets the exact range.
-        if not self._fixed_clim:
-            finite = self.array[np.isfinite(self.array)]
-            if finite.size:
-                lo, hi = float(finite.min()), float(finite.max())
-                hi = hi if hi > lo else lo + max(1e-12, abs(lo) * 1e-9)
-                cur = (self.color_scale.min, self.color_scale.max)
-                if not self._stopping and self._live_limits:
-                    span = max(hi, cur[1]) - min(lo, cur[0])
-                    lo = cur[0] if lo >= cur[0] else lo - 0.25 * span
-                    hi = cur[1] if hi <= cur[1] else hi + 0.25 * span
-                self._live_limits = True
-                if cur != (lo, hi):
-                    with self.color_scale.hold_sync():
-                        self.color_scale.min, self.color_scale.max = lo, hi
-        d0, d1 = self._dirty
-        for mark, (r0, r1) in zip(self.marks, self.bands):
-            if r0 < d1 and d0 < r1:
-                mark.color = self.array[r0:r1].copy()
-        self._dirty = (0, 0)
+        clim = self._limits()
+        if clim != (self.color_scale.min, self.color_scale.max):
+            with self.color_scale.hold_sync():
+                self.color_scale.min, self.color_scale.max = clim
+        if clim != self._shown_clim:
+            self._dirty |= self._filled
+            self._shown_clim = clim
+        for k in np.flatnonzero(self._dirty):
+            png = self.tiles.png(int(k), self.array, clim, self.cmap)
+            mark = self.marks[k]
+            old = mark.image
+            # bqplot's Image view redraws when the mark's image *widget* changes (not
+            # when that widget's value does): each update is a new Image widget, and the
+            # browser resolves it before drawing, so the newest tile always shows.
+            mark.image = self._image_widget(png)
+            old.close()
+            self.sent_tiles += 1
+            self.sent_bytes += len(png)
+        self._dirty[:] = False
 
     @property
-    def mark(self) -> bqplot.GridHeatMap:
-        """The heat map of the first band of rows (the only one for up to ``BAND_PIXELS``
-        pixels); ``marks`` holds every band."""
+    def mark(self) -> bqplot.Image:
+        """The image of the first tile (the only one for up to ``TILE_PIXELS`` pixels);
+        ``marks`` holds every tile, ``tiles`` says which pixels each holds."""
         return self.marks[0]

@@ -1,0 +1,77 @@
+"""Reading a LiveRaster off the page: the colour of every cell in a screenshot, the axis
+labels and the colour bar's tick labels with their boxes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+__all__ = ["expected_colours", "raster_figure", "raster_screen_cells", "snake_order"]
+
+_FIGURE_JS = r"""
+(index) => {
+  const fig = document.querySelectorAll('.livescan-raster')[index];
+  if (!fig) return null;
+  const box = (el) => { const r = el.getBoundingClientRect();
+                        return {x: r.x, y: r.y, width: r.width, height: r.height}; };
+  const images = Array.from(fig.querySelectorAll('image')).map(box);
+  const axes = Array.from(fig.querySelectorAll('.axis')).map((a) => ({
+    label: (a.querySelector('.axislabel') || {}).textContent || '',
+    ticks: Array.from(a.querySelectorAll('.tick text'))
+      .filter((t) => t.textContent.trim() !== '')
+      .map((t) => ({text: t.textContent, box: box(t)})),
+    colorbar: a.querySelector('rect[style*="url"], rect[fill*="url"]') !== null
+              || a.classList.contains('ColorAxis') || a.closest('.ColorAxis') !== null,
+  }));
+  const hrefs = Array.from(fig.querySelectorAll('image')).map((i) => i.getAttribute('href'));
+  return {images, axes, hrefs, title: (fig.querySelector('.mainheading') || {}).textContent};
+}
+"""
+
+
+def raster_figure(page, index: int = 0) -> dict[str, Any] | None:
+    """The ``index``-th raster figure: its tile ``<image>`` boxes (CSS px), its axes'
+    labels and tick labels (text and box), and its title."""
+    return page.evaluate(_FIGURE_JS, index)
+
+
+def raster_screen_cells(page, shape: tuple[int, int], index: int = 0) -> np.ndarray:
+    """The RGB the page shows at the centre of each cell (rows, cols, 3), read from a
+    screenshot of the tiles' area; row 0 is at the bottom (the slow motor's first
+    position), column 0 at the left."""
+    from PIL import Image
+
+    fig = raster_figure(page, index)
+    assert fig and fig["images"], fig
+    left = min(b["x"] for b in fig["images"])
+    top = min(b["y"] for b in fig["images"])
+    right = max(b["x"] + b["width"] for b in fig["images"])
+    bottom = max(b["y"] + b["height"] for b in fig["images"])
+    clip = {"x": left, "y": top, "width": right - left, "height": bottom - top}
+    shot = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB"), int)
+    h, w = shot.shape[:2]
+    rows, cols = shape
+    out = np.zeros((rows, cols, 3), dtype=int)
+    for r in range(rows):
+        for c in range(cols):
+            y = int(h - (r + 0.5) * h / rows)
+            x = int((c + 0.5) * w / cols)
+            out[r, c] = shot[min(y, h - 1), min(x, w - 1)]
+    return out
+
+
+def expected_colours(values: np.ndarray, clim: tuple[float, float], cmap: str) -> np.ndarray:
+    """The colour each value should have (matplotlib's colour map, limits ``clim``)."""
+    from matplotlib import colormaps
+
+    lo, hi = clim
+    scaled = np.clip((np.nan_to_num(values) - lo) / (hi - lo), 0, 1)
+    return (colormaps[cmap](scaled)[..., :3] * 255).round().astype(int)
+
+
+def snake_order(shape: tuple[int, int], snake: bool) -> list[tuple[int, int]]:
+    """The cells of a grid scan in the order it measures them."""
+    rows, cols = shape
+    return [(r, cols - 1 - c if snake and r % 2 else c) for r in range(rows) for c in range(cols)]
