@@ -8,7 +8,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["expected_colours", "raster_figure", "raster_screen_cells", "snake_order"]
+__all__ = [
+    "expected_colours",
+    "raster_area_pixels",
+    "raster_figure",
+    "raster_screen_cells",
+    "snake_order",
+]
 
 _FIGURE_JS = r"""
 (index) => {
@@ -37,10 +43,8 @@ def raster_figure(page, index: int = 0) -> dict[str, Any] | None:
     return page.evaluate(_FIGURE_JS, index)
 
 
-def raster_screen_cells(page, shape: tuple[int, int], index: int = 0) -> np.ndarray:
-    """The RGB the page shows at the centre of each cell (rows, cols, 3), read from a
-    screenshot of the tiles' area; row 0 is at the bottom (the slow motor's first
-    position), column 0 at the left."""
+def raster_area_pixels(page, index: int = 0) -> np.ndarray:
+    """A screenshot (h, w, 3) of the area the raster's tiles cover together."""
     from PIL import Image
 
     fig = raster_figure(page, index)
@@ -50,15 +54,24 @@ def raster_screen_cells(page, shape: tuple[int, int], index: int = 0) -> np.ndar
     right = max(b["x"] + b["width"] for b in fig["images"])
     bottom = max(b["y"] + b["height"] for b in fig["images"])
     clip = {"x": left, "y": top, "width": right - left, "height": bottom - top}
-    shot = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB"), int)
+    return np.asarray(Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB"), int)
+
+
+def raster_screen_cells(page, shape: tuple[int, int], index: int = 0) -> np.ndarray:
+    """The RGB the page shows in each cell (rows, cols, 3), read from a screenshot of the
+    tiles' area: the median of 5×5 points in the middle half of the cell (a blank cell's
+    centre can lie on a grid line); row 0 is at the bottom (the slow motor's first
+    position), column 0 at the left."""
+    shot = raster_area_pixels(page, index)
     h, w = shot.shape[:2]
     rows, cols = shape
     out = np.zeros((rows, cols, 3), dtype=int)
+    offsets = np.linspace(0.25, 0.75, 5)
     for r in range(rows):
+        ys = np.minimum((h - (r + offsets) * h / rows).astype(int), h - 1)
         for c in range(cols):
-            y = int(h - (r + 0.5) * h / rows)
-            x = int((c + 0.5) * w / cols)
-            out[r, c] = shot[min(y, h - 1), min(x, w - 1)]
+            xs = np.minimum(((c + offsets) * w / cols).astype(int), w - 1)
+            out[r, c] = np.median(shot[np.ix_(ys, xs)].reshape(-1, 3), axis=0)
     return out
 
 

@@ -15,7 +15,13 @@ import json
 import numpy as np
 import pytest
 from _lab import console_errors, notebook_of, open_notebook, run_all, screenshot
-from _raster_probe import expected_colours, raster_figure, raster_screen_cells, snake_order
+from _raster_probe import (
+    expected_colours,
+    raster_area_pixels,
+    raster_figure,
+    raster_screen_cells,
+    snake_order,
+)
 from _widget_probe import kernel_exec, status_state, wait_until
 
 pytestmark = pytest.mark.browser
@@ -106,4 +112,38 @@ def test_raster_cells_colours_axes_and_colour_bar_mid_run_and_at_the_end(lab, la
     boxes = sorted((t["box"] for t in bar), key=lambda b: b["y"])
     for upper, lower in itertools.pairwise(boxes):
         assert upper["y"] + upper["height"] <= lower["y"] + 0.5, (upper, lower)
+    assert not errors, errors
+
+
+def test_a_raster_of_several_tiles_is_drawn_whole_without_seams(lab, lab_page):
+    """A 64×64 grid is two tiles (bands of 32 rows): at the end every cell shows its
+    value's colour and no pixel of the raster's area is blank — no seam between bands."""
+    page = lab_page
+    errors = console_errors(page)
+    nb = notebook_of(
+        "from livescan import RunEngine\n"
+        "from livescan.callbacks import LiveRaster\n"
+        "from livescan.plans import grid_scan\n"
+        "from livescan.sim import det4, motor1, motor2\n"
+        "RE = RunEngine()\n"
+        f"raster = LiveRaster((64, 64), 'det4', clim={CLIM}, cmap={CMAP!r})\n"
+        "assert len(raster.marks) == 2, raster.tiles.grid\n"
+        "await RE(grid_scan([det4], motor1, -2, 2, 64, motor2, -3, 3, 64), raster)",
+    )
+    name = lab.add_notebook(nb, "raster-tiles")
+    open_notebook(page, lab, name)
+    run_all(page)
+    cells = wait_until(
+        lambda: (c := raster_screen_cells(page, (64, 64))) is not None and _coloured(c).all() and c,
+        timeout=30,
+        what="every cell drawn",
+    )
+    values = _kernel_values(page)
+    want = expected_colours(values, CLIM, CMAP)
+    assert np.abs(cells - want).max() <= 8, np.abs(cells - want).max()
+    shot = raster_area_pixels(page)
+    inner = shot[2:-2, 2:-2]
+    blank = np.abs(inner - WHITE).max(axis=-1) <= 40  # white, or a grid line through a gap
+    assert not blank.any(), np.argwhere(blank)[:10]
+    screenshot(page.locator(".livescan-raster").first, "raster-64x64-two-tiles")
     assert not errors, errors

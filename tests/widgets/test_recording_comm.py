@@ -285,3 +285,27 @@ def test_a_slow_scan_gives_every_widget_each_event_once(recorder):
     assert dash.table.view._seq.view().tolist() == list(range(1, 16))
     assert table.view._seq.view().tolist() == list(range(1, 16))
     assert plot.data[0][0].tolist() == np.linspace(-3, 3, 15).tolist()
+
+
+def test_raster_tile_updates_leave_no_widget_behind(recorder):
+    """Each tile update opens one Image widget and closes the one it replaces; nothing
+    else (not a Layout per picture) stays open."""
+    raster = LiveRaster((40, 100), "I", clim=(0, 1))  # 2 tiles
+    run = RunComposer({"scan_id": 1, "num_points": 4000})
+    desc = run.descriptor("primary", {"I": {"dtype": "number", "shape": [], "source": "s"}})
+    raster("start", run.start())
+    raster("descriptor", desc)
+    raster.flush()
+    before = len(recorder.messages)
+    for _ in range(10):
+        _feed_rows(raster, run, desc, np.full(400, 0.5))
+        raster.flush()
+    opened = {m.comm_id for m in recorder.messages[before:] if m.msg_type == "comm_open"}
+    closed = {m.comm_id for m in recorder.messages[before:] if m.msg_type == "comm_close"}
+    shown = {m.image.model_id for m in raster.marks}
+    assert opened - closed <= shown and len(opened) >= 10
+    assert all(
+        m.data["state"]["_model_name"] == "ImageModel"
+        for m in recorder.messages[before:]
+        if m.msg_type == "comm_open"
+    )

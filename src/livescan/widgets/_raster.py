@@ -140,6 +140,7 @@ class LiveRaster(LiveWidget):
         self.x_scale = bqplot.LinearScale(min=min(x0, x1), max=max(x0, x1), reverse=x1 < x0)
         self.y_scale = bqplot.LinearScale(min=min(y0, y1), max=max(y0, y1), reverse=y1 < y0)
         self.tiles = TileGrid(self.raster_shape)
+        self._tile_layout = ipywidgets.Layout()
         blank = np.full(self.raster_shape, np.nan)
         self.marks = [
             bqplot.Image(
@@ -181,9 +182,10 @@ class LiveRaster(LiveWidget):
         self.figure.add_class("livescan-raster")
         self.widget = ipywidgets.VBox([self.figure], layout=ipywidgets.Layout(width="100%"))
 
-    @staticmethod
-    def _image_widget(png: bytes) -> ipywidgets.Image:
-        return ipywidgets.Image(value=png, format="png")
+    def _image_widget(self, png: bytes) -> ipywidgets.Image:
+        # one Layout for every tile picture: each widget would otherwise open its own,
+        # which closing the picture leaves behind
+        return ipywidgets.Image(value=png, format="png", layout=self._tile_layout)
 
     @property
     def data(self) -> np.ndarray:
