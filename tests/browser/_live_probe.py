@@ -66,34 +66,30 @@ _VIEWS_JS = r"""
   const name = (v) => v.model.get('_model_name');
 """
 
-# Opaque pixels of <image> elements (LiveRaster tiles), each source decoded once.
+# Opaque pixels of the PNG pictures (ipywidgets Image models) a LiveRaster's tile marks
+# show; each picture is decoded once (a tile update is a new picture model). The bytes come
+# from the models, not from the <image> elements' blob URLs: bqplot revokes a URL when the
+# next picture arrives, and fetching a revoked URL logs a console error.
 _OPAQUE_JS = r"""
 window.__livescanOpaqueCache = window.__livescanOpaqueCache || new Map();
-window.__livescanOpaque = window.__livescanOpaque || (async (images) => {
+window.__livescanOpaque = window.__livescanOpaque || (async (pictures) => {
   const cache = window.__livescanOpaqueCache;
-  const count = async (href) => {
-    if (!cache.has(href)) {
-      const bitmap = await createImageBitmap(await (await fetch(href)).blob());
+  let total = 0;
+  for (const pic of pictures) {
+    if (!pic) return null;
+    if (!cache.has(pic.model_id)) {
+      const blob = new Blob([pic.get('value')], {type: 'image/' + pic.get('format')});
+      const bitmap = await createImageBitmap(blob);
       const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
       const ctx = canvas.getContext('2d');
       ctx.drawImage(bitmap, 0, 0);
       const px = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
       let n = 0;
       for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
-      if (cache.size > 500) cache.clear();
-      cache.set(href, n);
+      if (cache.size > 2000) cache.clear();
+      cache.set(pic.model_id, n);
     }
-    return cache.get(href);
-  };
-  const hrefs = images.map((im) => im.getAttribute('href'));  // what is drawn now
-  let total = 0;
-  for (let k = 0; k < images.length; k++) {
-    for (let attempt = 0; ; attempt++) {
-      // a newer tile revokes the blob of the one it replaces: then count the newer one
-      const href = attempt ? images[k].getAttribute('href') : hrefs[k];
-      try { if (href) total += await count(href); break; }
-      catch (e) { if (attempt >= 3) return null; }
-    }
+    total += cache.get(pic.model_id);
   }
   return total;
 });
@@ -117,10 +113,19 @@ SAMPLE_JS = (
         .filter((a) => a.querySelector('.tick'))
         .map((a) => Array.from(a.querySelectorAll('.tick text'))
                       .filter((t) => t.textContent.trim() !== '').length);
-      // a LiveRaster draws PNG tiles (<image> elements): its pixels drawn are the opaque
-      // pixels of the images the page shows now
-      const filled = v.el.classList.contains('livescan-raster')
-        ? await window.__livescanOpaque(Array.from(v.el.querySelectorAll('image'))) : null;
+      // a LiveRaster draws PNG tiles (Image marks): its pixels drawn are the opaque pixels
+      // of the pictures its tiles show now
+      const pictures = (v.model.get('marks') || [])
+        .filter((m) => m.get('_model_name') === 'ImageModel').map((m) => m.get('image'));
+      let filled = v.el.classList.contains('livescan-raster')
+        ? await window.__livescanOpaque(pictures) : null;
+      for (const hm of (v.model.get('marks') || [])) {  // older trees: heat-map cells
+        if (hm.get('_model_name') !== 'GridHeatMapModel') continue;
+        filled = filled || 0;
+        for (const row of hm.get('color') || []) {
+          for (const x of row) if (Number.isFinite(x)) filled++;
+        }
+      }
       out.figures.push({title: v.model.get('title'), lines, yticks, heatmap: filled,
                         image: !!v.el.closest('.livescan-liveimage')});
     } else if (n === 'IntSliderModel' && v.model.get('description') === 'frame'

@@ -85,8 +85,8 @@ def test_raster_cells_colours_axes_and_colour_bar_mid_run_and_at_the_end(lab, la
 
     # the end: every cell in its colour
     wait_until(lambda: status_state(page) == "success", timeout=60, what="the run's end")
-    final = wait_until(
-        lambda: (c := raster_screen_cells(page, SHAPE)) is not None and _coloured(c).all() and c,
+    (final,) = wait_until(
+        lambda: [c] if _coloured(c := raster_screen_cells(page, SHAPE)).all() else None,
         timeout=30,
         what="every cell drawn",
     )
@@ -133,8 +133,8 @@ def test_a_raster_of_several_tiles_is_drawn_whole_without_seams(lab, lab_page):
     name = lab.add_notebook(nb, "raster-tiles")
     open_notebook(page, lab, name)
     run_all(page)
-    cells = wait_until(
-        lambda: (c := raster_screen_cells(page, (64, 64))) is not None and _coloured(c).all() and c,
+    (cells,) = wait_until(
+        lambda: [c] if _coloured(c := raster_screen_cells(page, (64, 64))).all() else None,
         timeout=30,
         what="every cell drawn",
     )

@@ -75,7 +75,7 @@ def test_a_scan_with_all_four_widgets_shows_its_data(lab, lab_page):
     values = np.array(json.loads(kernel_exec(lab_page, "print(raster.data.tolist())")), float)
     clim = json.loads(kernel_exec(lab_page, "print(list(raster.clim))"))
     assert np.isfinite(values).all() and clim == pytest.approx([values.min(), values.max()])
-    cells = wait_until(lambda: raster_screen_cells(lab_page, (10, 10)), what="raster")
+    (cells,) = wait_until(lambda: [raster_screen_cells(lab_page, (10, 10))], what="raster")
     want = expected_colours(values, tuple(clim), "viridis")
     assert np.abs(cells - want).max() <= 8, np.abs(cells - want).max()
     assert len({tuple(c) for c in cells.reshape(-1, 3)}) >= 10  # not one flat colour
