@@ -266,9 +266,8 @@ def _sample_run(page, spec: dict[str, Any]) -> dict[str, Any]:
             started = True
         elif not started and state in DONE_STATES and s["events"] > 0:
             # a busy page may show the run only once it is over (seen in (c) before the
-            # raster became images): its one sample still counts
-            rtt.append(ping)
-            break
+            # raster became images): that sample still counts
+            started = True
         if not started:
             if time.monotonic() - t0 > 60:
                 raise RuntimeError(f"the run did not start: {s}")
@@ -276,6 +275,8 @@ def _sample_run(page, spec: dict[str, Any]) -> dict[str, Any]:
         if state in DONE_STATES and not (
             spec.get("catch_up") and not _shows_end(s) and time.monotonic() - t0 < 300
         ):
+            if not rtt:
+                rtt.append(ping)
             break
         rtt.append(ping)
         lag = drawn_lag(s)
