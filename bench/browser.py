@@ -98,6 +98,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "raster = LiveRaster((100, 100), 'det4')\nplot = LivePlot('det4')",
         "run": "h = RE(grid_scan([det4], motor1, -2, 2, 100, motor2, -2, 2, 100), [raster, plot])",
         "events": 10_000,
+        # the page shows the end at once now; the static picture (matplotlib, on a worker
+        # thread) lands ~1 s later: save after it, or the notebook's growth misses it
+        "await_fallback": True,
     },
     "d": {
         "title": "camera scan (64x64 frames, 10 ms/point): LiveImage",
@@ -195,6 +198,9 @@ def run_scenario(lab: LabServer, context, key: str, index: int) -> dict[str, Any
         comm = page.evaluate("() => window.__bench.comm")
         longtasks = [d for s, d in page.evaluate("() => window.__bench.longtasks") if s >= lt_start]
         stacks = page.evaluate("() => window.__bench.errorStacks")
+        if spec.get("await_fallback"):
+            has_picture = "() => !!document.querySelector('.livescan-fallback img')"
+            wait_for_js(page, has_picture, timeout=60)
         size_after = _save(page, lab, name)
         table: dict[str, Any] | None = None
         if spec.get("table"):

@@ -44,9 +44,11 @@ def raster_figure(page, index: int = 0) -> dict[str, Any] | None:
 
 
 def raster_area_pixels(page, index: int = 0) -> np.ndarray:
-    """A screenshot (h, w, 3) of the area the raster's tiles cover together."""
+    """A screenshot (h, w, 3) of the area the raster's tiles cover together (scrolled
+    into view first: a clip outside the viewport shows what covers it)."""
     from PIL import Image
 
+    page.locator(".livescan-raster").nth(index).scroll_into_view_if_needed()
     fig = raster_figure(page, index)
     assert fig and fig["images"], fig
     left = min(b["x"] for b in fig["images"])

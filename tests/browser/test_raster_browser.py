@@ -93,7 +93,8 @@ def test_raster_cells_colours_axes_and_colour_bar_mid_run_and_at_the_end(lab, la
     values = _kernel_values(page)
     assert np.isfinite(values).all()
     assert _check_cells(final, values) == 64
-    assert len({tuple(c) for c in final.reshape(-1, 3)}) >= 16  # varied, not one colour
+    # varied, not one colour (det4 is symmetric: cells mirror each other)
+    assert len({tuple(c) for c in final.reshape(-1, 3)}) >= 8
     screenshot(page.locator(".livescan-raster").first, "raster-final")
 
     # axes: the motors' names from the start document, ticks in their positions
