@@ -23,24 +23,31 @@ _FIGURE_JS = r"""
   const box = (el) => { const r = el.getBoundingClientRect();
                         return {x: r.x, y: r.y, width: r.width, height: r.height}; };
   const images = Array.from(fig.querySelectorAll('image')).map(box);
-  const axes = Array.from(fig.querySelectorAll('.axis')).map((a) => ({
-    label: (a.querySelector('.axislabel') || {}).textContent || '',
-    ticks: Array.from(a.querySelectorAll('.tick text'))
-      .filter((t) => t.textContent.trim() !== '')
-      .map((t) => ({text: t.textContent, box: box(t)})),
-    colorbar: a.querySelector('rect[style*="url"], rect[fill*="url"]') !== null
-              || a.classList.contains('ColorAxis') || a.closest('.ColorAxis') !== null,
-  }));
-  const hrefs = Array.from(fig.querySelectorAll('image')).map((i) => i.getAttribute('href'));
-  return {images, axes, hrefs, title: (fig.querySelector('.mainheading') || {}).textContent};
+  const ticks = Array.from(fig.querySelectorAll('.tick text'))
+    .filter((t) => t.textContent.trim() !== '')
+    .map((t) => ({text: t.textContent, box: box(t)}));
+  const labels = Array.from(fig.querySelectorAll('.axislabel, .axis text, text'))
+    .map((t) => t.textContent.trim()).filter((t) => t !== '');
+  return {images, ticks, labels,
+          title: (fig.querySelector('.mainheading') || {}).textContent};
 }
 """
 
 
 def raster_figure(page, index: int = 0) -> dict[str, Any] | None:
-    """The ``index``-th raster figure: its tile ``<image>`` boxes (CSS px), its axes'
-    labels and tick labels (text and box), and its title."""
-    return page.evaluate(_FIGURE_JS, index)
+    """The ``index``-th raster figure: its tile ``<image>`` boxes (CSS px), every text in
+    it (``labels``), its tick labels (text and box) sorted by where they stand around the
+    tiles: ``x_ticks`` below, ``y_ticks`` left, ``bar_ticks`` right (the colour bar)."""
+    fig = page.evaluate(_FIGURE_JS, index)
+    if not fig or not fig["images"]:
+        return fig
+    left = min(b["x"] for b in fig["images"])
+    right = max(b["x"] + b["width"] for b in fig["images"])
+    bottom = max(b["y"] + b["height"] for b in fig["images"])
+    fig["x_ticks"] = [t for t in fig["ticks"] if t["box"]["y"] >= bottom]
+    fig["y_ticks"] = [t for t in fig["ticks"] if t["box"]["x"] + t["box"]["width"] <= left]
+    fig["bar_ticks"] = [t for t in fig["ticks"] if t["box"]["x"] >= right]
+    return fig
 
 
 def raster_area_pixels(page, index: int = 0) -> np.ndarray:
