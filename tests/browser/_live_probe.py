@@ -209,7 +209,7 @@ def final_row_headers(page) -> list[int | None]:
 
 
 def drawn_lag(s: dict[str, Any], max_points: int = 2000) -> int | None:
-    """Events the status widget shows minus what is drawn (line points, heat-map cells or
+    """Events the status widget shows minus what is drawn (line points, raster pixels or
     the image frame), the worst figure; None when nothing is counted. Lines count only up
     to ``max_points`` events (beyond, LivePlot decimates them); a LiveImage counts by its
     frame slider (its figures' lines are a crosshair and profiles, not events)."""
