@@ -154,3 +154,39 @@ def test_normalize_subs_forms() -> None:
         normalize_subs({"start": "print"})
     with pytest.raises(NotCallableError):
         normalize_subs(42)
+
+
+def test_new_uid_gives_distinct_version4_uuids_across_threads_and_fork() -> None:
+    import os
+    import threading
+    import uuid
+
+    from livescan.documents import new_uid
+
+    new_uid()  # the parent's pool holds uids now: a child must not hand out the same
+    got: list[list[str]] = [[] for _ in range(4)]
+
+    def take(out: list[str]) -> None:
+        out.extend(new_uid() for _ in range(3000))
+
+    threads = [threading.Thread(target=take, args=(out,)) for out in got]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    uids = [u for out in got for u in out]
+    assert len(set(uids)) == len(uids) == 12000
+    for u in uids[:500]:
+        parsed = uuid.UUID(u)
+        assert str(parsed) == u and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report a few uids, then leave at once
+        os.write(write_end, " ".join(new_uid() for _ in range(300)).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        child = pipe.read().split()
+    os.waitpid(pid, 0)
+    parent = [new_uid() for _ in range(300)]
+    assert len(child) == 300 and not set(child) & set(parent)

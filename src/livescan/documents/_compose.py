@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time as ttime
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -34,33 +33,33 @@ _KEY = re.compile(r"^[^./]+$")
 def new_uid() -> str:
     """A fresh uid: a random (version 4) UUID as a string, like ``str(uuid.uuid4())``.
 
-    The random bytes come from ``os.urandom`` in 4 kB helpings (a child process after
-    fork gets its own), which makes a uid about twice as cheap as ``uuid.uuid4()``."""
-    global _pool, _at
-    with _lock:  # two threads must never take the same 16 bytes
-        at = _at
-        if at >= len(_pool):
-            _pool, at = os.urandom(4096), 0
-        _at = at + 16
-        chunk = _pool[at : at + 16]
-    n = (int.from_bytes(chunk, "big") & _CLEAR) | _V4
-    h = f"{n:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    uids are made 256 at a time from one ``os.urandom`` call and handed out with
+    ``list.pop`` (atomic, so two threads never get the same one; a child process after
+    fork starts a pool of its own): about a quarter of the cost of ``uuid.uuid4()``."""
+    try:
+        return _pool.pop()
+    except IndexError:
+        _pool.extend(_uids(os.urandom(16 * _BATCH).hex()))
+        return _pool.pop()
 
 
-_pool = b""
-_at = 0
-_lock = threading.Lock()
-_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # the version and variant bits
-_V4 = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+_BATCH = 256
+#: the RFC 4122 variant: the top two bits of the 17th hex digit are 10
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_pool: list[str] = []
 
 
-def _new_pool_after_fork() -> None:
-    global _pool, _at, _lock
-    _pool, _at, _lock = b"", 0, threading.Lock()
+def _uids(h: str) -> list[str]:
+    """``_BATCH`` version-4 uid strings from ``32 * _BATCH`` random hex digits."""
+    v = _VARIANT
+    return [
+        f"{h[a : a + 8]}-{h[a + 8 : a + 12]}-4{h[a + 13 : a + 16]}-"
+        f"{v[h[a + 16]]}{h[a + 17 : a + 20]}-{h[a + 20 : a + 32]}"
+        for a in range(0, 32 * _BATCH, 32)
+    ]
 
 
-os.register_at_fork(after_in_child=_new_pool_after_fork)
+os.register_at_fork(after_in_child=_pool.clear)
 
 
 def check_metadata_keys(md: Mapping[str, Any], where: str = "metadata") -> None:

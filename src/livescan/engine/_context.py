@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from livescan.documents import (
@@ -40,14 +40,16 @@ _KINDS: dict[str, type[RunInterrupt]] = {
 }
 
 
-@dataclass
 class Bundle:
     """Readings collected between ``create`` and ``save``."""
 
-    name: str
-    objs: list[Any] = field(default_factory=list)
-    readings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    assets: list[tuple[str, Any]] = field(default_factory=list)
+    __slots__ = ("assets", "name", "objs", "readings")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.objs: list[Any] = []
+        self.readings: dict[str, dict[str, Any]] = {}
+        self.assets: list[tuple[str, Any]] = []
 
 
 @dataclass

@@ -1224,8 +1224,17 @@ def _fast_checkpoint(ctx: RunContext, msg: Msg) -> Any:
     return None
 
 
+def _finished(status: Any) -> bool:
+    """Whether ``status`` finished successfully already (then nobody need track it)."""
+    return getattr(status, "done", False) is True and getattr(status, "success", True) is True
+
+
 def _fast_trigger(ctx: RunContext, msg: Msg) -> Any:
-    return _track(ctx, msg.obj, "trigger", msg.obj.trigger(), msg.kwargs.get("group"))
+    obj = msg.obj
+    status = obj.trigger()
+    if status is None or _finished(status):
+        return status
+    return _track(ctx, obj, "trigger", status, msg.kwargs.get("group"))
 
 
 def _fast_set(ctx: RunContext, msg: Msg) -> Any:
@@ -1237,15 +1246,20 @@ def _fast_set(ctx: RunContext, msg: Msg) -> Any:
         status = obj.set(*msg.args, **{k: v for k, v in kwargs.items() if k != "group"})
     else:
         status = obj.set(*msg.args)
+    if status is None or _finished(status):
+        return status
     return _track(ctx, obj, f"set to {msg.args[0]!r}" if msg.args else "set", status, group)
 
 
 def _fast_wait(ctx: RunContext, msg: Msg) -> Any:
     kwargs = msg.kwargs
     group = kwargs.get("group", msg.args[0] if msg.args else None)
-    entries = ctx.groups.get(group)
+    groups = ctx.groups
+    if not groups:  # nothing is running
+        return True
+    entries = groups.get(group)
     if not entries:
-        ctx.groups.pop(group, None)
+        groups.pop(group, None)
         return True
     if ctx.waiting_hook is not None:
         return Later(wait(ctx, msg))
@@ -1275,18 +1289,27 @@ def _fast_read(ctx: RunContext, msg: Msg) -> Any:
     reading = obj.read()
     if bundle is not None:
         readings = bundle.readings
-        if any(o is obj for o in bundle.objs) or (
-            readings and not readings.keys().isdisjoint(reading)
-        ):
-            bundle.readings = dict(readings)  # let the full verb name the problem
-            return Later(_reread(ctx, msg, bundle))
-        bundle.objs.append(obj)
+        objs = bundle.objs
+        if objs:
+            for o in objs:
+                if o is obj:
+                    return Later(read(ctx, msg))  # the full verb names the problem
+            if not readings.keys().isdisjoint(reading):
+                return Later(read(ctx, msg))
+        objs.append(obj)
         readings.update(reading)
     return reading
 
 
-async def _reread(ctx: RunContext, msg: Msg, bundle: Bundle) -> Any:
-    return await read(ctx, msg)
+def _same_objs(stream: Stream, objs: list[Any]) -> bool:
+    """Whether ``objs`` are the stream's devices, in its order (by identity)."""
+    known = stream.objs
+    if len(known) != len(objs):
+        return False
+    for a, b in zip(known, objs):  # noqa: SIM110 (no generator per event)
+        if a is not b:
+            return False
+    return True
 
 
 def _fast_save(ctx: RunContext, msg: Msg) -> Any:
@@ -1295,12 +1318,7 @@ def _fast_save(ctx: RunContext, msg: Msg) -> Any:
     if bundle is None or composer is None or bundle.assets or not bundle.objs:
         return Later(save(ctx, msg))
     stream = ctx.streams.get(bundle.name)
-    objs = bundle.objs
-    if (
-        stream is None
-        or len(stream.objs) != len(objs)
-        or not all(a is b for a, b in zip(stream.objs, objs))
-    ):
+    if stream is None or not _same_objs(stream, bundle.objs):
         return Later(save(ctx, msg))
     ctx.bundle = None
     data = {}

@@ -49,15 +49,14 @@ class SimMotor(SimDevice):
         except (TypeError, ValueError):
             raise TypeError(f"{self.name} can only move to a number, not {value!r}") from None
         self.setpoint = target
-
-        def arrive() -> None:
-            self.readback = target
-            self._t = time.time()
-
         if self.delay > 0:
-            return SimStatus.after(self.delay, arrive)
-        arrive()
+            return SimStatus.after(self.delay, lambda: self._arrive(target))
+        self._arrive(target)
         return SimStatus.finished()
+
+    def _arrive(self, target: float) -> None:
+        self.readback = target
+        self._t = time.time()
 
     def read(self) -> dict[str, dict[str, Any]]:
         """The readback and setpoint readings, ophyd-style."""

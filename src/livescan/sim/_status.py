@@ -27,8 +27,10 @@ class SimStatus:
     @classmethod
     def finished(cls) -> SimStatus:
         """A status that is already finished successfully."""
-        st = cls()
+        st = cls.__new__(cls)
         st.done = st.success = True
+        st._exception = None
+        st._callbacks = []
         return st
 
     @classmethod
