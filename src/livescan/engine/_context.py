@@ -85,7 +85,8 @@ class RunContext:
         self.described_streams: dict[str, dict[int, dict[str, Any]]] = {}
         self.groups: dict[Any, list[Any]] = {}
         #: the executor's dispatch table (name -> (fast verb or None, verb))
-        self.table: dict[str, tuple[Any, Any]] = {}
+        #: the executor's command table: name -> (fast verb, verb, replayed after a rewind)
+        self.table: dict[str, tuple[Any, Any, bool]] = {}
         #: several runs at once (bluesky's ``Msg.run`` keys): the fields of ``RUN_FIELDS``
         #: belong to the run ``run_key``; the other runs' are kept in ``other_runs``
         self.run_key: Any = None

@@ -112,9 +112,11 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
     error: BaseException | None = None
     perf = time.perf_counter
     send = plan.send
-    table: dict[str, tuple[Any, Any]] = {name: (fast.get(name), fn) for name, fn in verbs.items()}
+    # command -> (fast verb or None, verb, replayed after a rewind)
+    table: dict[str, tuple[Any, Any, bool]] = {
+        name: (fast.get(name), fn, name not in UNCACHEABLE) for name, fn in verbs.items()
+    }
     ctx.table = table  # a keyed open_run (several runs) reroutes the run's verbs here
-    uncacheable = UNCACHEABLE
     tick = 0
     rogue = False  # the plan raised KeyboardInterrupt
     try:
@@ -165,8 +167,7 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                         rogue = True
                         raise
             try:
-                command = msg.command
-                quick, fn = table[command]
+                quick, fn, cacheable = table[msg.command]
             except (KeyError, AttributeError, TypeError):
                 fn = verbs.get(str(getattr(msg, "command", "")))  # registered during the run
                 if fn is None:
@@ -174,10 +175,11 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                         hook(msg)  # as bluesky: the hook sees the message it refuses
                     response, throw = None, _unknown(msg, verbs)
                     continue
-                quick, command = None, msg.command
-            cache = ctx.msg_cache
-            if cache is not None and ctx.rewindable and command not in uncacheable:
-                cache.append(msg)
+                quick, cacheable = None, msg.command not in UNCACHEABLE
+            if cacheable and ctx.rewindable:
+                cache = ctx.msg_cache
+                if cache is not None:
+                    cache.append(msg)
             if hook is not None:
                 hook(msg)
             obj = msg.obj

@@ -144,7 +144,8 @@ def _keyed_runs(ctx: RunContext) -> None:
     table = ctx.table
     for name in RUN_VERBS:
         if name in table:
-            table[name] = (None, _for_its_run(table[name][1]))
+            _, fn, cacheable = table[name]
+            table[name] = (None, _for_its_run(fn), cacheable)
 
 
 def _for_its_run(fn: Verb) -> Verb:
@@ -1104,8 +1105,10 @@ async def _record_interruption(ctx: RunContext, what: str) -> None:
 
 def _mark_checkpoint(ctx: RunContext) -> None:
     """A checkpoint: what a rewind goes back to starts here; a requested pause happens."""
-    if ctx.msg_cache is not None:
-        ctx.msg_cache = []
+    cache = ctx.msg_cache
+    if cache is not None:
+        if cache:  # a rewind copies it out first (pause_and_rewind): clear in place
+            cache.clear()
         if ctx.composer is not None:
             ctx.seq_snapshot = ctx.composer.seq_counters()
         if ctx.other_runs:  # several runs open (run keys): each rewinds to here

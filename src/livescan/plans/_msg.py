@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-__all__ = ["Msg"]
+__all__ = ["Msg", "make_msg"]
 
 _MsgBase = namedtuple("_MsgBase", ["command", "obj", "args", "kwargs", "run"])
 
@@ -31,3 +31,12 @@ class Msg(_MsgBase):
         parts += [repr(a) for a in self.args]
         parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
         return f"Msg({', '.join(parts)})"
+
+
+_tuple_new = tuple.__new__
+
+
+def make_msg(command: str, obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Msg:
+    """``Msg(command, obj, *args, **kwargs)`` from its fields, without the argument
+    parsing of ``Msg()`` (for plans that build a message per step)."""
+    return _tuple_new(Msg, (command, obj, args, kwargs, None))

@@ -375,15 +375,23 @@ def _grid(
     cols = [[float(x) for x in p] for _, p in axes]  # plain floats: no numpy per point
 
     def steps() -> Iterable[dict[Any, float]]:
-        for index in itertools.product(*(range(n) for n in shape)):
+        # the slower axes' positions once per pass of the fastest axis, then a copy per point
+        *outer_motors, fast_motor = motors
+        fast_col, fast_back = cols[-1], cols[-1][::-1]
+        outer = itertools.product(*(range(n) for n in shape[:-1]))
+        for passes, index in enumerate(outer):
             idx = list(index)
             flat = 0
-            for k in range(1, len(axes)):
+            for k in range(1, len(index)):
                 # a snaking axis runs backwards on every other pass of the slower axes
                 flat = flat * shape[k - 1] + index[k - 1]
                 if snaking[k] and flat % 2:
                     idx[k] = shape[k] - 1 - index[k]
-            yield {m: col[i] for m, col, i in zip(motors, cols, idx)}
+            base = {m: col[i] for m, col, i in zip(outer_motors, cols, idx)}
+            for x in fast_back if snaking[-1] and passes % 2 else fast_col:
+                step = base.copy()
+                step[fast_motor] = x
+                yield step
 
     num = int(np.prod(shape))
     defaults = {

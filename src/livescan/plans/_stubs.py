@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
-from livescan.plans._msg import Msg
+from livescan.plans._msg import Msg, make_msg
 
 __all__ = [
     "checkpoint",
@@ -245,7 +245,7 @@ def steps_messages(
         for motor, pos in step.items():
             if pos_cache.get(motor) == pos:
                 continue
-            yield Msg("set", motor, pos, group=group)
+            yield make_msg("set", motor, (pos,), {"group": group})
             pos_cache[motor] = pos
             moved = True
         if moved:
