@@ -12,6 +12,8 @@ import time as ttime
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import numpy as np
+
 from livescan.documents._types import (
     DataKey,
     Datum,
@@ -33,30 +35,35 @@ _KEY = re.compile(r"^[^./]+$")
 def new_uid() -> str:
     """A fresh uid: a random (version 4) UUID as a string, like ``str(uuid.uuid4())``.
 
-    uids are made 256 at a time from one ``os.urandom`` call and handed out with
-    ``list.pop`` (atomic, so two threads never get the same one; a child process after
-    fork starts a pool of its own): about a quarter of the cost of ``uuid.uuid4()``."""
+    uids are made ``_BATCH`` at a time from one ``os.urandom`` call, formatted by numpy,
+    and handed out with ``list.pop`` (atomic, so two threads never get the same one; a
+    child process after fork starts a pool of its own): a tenth of ``uuid.uuid4()``."""
     try:
         return _pool.pop()
     except IndexError:
-        _pool.extend(_uids(os.urandom(16 * _BATCH).hex()))
+        _pool.extend(_uids(os.urandom(16 * _BATCH)))
         return _pool.pop()
 
 
-_BATCH = 256
-#: the RFC 4122 variant: the top two bits of the 17th hex digit are 10
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_BATCH = 1024
 _pool: list[str] = []
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def _uids(h: str) -> list[str]:
-    """``_BATCH`` version-4 uid strings from ``32 * _BATCH`` random hex digits."""
-    v = _VARIANT
-    return [
-        f"{h[a : a + 8]}-{h[a + 8 : a + 12]}-4{h[a + 13 : a + 16]}-"
-        f"{v[h[a + 16]]}{h[a + 17 : a + 20]}-{h[a + 20 : a + 32]}"
-        for a in range(0, 32 * _BATCH, 32)
-    ]
+def _uids(random: bytes) -> list[str]:
+    """One version-4 uid string per 16 bytes of ``random``."""
+    raw = np.frombuffer(random, dtype=np.uint8).reshape(-1, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # the RFC 4122 variant
+    digits = np.empty((len(raw), 16, 2), dtype=np.uint8)
+    digits[:, :, 0] = _HEX.take(raw >> 4)
+    digits[:, :, 1] = _HEX.take(raw & 0x0F)
+    hexes = digits.reshape(-1, 32)
+    text = np.full((len(raw), 37), ord("-"), dtype=np.uint8)  # 8-4-4-4-12 and a space
+    for a, b, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):
+        text[:, at : at + b - a] = hexes[:, a:b]
+    text[:, 36] = ord(" ")
+    return text.tobytes().decode("ascii").split()
 
 
 os.register_at_fork(after_in_child=_pool.clear)

@@ -16,7 +16,7 @@ from typing import Any
 
 from livescan._version import __version__
 from livescan.dispatch import LosslessFailure
-from livescan.documents import ExitStatus, as_dict, check_metadata_keys, to_jsonable
+from livescan.documents import ExitStatus, check_metadata_keys, to_jsonable
 from livescan.engine._context import Bundle, RunContext, Stream
 from livescan.engine._state import RunEngineState
 from livescan.errors import (
@@ -1309,6 +1309,8 @@ def _same_objs(stream: Stream, objs: list[Any]) -> bool:
     known = stream.objs
     if len(known) != len(objs):
         return False
+    if len(objs) == 1:
+        return known[0] is objs[0]
     for a, b in zip(known, objs):  # noqa: SIM110 (no generator per event)
         if a is not b:
             return False
@@ -1329,13 +1331,17 @@ def _fast_save(ctx: RunContext, msg: Msg) -> Any:
     for k, r in bundle.readings.items():
         data[k] = r["value"]
         timestamps[k] = r["timestamp"]
-    filled: dict[str, bool | str] | None = (
-        {k: False for k in stream.external} if stream.external else None
+    external = stream.external
+    event = composer.event(
+        stream.descriptor,
+        data,
+        timestamps,
+        filled={k: False for k in external} if external else None,
     )
-    event = composer.event(stream.descriptor, data, timestamps, filled=filled)
     if bundle.name == "primary":
         ctx.primary_events += 1
-    if ctx.dispatcher.emit_now("event", as_dict(event)):
+    doc: dict[str, Any] = event  # type: ignore[assignment]  # as_dict without a call
+    if ctx.dispatcher.emit_now("event", doc):
         return None
     return Later(ctx.emit("event", event))
 
