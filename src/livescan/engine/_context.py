@@ -75,6 +75,8 @@ class RunContext:
         self.verbs: Mapping[str, Verb] = verbs if verbs is not None else {}
         self.composer: RunComposer | None = None
         self.bundle: Bundle | None = None
+        #: a saved event's bundle, emptied, for the next create (fast path only)
+        self.spare_bundle: Bundle | None = None
         self.streams: dict[str, Stream] = {}
         #: the descriptor of the run's ``interruptions`` stream (RE.record_interruptions)
         self.interruptions: EventDescriptor | None = None

@@ -1103,8 +1103,12 @@ async def _record_interruption(ctx: RunContext, what: str) -> None:
     ctx.use_run(current)
 
 
-def _mark_checkpoint(ctx: RunContext) -> None:
-    """A checkpoint: what a rewind goes back to starts here; a requested pause happens."""
+def _mark_checkpoint(ctx: RunContext, msg: Msg | None = None) -> None:
+    """A checkpoint: what a rewind goes back to starts here; a requested pause happens.
+
+    It is also the checkpoint's fast verb (nothing to wait for)."""
+    if ctx.bundle is not None:
+        raise PlanError("checkpoint between create and save: save or drop first")
     cache = ctx.msg_cache
     if cache is not None:
         if cache:  # a rewind copies it out first (pause_and_rewind): clear in place
@@ -1121,9 +1125,7 @@ def _mark_checkpoint(ctx: RunContext) -> None:
 
 @verb("checkpoint")
 async def checkpoint(ctx: RunContext, msg: Msg) -> None:
-    if ctx.bundle is not None:
-        raise PlanError("checkpoint between create and save: save or drop first")
-    _mark_checkpoint(ctx)
+    _mark_checkpoint(ctx, msg)
 
 
 @verb("clear_checkpoint")
@@ -1220,13 +1222,6 @@ class Later:
 FastVerb = Callable[[RunContext, Msg], Any]
 
 
-def _fast_checkpoint(ctx: RunContext, msg: Msg) -> Any:
-    if ctx.bundle is not None:
-        return Later(checkpoint(ctx, msg))  # raises the error
-    _mark_checkpoint(ctx)
-    return None
-
-
 def _finished(status: Any) -> bool:
     """Whether ``status`` finished successfully already (then nobody need track it)."""
     return getattr(status, "done", False) is True and getattr(status, "success", True) is True
@@ -1235,7 +1230,9 @@ def _finished(status: Any) -> bool:
 def _fast_trigger(ctx: RunContext, msg: Msg) -> Any:
     obj = msg.obj
     status = obj.trigger()
-    if status is None or _finished(status):
+    if status is None or (  # finished already (_finished, inline: once per event)
+        getattr(status, "done", False) is True and getattr(status, "success", True) is True
+    ):
         return status
     return _track(ctx, obj, "trigger", status, msg.kwargs.get("group"))
 
@@ -1279,7 +1276,14 @@ def _fast_wait(ctx: RunContext, msg: Msg) -> Any:
 def _fast_create(ctx: RunContext, msg: Msg) -> Any:
     if ctx.composer is None or ctx.bundle is not None:
         return Later(create(ctx, msg))  # raises the error
-    ctx.bundle = Bundle(msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary"))
+    name = msg.kwargs.get("name") or (msg.args[0] if msg.args else "primary")
+    bundle = ctx.spare_bundle  # the last saved one, emptied: no new objects per event
+    if bundle is None:
+        bundle = Bundle(name)
+    else:
+        ctx.spare_bundle = None
+        bundle.name = name
+    ctx.bundle = bundle
     return None
 
 
@@ -1340,6 +1344,9 @@ def _fast_save(ctx: RunContext, msg: Msg) -> Any:
     )
     if bundle.name == "primary":
         ctx.primary_events += 1
+    bundle.objs.clear()
+    bundle.readings.clear()
+    ctx.spare_bundle = bundle
     doc: dict[str, Any] = event  # type: ignore[assignment]  # as_dict without a call
     if ctx.dispatcher.emit_now("event", doc):
         return None
@@ -1352,7 +1359,7 @@ def _fast_null(ctx: RunContext, msg: Msg) -> Any:
 
 #: fast versions of verbs in VERBS (used only while VERBS' own verb is registered)
 FAST: dict[str, FastVerb] = {
-    "checkpoint": _fast_checkpoint,
+    "checkpoint": _mark_checkpoint,
     "trigger": _fast_trigger,
     "set": _fast_set,
     "wait": _fast_wait,

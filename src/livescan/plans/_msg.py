@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-__all__ = ["Msg", "make_msg"]
+__all__ = ["Msg"]
 
 _MsgBase = namedtuple("_MsgBase", ["command", "obj", "args", "kwargs", "run"])
 
@@ -32,11 +32,3 @@ class Msg(_MsgBase):
         parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
         return f"Msg({', '.join(parts)})"
 
-
-_tuple_new = tuple.__new__
-
-
-def make_msg(command: str, obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Msg:
-    """``Msg(command, obj, *args, **kwargs)`` from its fields, without the argument
-    parsing of ``Msg()`` (for plans that build a message per step)."""
-    return _tuple_new(Msg, (command, obj, args, kwargs, None))

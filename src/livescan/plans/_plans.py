@@ -191,6 +191,12 @@ def scan(
         span = max(num - 1, 1)
         ends = [(m, a, b, (b - a) / span) for m, a, b in axes]
         last = num - 1
+        if len(ends) == 1:  # one motor: no comprehension per point
+            ((m, a, b, step),) = ends
+            for i in range(last):
+                yield {m: i * step + a}
+            yield {m: b if num > 1 else last * step + a}
+            return
         for i in range(num):
             yield {m: (b if i == last and num > 1 else i * step + a) for m, a, b, step in ends}
 

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
-from livescan.plans._msg import Msg, make_msg
+from livescan.plans._msg import Msg
 
 __all__ = [
     "checkpoint",
@@ -239,23 +239,40 @@ def steps_messages(
     wait = Msg("wait", None, group=group)
     shots: dict[tuple[int, ...], list[Msg]] = {}
     pos_cache: dict[Any, float] = {}
+    motors: tuple[Any, ...] = ()
+    shot: list[Msg] = []
     for step in steps:
         yield CHECKPOINT
         moved = False
         for motor, pos in step.items():
             if pos_cache.get(motor) == pos:
                 continue
-            yield make_msg("set", motor, (pos,), {"group": group})
+            # Msg("set", motor, pos, group=group), without Msg()'s argument parsing
+            yield _tuple_new(Msg, ("set", motor, (pos,), {"group": group}, None))
             pos_cache[motor] = pos
             moved = True
         if moved:
             yield wait
-        key = tuple(map(id, step))
-        shot = shots.get(key)
-        if shot is None:
-            shot = shots[key] = shot_messages([*detectors, *step])
+        if len(step) != len(motors) or not _same_keys(step, motors):
+            motors = tuple(step)
+            key = tuple(map(id, motors))
+            found = shots.get(key)
+            if found is None:
+                found = shots[key] = shot_messages([*detectors, *motors])
+            shot = found
         for msg in shot:  # noqa: UP028 (yield from would .send() to a list)
             yield msg
+
+
+_tuple_new = tuple.__new__
+
+
+def _same_keys(step: dict[Any, float], motors: tuple[Any, ...]) -> bool:
+    """Whether ``step`` moves ``motors``, in that order (by identity)."""
+    for a, b in zip(step, motors):  # noqa: SIM110 (no generator per step)
+        if a is not b:
+            return False
+    return True
 
 
 def one_nd_step(
