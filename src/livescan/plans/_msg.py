@@ -31,4 +31,3 @@ class Msg(_MsgBase):
         parts += [repr(a) for a in self.args]
         parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
         return f"Msg({', '.join(parts)})"
-

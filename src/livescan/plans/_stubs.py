@@ -239,7 +239,7 @@ def steps_messages(
     wait = Msg("wait", None, group=group)
     shots: dict[tuple[int, ...], list[Msg]] = {}
     pos_cache: dict[Any, float] = {}
-    motors: tuple[Any, ...] = ()
+    moving: tuple[Any, ...] = ()  # the motors of the last step
     shot: list[Msg] = []
     for step in steps:
         yield CHECKPOINT
@@ -253,12 +253,12 @@ def steps_messages(
             moved = True
         if moved:
             yield wait
-        if len(step) != len(motors) or not _same_keys(step, motors):
-            motors = tuple(step)
-            key = tuple(map(id, motors))
+        if len(step) != len(moving) or not _same_keys(step, moving):
+            moving = tuple(step)
+            key = tuple(map(id, moving))
             found = shots.get(key)
             if found is None:
-                found = shots[key] = shot_messages([*detectors, *motors])
+                found = shots[key] = shot_messages([*detectors, *moving])
             shot = found
         for msg in shot:  # noqa: UP028 (yield from would .send() to a list)
             yield msg
@@ -267,9 +267,9 @@ def steps_messages(
 _tuple_new = tuple.__new__
 
 
-def _same_keys(step: dict[Any, float], motors: tuple[Any, ...]) -> bool:
-    """Whether ``step`` moves ``motors``, in that order (by identity)."""
-    for a, b in zip(step, motors):  # noqa: SIM110 (no generator per step)
+def _same_keys(step: dict[Any, float], moving: tuple[Any, ...]) -> bool:
+    """Whether ``step`` moves the motors ``moving``, in that order (by identity)."""
+    for a, b in zip(step, moving):  # noqa: SIM110 (no generator per step)
         if a is not b:
             return False
     return True
