@@ -439,13 +439,7 @@ def _fail_later(ctx: RunContext, obj: Any, action: str, status: Any) -> None:
 
 
 def _track(ctx: RunContext, obj: Any, action: str, status: Any, group: Any) -> Any:
-    if status is None:
-        return status
-    if (
-        getattr(status, "done", False) is True
-        and getattr(status, "success", True) is True
-        and ctx.waiting_hook is None  # the hook is shown every status of the group
-    ):
+    if status is None or _untracked(ctx, status):  # the hook is shown every status
         return status
     ctx.groups.setdefault(group, []).append((obj, action, status))
     _watch_failure(ctx, obj, action, status)
@@ -1222,16 +1216,23 @@ class Later:
 FastVerb = Callable[[RunContext, Msg], Any]
 
 
-def _finished(status: Any) -> bool:
-    """Whether ``status`` finished successfully already (then nobody need track it)."""
-    return getattr(status, "done", False) is True and getattr(status, "success", True) is True
+def _untracked(ctx: RunContext, status: Any) -> bool:
+    """Whether ``status`` finished successfully already and no waiting hook must see it
+    (then ``_track`` would not keep it)."""
+    return (
+        getattr(status, "done", False) is True
+        and getattr(status, "success", True) is True
+        and ctx.waiting_hook is None
+    )
 
 
 def _fast_trigger(ctx: RunContext, msg: Msg) -> Any:
     obj = msg.obj
     status = obj.trigger()
-    if status is None or (  # finished already (_finished, inline: once per event)
-        getattr(status, "done", False) is True and getattr(status, "success", True) is True
+    if status is None or (  # _untracked, inline (once per event)
+        getattr(status, "done", False) is True
+        and getattr(status, "success", True) is True
+        and ctx.waiting_hook is None
     ):
         return status
     return _track(ctx, obj, "trigger", status, msg.kwargs.get("group"))
@@ -1246,7 +1247,7 @@ def _fast_set(ctx: RunContext, msg: Msg) -> Any:
         status = obj.set(*msg.args, **{k: v for k, v in kwargs.items() if k != "group"})
     else:
         status = obj.set(*msg.args)
-    if status is None or _finished(status):
+    if status is None or _untracked(ctx, status):
         return status
     return _track(ctx, obj, f"set to {msg.args[0]!r}" if msg.args else "set", status, group)
 
