@@ -55,7 +55,13 @@ def raster_area_pixels(page, index: int = 0) -> np.ndarray:
     into view first: a clip outside the viewport shows what covers it)."""
     from PIL import Image
 
-    page.locator(".livescan-raster").nth(index).scroll_into_view_if_needed()
+    # by the element that is attached now: the output area may re-render the raster's
+    # view, which detaches the element a locator had resolved (seen once in CI)
+    page.evaluate(
+        "(i) => document.querySelectorAll('.livescan-raster')[i]"
+        "?.scrollIntoView({block: 'nearest'})",
+        index,
+    )
     fig = raster_figure(page, index)
     assert fig and fig["images"], fig
     left = min(b["x"] for b in fig["images"])
