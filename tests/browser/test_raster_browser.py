@@ -55,15 +55,21 @@ def _check_cells(cells: np.ndarray, values: np.ndarray) -> int:
     return k
 
 
+#: what both notebooks start with
+SETUP = (
+    "from livescan import RunEngine\n"
+    "from livescan.callbacks import LiveRaster\n"
+    "from livescan.plans import grid_scan\n"
+    "from livescan.sim import det4, motor1, motor2\n"
+    "RE = RunEngine()\n"
+)
+
+
 def test_raster_cells_colours_axes_and_colour_bar_mid_run_and_at_the_end(lab, lab_page):
     page = lab_page
     errors = console_errors(page)
     nb = notebook_of(
-        "from livescan import RunEngine\n"
-        "from livescan.callbacks import LiveRaster\n"
-        "from livescan.plans import grid_scan\n"
-        "from livescan.sim import det4, motor1, motor2\n"
-        "RE = RunEngine()\nmotor2.delay = 0.06\n"
+        SETUP + "motor2.delay = 0.06\n"
         f"raster = LiveRaster({SHAPE}, 'det4', clim={CLIM}, cmap={CMAP!r})",
         "h = RE(grid_scan([det4], motor1, -2, 2, 8, motor2, -3, 3, 8, snake_axes=True), raster)",
     )
@@ -121,12 +127,7 @@ def test_a_raster_of_several_tiles_is_drawn_whole_without_seams(lab, lab_page):
     page = lab_page
     errors = console_errors(page)
     nb = notebook_of(
-        "from livescan import RunEngine\n"
-        "from livescan.callbacks import LiveRaster\n"
-        "from livescan.plans import grid_scan\n"
-        "from livescan.sim import det4, motor1, motor2\n"
-        "RE = RunEngine()\n"
-        f"raster = LiveRaster((64, 64), 'det4', clim={CLIM}, cmap={CMAP!r})\n"
+        SETUP + f"raster = LiveRaster((64, 64), 'det4', clim={CLIM}, cmap={CMAP!r})\n"
         "assert len(raster.marks) == 2, raster.tiles.grid\n"
         "await RE(grid_scan([det4], motor1, -2, 2, 64, motor2, -3, 3, 64), raster)",
     )
