@@ -127,6 +127,13 @@ def test_hidden_import_pattern_catches_the_usual_spellings():
     assert not _HIDDEN_IMPORT.search("importlib.import_module(name)")
 
 
+def test_tests_mirror_the_packages():
+    """Each package of livescan has its own test folder, tests/<package>/test_*.py."""
+    packages = sorted(p.parent.name for p in (REPO / "src" / "livescan").glob("*/__init__.py"))
+    missing = [name for name in packages if not list((REPO / "tests" / name).glob("test_*.py"))]
+    assert not missing, f"packages without a tests/<package>/test_*.py: {missing}"
+
+
 # -- __all__ ----------------------------------------------------------------------------------
 
 

@@ -222,3 +222,29 @@ def test_a_bluesky_callback_takes_remote_documents(RE, redis_server, stream, cap
     assert d.start(runs=1, timeout=30) == 7 and d.errors == []
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
     assert len(rows) == 1 + 4 and "det" in rows[0]  # the header and one row per event
+
+
+def test_a_dashboard_and_a_live_table_follow_a_remote_run(RE, redis_server, stream):
+    """The notebook's views as remote callbacks: the Dashboard picks its views from the
+    remote run's hints and holds every point; LiveTable prints every row."""
+    from livescan.callbacks import LiveTable
+    from livescan.jupyter import Dashboard
+    from livescan.plans import scan
+    from livescan.sim import motor
+
+    pub = RedisPublisher(redis_server.url, stream)
+    RE.subscribe_lossless(pub)
+    values = []
+    RE.subscribe_lossless(lambda n, d: n == "event" and values.append(d["data"]["det"]))
+    RE(scan([det], motor, -1, 1, num=9))
+    pub.close()
+    lines: list[str] = []
+    d = RemoteDispatcher(redis_server.url, stream, start="beginning")
+    dash = Dashboard()
+    d.subscribe(dash)
+    d.subscribe(LiveTable(["det", "motor"], out=lines.append))
+    assert d.start(runs=1, timeout=30) == 1 + 1 + 9 + 1 and d.errors == []
+    assert "det" in dash.plots and dash.table is not None
+    np.testing.assert_allclose(dash.plots["det"].data[-1][1], values)
+    rows = [line for line in lines if line.startswith("|") and "seq_num" not in line]
+    assert len(rows) == 9
