@@ -25,6 +25,7 @@ PUBLIC = [
     "livescan",
     "livescan.documents",
     "livescan.errors",
+    "livescan.protocols",
     "livescan.plans",
     "livescan.sim",
     "livescan.engine",

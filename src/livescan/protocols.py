@@ -12,8 +12,10 @@ fallbacks a live view leaves behind in an executed notebook (``TextFallback``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 __all__ = [
     "FigureFallback",
@@ -29,8 +31,8 @@ __all__ = [
     "WritesExternalAssets",
 ]
 
-Reading = dict[str, dict[str, Any]]  # key -> {'value': ..., 'timestamp': ...}
-DataKeys = dict[str, dict[str, Any]]  # key -> {'dtype', 'shape', 'source', ...}
+_Reading = dict[str, dict[str, Any]]  # key -> {'value': ..., 'timestamp': ...}
+_DataKeys = dict[str, dict[str, Any]]  # key -> {'dtype', 'shape', 'source', ...}
 
 
 # -- devices ------------------------------------------------------------------------------
@@ -59,10 +61,10 @@ class Readable(Protocol):
 
     name: str
 
-    def read(self) -> Reading:
+    def read(self) -> _Reading:
         """The current values: ``{key: {'value': ..., 'timestamp': ...}}``."""
 
-    def describe(self) -> DataKeys:
+    def describe(self) -> _DataKeys:
         """The data keys of ``read()``: ``{key: {'dtype', 'shape', 'source', ...}}``."""
 
 
