@@ -256,3 +256,42 @@ def test_an_ophyd_async_detectors_stream_rows_are_copied_in(tiled_server, tmp_pa
     assert list(table["m"]) == [-1.0, 0.0, 1.0] and list(table["seq_num"]) == [1, 2, 3]
     db.close()
     RE.close()
+
+
+def _nodes(node, prefix=""):
+    """Every node under ``node``: path -> (structure family, specs, shape)."""
+    out = {}
+    for key, child in node.items():
+        family = str(child.structure_family).rsplit(".", 1)[-1]
+        shape = None if family in ("container", "composite") else child.structure().shape
+        out[prefix + key] = (family, sorted(s.name for s in child.specs), shape)
+        if family in ("container", "composite"):
+            out.update(_nodes(child, f"{prefix}{key}/"))
+    return out
+
+
+def test_the_layout_is_the_one_bluesky_s_own_tiled_writer_writes(RE, tiled_server):
+    """The same scan (scalars and the file-backed camera) written by bluesky's TiledWriter
+    and by TiledStore: the same nodes, specs, shapes and metadata keys; TiledStore adds
+    only the timestamps of the external key (``ts_img``), which its replay gives back."""
+    from bluesky.callbacks.tiled_writer import TiledWriter
+
+    token = RE.subscribe_lossless(TiledWriter(_client(tiled_server)))
+    (theirs,) = RE(scan([det, img], motor, -1, 1, num=5))
+    RE.unsubscribe_lossless(token)
+    db = TiledStore(_client(tiled_server))
+    RE.subscribe_lossless(db)
+    (ours,) = RE(scan([det, img], motor, -1, 1, num=5))
+    db.flush()
+    c = _client(tiled_server)
+    a, b = c[theirs], c[ours]
+    assert [s.name for s in a.specs] == [s.name for s in b.specs] == ["BlueskyRun"]
+    assert sorted(a.metadata) == sorted(b.metadata) == ["start", "stop"]
+    assert sorted(a["primary"].metadata) == sorted(b["primary"].metadata)
+    na, nb = _nodes(a), _nodes(b)
+    assert len(na) >= 10 and set(nb) - set(na) == {"primary/ts_img"} and not set(na) - set(nb)
+    assert {k: nb[k] for k in na} == na
+    for key in ("det", "motor", "motor_setpoint"):
+        assert a["primary"][key].read().shape == b["primary"][key].read().shape == (5,)
+    assert b["primary"]["img"].read().shape == (5, 64, 64)
+    db.close()
