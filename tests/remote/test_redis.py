@@ -248,3 +248,32 @@ def test_a_dashboard_and_a_live_table_follow_a_remote_run(RE, redis_server, stre
     np.testing.assert_allclose(dash.plots["det"].data[-1][1], values)
     rows = [line for line in lines if line.startswith("|") and "seq_num" not in line]
     assert len(rows) == 9
+
+
+def test_reading_starts_where_asked_newest_or_a_runs_uid(RE, redis_server, stream):
+    """start='newest' sees only what is appended after it began; start=<run uid> begins at
+    that run's start document (a finished run can be replayed from the stream)."""
+    pub = RedisPublisher(redis_server.url, stream)
+    RE.subscribe_lossless(pub)
+    (first,) = RE(count([det], num=3))
+    (second,) = RE(count([det], num=4))
+    pub.flush()
+
+    def starts(start: str, runs: int) -> list[str]:
+        seen: list[str] = []
+        d = RemoteDispatcher(redis_server.url, stream, start=start)
+        d.subscribe(lambda n, doc: seen.append(doc["uid"]), "start")
+        d.start(runs=runs, timeout=30)
+        return seen
+
+    assert starts(first, 2) == [first, second]
+    assert starts(second, 1) == [second]
+    got: list[str] = []
+    d = RemoteDispatcher(redis_server.url, stream, start="newest")
+    d.subscribe(lambda n, doc: got.append(doc["uid"]), "start")
+    assert d.start(timeout=0.3) == 0  # 'newest' is fixed now: nothing new yet
+    (third,) = RE(count([det], num=2))
+    assert d.start(runs=1, timeout=30) == 1 + 1 + 2 + 1 and got == [third]
+    with pytest.raises(RemoteError, match="has no run 'no-such-run'"):
+        RemoteDispatcher(redis_server.url, stream, start="no-such-run").start(timeout=2)
+    pub.close()
