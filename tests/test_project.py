@@ -105,6 +105,32 @@ def test_import_layers():
     assert result.returncode == 0, _report(result)
 
 
+def _contract_layers() -> list[str]:
+    """The layers of pyproject.toml's exhaustive layers contract, top first."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    (layers,) = [
+        c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"
+    ]
+    return [" ".join(layer.split()) for layer in layers]
+
+
+def _drawn_layers(doc: str, prefix: str) -> list[str]:
+    """The layer lines of the first drawing in docs/``doc``, without ``prefix`` and notes."""
+    text = (REPO / "docs" / doc).read_text(encoding="utf-8")
+    drawing = text.split("```\n", 2)[1]
+    lines = [re.split(r"\s{2,}", line.strip())[0] for line in drawing.splitlines()]
+    return [line.replace(prefix, "") for line in lines if line and "__init__.py" not in line]
+
+
+@pytest.mark.parametrize(("doc", "prefix"), [("contract.md", "livescan."), ("architecture.md", "")])
+def test_the_docs_draw_the_layers_of_the_contract(doc, prefix):
+    assert _drawn_layers(doc, prefix) == _contract_layers(), (
+        f"docs/{doc}'s layer drawing differs from pyproject.toml's import-linter contract"
+    )
+
+
 _HIDDEN_IMPORT = re.compile(r"""(import_module|__import__)\(\s*[rbf]?["']livescan""")
 
 
