@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["run_and_kill"]
+__all__ = ["reaped", "run_and_kill"]
 
 
 def run_and_kill(script: str, store: Path, n: int) -> list[list[str]]:
@@ -35,3 +37,14 @@ def run_and_kill(script: str, store: Path, n: int) -> list[list[str]]:
             child.wait()
     assert child.returncode == -signal.SIGKILL, err
     return reported + [line.split() for line in out.splitlines()]
+
+
+@contextlib.contextmanager
+def reaped(child: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """Kill ``child`` on the way out if it is still running (a failed test leaves none)."""
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

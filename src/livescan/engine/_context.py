@@ -86,6 +86,8 @@ class RunContext:
         self.described: dict[int, dict[str, Any]] = {}
         self.described_streams: dict[str, dict[int, dict[str, Any]]] = {}
         self.groups: dict[Any, list[Any]] = {}
+        #: the groups whose failure ends the wait in progress (its group and ``watch``)
+        self.watching: set[Any] = set()
         #: the executor's dispatch table (name -> (fast verb or None, verb))
         #: the executor's command table: name -> (fast verb, verb, replayed after a rewind)
         self.table: dict[str, tuple[Any, Any, bool]] = {}

@@ -5,9 +5,9 @@ decides where it runs:
 
 * no running event loop in this thread (scripts, the terminal): ``RE(plan)`` runs the
   plan on the engine's own loop and blocks until it ends (or pauses: then it raises
-  :class:`RunEngineInterrupted` and ``RE.resume()`` continues). Ctrl-C aborts the run
-  cleanly (stop document with ``exit_status='abort'``) and then raises KeyboardInterrupt;
-  more presses while it ends are noted and ignored (the fifth forces an interrupt at once).
+  :class:`RunEngineInterrupted` and ``RE.resume()`` continues). Ctrl-C acts as in
+  bluesky: once pauses at the next checkpoint, twice within 10 s pauses at once; more
+  presses are noted and ignored (the fifth raises KeyboardInterrupt at once).
 * a running loop (a Jupyter kernel): ``RE(plan)`` schedules the run on that loop and
   returns a :class:`RunHandle` at once; ``await RE(plan)`` waits for it. Plans submitted
   while one runs are queued in order.
@@ -54,7 +54,12 @@ def _versions() -> dict[str, str]:
     from livescan._version import __version__
 
     found = {"livescan": __version__}
-    for key, dist in (("bluesky", "bluesky"), ("ophyd", "ophyd"), ("event_model", "event-model")):
+    for key, dist in (
+        ("bluesky", "bluesky"),
+        ("ophyd", "ophyd"),
+        ("ophyd_async", "ophyd-async"),
+        ("event_model", "event-model"),
+    ):
         module = sys.modules.get(key)
         ver = getattr(module, "__version__", None)
         if ver is None:
@@ -160,7 +165,8 @@ class RunEngine:
     # -- state ---------------------------------------------------------------------------
     @property
     def state(self) -> RunEngineState:
-        """The engine's state: idle, running, pausing, paused, stopping, aborting or halting."""
+        """The engine's state: idle, running, pausing, paused, stopping, aborting, halting
+        or (briefly, as bluesky, when a suspender trips) suspending."""
         return self._state
 
     @property
@@ -366,12 +372,14 @@ class RunEngine:
 
     def _suspend(self, suspension: Suspension) -> None:
         ctx = self._current._ctx if self._current is not None else None
-        if ctx is None or self._state not in (S.RUNNING, S.PAUSING, S.PAUSED):
+        if ctx is None or self._state not in (S.RUNNING, S.SUSPENDING, S.PAUSING, S.PAUSED):
             return  # (a paused run suspends when resumed)
         if self._elsewhere(self._suspend, suspension):
             return
         print(f"Suspending: {suspension.justification or 'a suspender tripped'}")
         ctx.request_suspend(suspension)
+        if self._state is S.RUNNING:  # as bluesky: 'suspending' until the run takes it up
+            self._set_state(S.SUSPENDING)
 
     def _run_loop(self) -> asyncio.AbstractEventLoop:
         """The loop runs run on: the current run's, a kernel's, or the engine's own."""

@@ -142,6 +142,7 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                         delivered_interrupt = True
                         replay.clear()
                         if ctx.interrupt.kind == "halt":
+                            _close(plan)  # as bluesky: the plan hears it before devices stop
                             break
                         throw = ctx.interrupt
                 elif ctx.pause_now:
@@ -228,6 +229,15 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
         ) from exc
 
 
+def _close(plan: Generator[Msg, Any, Any]) -> None:
+    try:
+        plan.close()
+    except RuntimeError:  # a finally block tried to yield
+        print(f"The plan {plan!r} tried to yield a value on close.  Please fix your plan.")
+    except Exception:
+        log.exception("closing the plan failed")
+
+
 def _exit_status(ctx: RunContext, error: BaseException | None) -> tuple[ExitStatus, str]:
     if ctx.failure is not None:
         return "fail", str(ctx.failure)
@@ -251,8 +261,9 @@ async def _finish(
     exit_status, reason = _exit_status(ctx, error)
     ctx.bundle = None
     await stop_monitors(ctx)
-    if ctx.interrupt is not None or error is not None or ctx.failure is not None:
-        await rest_devices(ctx, pause=False)  # moving devices stop (a safety matter)
+    # as bluesky: stop(success=True) on every device the plan set, however it ended
+    # (moving ones stop: a safety matter at a stop, abort or failure)
+    await rest_devices(ctx, pause=False)
     for key in ctx.open_run_keys():  # every run still open (several with Msg.run keys)
         ctx.use_run(key)
         if error is None and ctx.interrupt is None and ctx.failure is None:
@@ -263,14 +274,9 @@ async def _finish(
             if ctx.failure is None:
                 ctx.failure = failure
                 exit_status, reason = "fail", str(failure)
-    # a plan still waiting at a yield (halted, or ended by an error outside it) is closed
-    # now, as bluesky does, not whenever it is garbage-collected (a no-op if it ended)
-    try:
-        plan.close()
-    except RuntimeError:  # a finally block tried to yield
-        print(f"The plan {plan!r} tried to yield a value on close.  Please fix your plan.")
-    except Exception:
-        log.exception("closing the plan failed")
+    # a plan still waiting at a yield (ended by an error outside it) is closed now, as
+    # bluesky does, not whenever it is garbage-collected (a no-op if it ended)
+    _close(plan)
     for obj in reversed(ctx.staged):
         unstage = getattr(obj, "unstage", None)
         if unstage is None:

@@ -19,6 +19,9 @@ class RunEngineState(StrEnum):
     STOPPING = "stopping"  # ending the run cleanly, exit_status 'success'
     ABORTING = "aborting"  # ending the run cleanly, exit_status 'abort'
     HALTING = "halting"  # ending the run without the plan's own cleanup
+    #: as bluesky: a suspender tripped and the engine has not yet taken it up (brief:
+    #: back to ``running`` while the suspension waits for its condition)
+    SUSPENDING = "suspending"
 
     # bluesky's state machine answers these (its suspenders ask ``RE.state.is_running``)
     @property
@@ -44,14 +47,16 @@ class RunEngineState(StrEnum):
     @property
     def can_pause(self) -> bool:
         """A pause may be asked for now."""
-        return self in (RunEngineState.RUNNING, RunEngineState.PAUSING)
+        return self in (RunEngineState.RUNNING, RunEngineState.PAUSING, RunEngineState.SUSPENDING)
 
 
 S = RunEngineState
 _ENDING = {S.STOPPING, S.ABORTING, S.HALTING}
 _ALLOWED: dict[RunEngineState, set[RunEngineState]] = {
     S.IDLE: {S.RUNNING},
-    S.RUNNING: {S.PAUSING, S.PAUSED, *_ENDING, S.IDLE},
+    S.RUNNING: {S.PAUSING, S.PAUSED, S.SUSPENDING, *_ENDING, S.IDLE},
+    # (bluesky refuses a pause here; livescan takes Ctrl-C's pause in this brief state)
+    S.SUSPENDING: {S.RUNNING, S.PAUSING, S.PAUSED, *_ENDING, S.IDLE},
     S.PAUSING: {S.PAUSED, S.RUNNING, *_ENDING, S.IDLE},
     S.PAUSED: {S.RUNNING, *_ENDING},
     S.STOPPING: {S.ABORTING, S.HALTING, S.IDLE},
@@ -66,6 +71,7 @@ _VERB = {
     S.STOPPING: "stop",
     S.ABORTING: "abort",
     S.HALTING: "halt",
+    S.SUSPENDING: "suspend",
     S.IDLE: "finish",
 }
 
@@ -77,6 +83,7 @@ _HINT = {
     S.STOPPING: "the run is being stopped already",
     S.ABORTING: "the run is being aborted already",
     S.HALTING: "the run is being halted already",
+    S.SUSPENDING: "a suspender tripped; the run suspends before its next message",
 }
 
 

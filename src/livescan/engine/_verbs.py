@@ -428,14 +428,17 @@ def _watch_failure(ctx: RunContext, obj: Any, action: str, status: Any) -> None:
 
 
 def _fail_later(ctx: RunContext, obj: Any, action: str, status: Any) -> None:
-    waiting = any(st is status for entries in ctx.groups.values() for _, _, st in entries)
-    if not waiting or ctx.async_failure is not None:
+    """As bluesky: the failure is thrown into the plan at its next message; a wait in
+    progress ends at once only if it waits for or watches (``watch=``) the group."""
+    groups = [g for g, entries in ctx.groups.items() if any(st is status for _, _, st in entries)]
+    if not groups or ctx.async_failure is not None:
         return  # a wait took it (and reports the failure itself), or one is pending
     exc = status.exception() if callable(getattr(status, "exception", None)) else None
     failure = DeviceError(f"{_name(obj)}: {action} failed: {exc}")
     failure.__cause__ = exc
     ctx.async_failure = failure
-    ctx.interrupt_event.set()  # a wait in progress returns; the failure is thrown next
+    if not ctx.watching.isdisjoint(groups):
+        ctx.interrupt_event.set()
 
 
 def _track(ctx: RunContext, obj: Any, action: str, status: Any, group: Any) -> Any:
@@ -524,7 +527,7 @@ async def _all_done(entries: list[tuple[Any, str, Any]]) -> None:
 
 @verb("wait")
 async def wait(ctx: RunContext, msg: Msg) -> bool:
-    """``Msg('wait', None, group=..., timeout=None, error_on_timeout=True)``.
+    """``Msg("wait", None, group=..., timeout=None, error_on_timeout=True, watch=())``.
 
     Returns whether every status of the group finished; statuses still running when
     ``timeout`` runs out stay in the group (a later wait waits for them again)."""
@@ -537,6 +540,7 @@ async def wait(ctx: RunContext, msg: Msg) -> bool:
     hook = ctx.waiting_hook
     if hook is not None:
         hook({status for _, _, status in entries})
+    ctx.watching = {group, *msg.kwargs.get("watch", ())}
     try:
         finished = await ctx.wait_or_interrupt(_all_done(entries), timeout)
     except TimeoutError:
@@ -548,6 +552,7 @@ async def wait(ctx: RunContext, msg: Msg) -> bool:
             ) from None
         return False
     finally:
+        ctx.watching = set()
         if hook is not None:
             hook(None)
     if finished:
@@ -724,13 +729,20 @@ async def monitor(ctx: RunContext, msg: Msg) -> None:
             loop.call_soon_threadsafe(put, item)
 
     lock = asyncio.Lock()
+    run_key = ctx.run_key  # several runs open (Msg.run keys): the monitor's own run
+
+    def its_run() -> tuple[Any, dict[str, Stream]]:
+        if ctx.run_key == run_key:
+            return ctx.composer, ctx.streams
+        saved = ctx.other_runs.get(run_key) or {"composer": None, "streams": {}}
+        return saved["composer"], saved["streams"]
 
     async def emit_queued() -> None:
         async with lock:  # the task and the verb below both emit: keep the order
             while not queue.empty():
                 readings, t = queue.get_nowait()
-                composer = ctx.composer
-                if composer is None or ctx.streams.get(name) is not stream:
+                composer, streams = its_run()
+                if composer is None or streams.get(name) is not stream:
                     continue
                 data = {k: r["value"] for k, r in readings.items()}
                 stamps = {k: r["timestamp"] for k, r in readings.items()}
@@ -915,18 +927,36 @@ def _pausables(ctx: RunContext) -> list[Any]:
     ]
 
 
+def _all_monitors(ctx: RunContext) -> list[tuple[Any, Any, Any]]:
+    """The monitors of every open run (several with ``Msg.run`` keys), as bluesky pauses
+    and resumes them all."""
+    if not ctx.other_runs:
+        return list(ctx.monitors.values())
+    found: list[tuple[Any, Any, Any]] = []
+    for key in ctx.open_run_keys():  # in the order the runs were opened
+        monitors = ctx.monitors if key == ctx.run_key else ctx.other_runs[key]["monitors"]
+        found.extend(monitors.values())
+    return found
+
+
 async def rest_devices(ctx: RunContext, *, pause: bool) -> None:
     """Stop every device the run moved; at a pause also ``pause()`` the pausable ones
-    and stop the monitors' subscriptions."""
+    and stop the monitors' subscriptions (of every open run)."""
     await _call_each(list(ctx.movers.values()), "stop", success=True)
     if pause:
         if not await _call_each(_pausables(ctx), "pause") and ctx.msg_cache is not None:
             ctx.msg_cache = []  # a device cannot retake what it did: resume goes on from here
-        for obj, cb, _ in ctx.monitors.values():
+        for obj, cb, _ in _all_monitors(ctx):
             try:
                 obj.clear_sub(cb)
             except Exception:
                 log.exception("could not stop monitoring %s", _name(obj))
+
+
+def _resubscribe_monitors(ctx: RunContext) -> None:
+    """After a pause or a suspension: the monitors of every open run again."""
+    for obj, cb, (_, _, kwargs) in _all_monitors(ctx):
+        obj.subscribe(cb, **kwargs)
 
 
 async def pause_and_rewind(ctx: RunContext) -> None:
@@ -952,8 +982,7 @@ async def pause_and_rewind(ctx: RunContext) -> None:
     if ctx.suspension is not None:  # suspended when paused: wait again before going on
         ctx.pause_now = True
     await _call_each(_pausables(ctx), "resume")
-    for obj, cb, (_, _, kwargs) in ctx.monitors.values():
-        obj.subscribe(cb, **kwargs)
+    _resubscribe_monitors(ctx)
     await _record_interruption(ctx, "resume")
     cache = ctx.msg_cache or []
     ctx.msg_cache = []
@@ -996,6 +1025,8 @@ async def suspend_and_rewind(ctx: RunContext) -> None:
     retake the messages since the last checkpoint. The msg_hook sees every message."""
     sus = ctx.suspension
     assert sus is not None
+    if ctx.engine.state is RunEngineState.SUSPENDING:  # taken up: 'running', as bluesky
+        ctx.set_state(RunEngineState.RUNNING)
     ctx.pause_now = False
     if ctx.interrupt is None and ctx.async_failure is None:
         ctx.interrupt_event.clear()
@@ -1031,8 +1062,7 @@ async def suspend_and_rewind(ctx: RunContext) -> None:
         return
     _hook(ctx, Msg("_resume_from_suspender", None))
     await _call_each(_pausables(ctx), "resume")
-    for obj, cb, (_, _, kwargs) in ctx.monitors.values():
-        obj.subscribe(cb, **kwargs)
+    _resubscribe_monitors(ctx)
     if sus.post_plan is not None:
         await _inline(ctx, sus.post_plan)
     await _inline(ctx, [Msg("rewindable", None, sus.was_rewindable)])
