@@ -139,8 +139,9 @@ def test_positional_num_and_lazy_scan(RE):
 
 def test_versions_and_tuples_in_the_start_document(RE):
     docs: list = []
-    RE(count([det], num=1), lambda n, d: docs.append((n, d)))
+    RE(count([det], num=1, md={"pair": (1, 2)}), lambda n, d: docs.append((n, d)))
     start = docs[0][1]
+    assert type(start["pair"]) is tuple and start["pair"] == (1, 2)  # the user's tuple too
     assert {"livescan", "ophyd", "event_model"} <= set(start["versions"])
     assert start["hints"]["dimensions"] == [(["time"], "primary")]  # a tuple, as bluesky
     assert RE.md["scan_id"] == start["scan_id"]

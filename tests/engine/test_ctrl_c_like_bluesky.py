@@ -127,3 +127,62 @@ def test_ctrl_c_once_twice_then_resume_stop_abort_halt_as_bluesky():
         if a["then"] == "halt":  # bluesky throws PlanHalt (a GeneratorExit) into the plan
             b["plan_saw"] = ["exit" if s == "PlanHalt" else s for s in b["plan_saw"]]
         assert a == b
+
+
+SUSPENDED_CHILD = textwrap.dedent(
+    """
+    import json, os, signal, sys, threading, time
+    import bluesky.plans as bp
+    from bluesky.suspenders import SuspendFloor
+    from bluesky.utils import RunEngineInterrupted
+    from ophyd import Signal
+    from ophyd.sim import det
+
+    if sys.argv[1] == "bluesky":
+        from bluesky import RunEngine
+        RE = RunEngine({})
+    else:
+        from livescan import RunEngine
+        RE = RunEngine(display=False)
+    beam = Signal(name="beam", value=1.0)
+    beam.put(1.0)
+    RE.install_suspender(SuspendFloor(beam, 0.5, sleep=0.1))
+    seq = []
+
+    def ctrl_c_twice():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Timer(0.3, beam.put, (0.0,)).start()  # the beam goes: the run suspends
+    threading.Timer(0.8, ctrl_c_twice).start()  # "To get prompt hit Ctrl-C twice"
+    try:
+        RE(bp.count([det], 5, delay=0.2), lambda n, d: n == "event" and seq.append(d["seq_num"]))
+        print("RESULT returned")
+    except RunEngineInterrupted:
+        print("RESULT", json.dumps([str(RE.state), seq]))
+    beam.put(1.0)
+    time.sleep(0.3)
+    RE.resume()
+    print("RESULT", json.dumps([str(RE.state), seq]))
+    """
+)
+
+
+def test_ctrl_c_twice_while_suspended_pauses_as_bluesky():
+    """bluesky's advice while a suspender holds the run: Ctrl-C twice for a prompt."""
+    for engine in ("livescan", "bluesky"):
+        done = subprocess.run(
+            [sys.executable, "-c", SUSPENDED_CHILD, engine],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=os.getcwd(),
+        )
+        assert done.returncode == 0, done.stderr
+        lines = [ln.split(" ", 1)[1] for ln in done.stdout.splitlines() if ln.startswith("RESULT")]
+        (paused, before), (after, seq) = (json.loads(ln) for ln in lines)
+        # paused while suspended; on resume the point in progress is retaken, then the rest
+        assert (paused, after) == ("paused", "idle"), engine
+        k = before[-1]
+        assert before == list(range(1, k + 1)) and seq == [*before, k, *range(k + 1, 6)], engine
