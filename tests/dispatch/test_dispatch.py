@@ -10,10 +10,10 @@ import pytest
 
 from livescan.callbacks import DocumentCollector
 from livescan.dispatch import LossyLane, Subscription
-from livescan.documents import RunComposer
 from livescan.errors import CriticalCallbackError, NotCallableError, UnknownDocumentName
 from livescan.plans import Count, count, subs_decorator
 from livescan.sim import det, det1
+from tests.dispatch._feed import feed_run
 
 
 # -- the ways to subscribe ------------------------------------------------------------------
@@ -143,14 +143,7 @@ def test_lossy_budget_is_predictive_and_ignores_setup_docs() -> None:
 
     lane.add(Subscription(1, cb))
     lane.begin_run()
-    run = RunComposer({})
-    lane.emit("start", run.start())
-    desc = run.descriptor("primary", {"x": {"dtype": "number", "shape": [], "source": "s"}})
-    lane.emit("descriptor", desc)
-    for _ in range(20):
-        lane.emit("event", run.event(desc, {"x": 1.0}, {"x": 0.0}))
-        now[0] += 1.0
-    lane.emit("stop", run.stop())
+    feed_run(lane, now)
     # set-up cost 10 s is not charged: events flow; each costs 1 s out of a 20 % budget
     events = calls.count("event")
     assert calls[:2] == ["start", "descriptor"] and calls[-1] == "stop"

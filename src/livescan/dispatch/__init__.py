@@ -9,7 +9,7 @@ from livescan.dispatch._dispatcher import Dispatcher
 from livescan.dispatch._lossless import LosslessFailure, LosslessLane
 from livescan.dispatch._lossy import CallbackFailure, LossyLane, LossyStats
 from livescan.dispatch._offload import Offload, OffloadError
-from livescan.dispatch._subscriber import Subscription, label_of
+from livescan.dispatch._subscriber import Subscription, is_bluesky_callback, label_of
 
 __all__ = [
     "CallbackFailure",
@@ -21,5 +21,6 @@ __all__ = [
     "Offload",
     "OffloadError",
     "Subscription",
+    "is_bluesky_callback",
     "label_of",
 ]

@@ -31,9 +31,18 @@ class Dispatcher:
         self.lossy.on_failure = on_failure
         self._tokens = itertools.count()  # 0, 1, … as bluesky's
 
-    def subscribe(self, func: Callback, name: str = "all", *, lossless: bool = False) -> int:
-        """Subscribe ``func`` to ``name`` documents, lossy or lossless; return the token."""
-        sub = Subscription(next(self._tokens), func, name)
+    def subscribe(
+        self,
+        func: Callback,
+        name: str = "all",
+        *,
+        lossless: bool = False,
+        every_event: bool | None = None,
+    ) -> int:
+        """Subscribe ``func`` to ``name`` documents, lossy or lossless; return the token.
+        ``every_event`` (lossy lane): every document, in order, delivered late rather than
+        skipped (default: True for bluesky's callbacks, False otherwise)."""
+        sub = Subscription(next(self._tokens), func, name, every_event=every_event)
         (self.lossless if lossless else self.lossy).add(sub)
         return sub.token
 
@@ -76,6 +85,15 @@ class Dispatcher:
             return False
         if self.lossy.subs:
             self.lossy.emit(name, doc)
+        return True
+
+    def emit_event_now(self, doc: dict[str, Any]) -> bool:
+        """:meth:`emit_now` of an event document (the engine's per-event call)."""
+        if self.lossless.subs:
+            return False
+        sink = self.lossy.event_sink
+        if sink is not None:
+            sink(doc)
         return True
 
     async def emit(self, name: str, doc: dict[str, Any]) -> None:

@@ -13,19 +13,30 @@ start, descriptor, resource, datum and stop are never dropped, only delayed, and
 flushes them. At the stop an undelivered event is still delivered if the budget allows,
 otherwise it is skipped too: a slow subscriber must not stretch the end of the run.
 
+Every event, late. A *complete* subscription (``Subscription.complete``: bluesky's
+callbacks, or ``every_event=True``) never coalesces nor skips: during the run it gets
+its queue in order within the same budget, a stop does not flush it, and ``drain(force=
+True)`` — the engine calls it when the plan ends — delivers all of it. Its queue holds
+references to the documents, not copies.
+
 Event pages. A subscriber whose callable has ``accepts_event_pages = True`` gets events
 batched into ``event_page`` documents: consecutive events of one stream, delivered when
 another document arrives, when the stream changes, and whenever the engine yields to the
 event loop (every ~10 ms) — and never dropped (only delayed while over budget; beyond
-``max_page`` undelivered events the oldest are dropped and counted). This is how the
-live widgets see every point at a per-point cost of one list append.
+``max_page`` undelivered events the oldest are dropped and counted). The lane collects
+the events once for all page subscribers and folds them into the page's columns every
+``_FOLD`` events, so an event costs a list append and its share of a fold, and the event
+documents do not pile up for the garbage collector; every page subscriber gets the same
+page.
 
-Isolation. The lossy lane gets its own copy of every document: dicts and lists are
-copied and numpy arrays are handed over as read-only views (no frame is copied), so a
-callback that edits a document or writes into a frame (``ValueError: assignment
-destination is read-only``) changes nothing the lossless lane writes. Callbacks that
-declare ``mutates_documents = False`` (livescan's widgets and tables, which only read)
-need no copy: while every lossy subscriber is one of them, documents pass uncopied.
+Isolation. A subscriber that may edit what it gets sees its own copy of each document:
+dicts and lists are copied and numpy arrays are handed over as read-only views (no frame
+is copied), so a callback that edits a document or writes into a frame (``ValueError:
+assignment destination is read-only``) changes nothing the lossless lane writes. The copy
+is made when a document is delivered, once for all the subscribers that get it then (an
+event that is coalesced away is never copied); pages are built from fresh containers,
+their arrays made read-only views. Callbacks that declare ``mutates_documents = False``
+(livescan's widgets and tables, which only read) get the documents uncopied.
 
 Errors are logged (the first per subscriber and run with its traceback) and recorded;
 the run goes on — also for ``SystemExit`` and ``KeyboardInterrupt`` raised by a callback.
@@ -45,12 +56,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Generator
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from livescan.dispatch._subscriber import Subscription
-from livescan.documents import pack_event_page
 
 __all__ = ["CallbackFailure", "LossyLane", "LossyStats", "isolate"]
 
@@ -70,8 +81,8 @@ class LossyStats:
         "cost",
         "delivered",
         "errors",
+        "held",
         "label",
-        "page",
         "pending",
         "skipped",
         "spent",
@@ -80,7 +91,7 @@ class LossyStats:
     def __init__(self, label: str) -> None:
         self.label = label
         self.pending: deque[tuple[str, dict[str, Any]]] = deque()
-        self.page: list[dict[str, Any]] = []
+        self.held = 0  # events in the event pages waiting in ``pending``
         self.spent = 0.0
         self.cost = 0.0  # running average of one charged call
         self.delivered = 0
@@ -116,14 +127,27 @@ class LossyLane:
         self._t0 = clock()
         self._spent_total = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._pairs: tuple[tuple[Subscription, LossyStats], ...] = ()
-        self._copy = False
-        self._last_page: tuple[Any, Any, int, dict[str, Any]] | None = None
+        Pairs = tuple[tuple[Subscription, LossyStats], ...]
+        self._pairs: Pairs = ()
+        self._pagers: Pairs = ()  # take events as pages
+        self._plain: Pairs = ()  # take events one by one
+        self._copy = False  # a subscriber may edit what it gets
+        self._pages: _Pages | None = None
+        self._isolated: tuple[Any, Any] = (None, None)  # (a document, its copy)
+        self.event_sink: Callable[[dict[str, Any]], None] | None = None
 
     # -- subscriptions -------------------------------------------------------------------
     def _rebuild(self) -> None:
-        self._pairs = tuple((sub, self.stats[t]) for t, sub in self.subs.items())
+        if self._pages is not None:
+            self._close_page()  # the events so far go to the subscribers they were for
+        pairs = tuple((sub, self.stats[t]) for t, sub in self.subs.items())
+        self._pairs = pairs
+        events = [(sub, st) for sub, st in pairs if sub.name in ("all", "event")]
+        self._pagers = tuple((sub, st) for sub, st in events if sub.pages)
+        self._plain = tuple((sub, st) for sub, st in events if not sub.pages)
         self._copy = any(not sub.readonly for sub in self.subs.values())
+        #: what an event is handed to (None: no subscriber takes events)
+        self.event_sink = self.emit_event if events else None
 
     def add(self, sub: Subscription) -> None:
         """Add a subscription."""
@@ -133,57 +157,78 @@ class LossyLane:
 
     def remove(self, token: int) -> bool:
         """Remove the subscription with ``token``, delivering what it still holds; False if none."""
-        sub = self.subs.pop(token, None)
-        if sub is None:
+        if token not in self.subs:
             return False
+        if self._pages is not None:
+            self._close_page()
+        sub = self.subs.pop(token)
         st = self.stats[token]
         self._rebuild()
-        if st.pending or st.page:
-            self._flush_page(sub, st, must=True)
-            self._drain(sub, st, force=True)
+        if st.pending:
+            self._drain(sub, st, force=True, final=True)
         return True
 
     def begin_run(self) -> None:
         """Reset the clock and the counters: budgets are per run."""
+        self._pages = None
         self._t0 = self.clock()
         self._spent_total = 0.0
         self.stats = {token: LossyStats(sub.label) for token, sub in self.subs.items()}
-        self._last_page = None
+        self._isolated = (None, None)
         self._rebuild()
 
     # -- delivery ------------------------------------------------------------------------
     def emit(self, name: str, doc: dict[str, Any]) -> None:
         """Hand one document to each subscriber: now within budget, else batched or queued."""
-        if self._copy:
-            doc = isolate(doc)
-        is_event = name == "event"
+        if name == "event":
+            self.emit_event(doc)
+            return
+        if self._pages is not None:
+            self._close_page()  # the events before this document go first
+        if name == "event_page" and self._copy:
+            doc = isolate(doc)  # (pages are not copied lazily: see _call)
+        charged = name in _CHARGED
         for sub, st in self._pairs:
             if sub.name != "all" and sub.name != name:
                 continue
-            if is_event and sub.pages:
-                if st.page and st.page[-1]["descriptor"] != doc["descriptor"]:
-                    self._flush_page(sub, st, must=True)  # replaces st.page
-                st.page.append(doc)
-                continue
-            if st.page:
-                self._flush_page(sub, st, must=True)
             if st.pending:
-                self._enqueue(st, name, doc)
-                self._drain(sub, st, force=name == "stop")
-            elif name not in _CHARGED or self._allowed(st):
+                self._enqueue(sub, st, name, doc)
+                self._drain(sub, st, force=name == "stop" and not sub.complete)
+            elif not charged or self._allowed(st):
                 self._call(sub, st, name, doc)
             else:
-                self._enqueue(st, name, doc)
-                if name == "stop":
-                    self._drain(sub, st, force=True)
+                self._enqueue(sub, st, name, doc)
+
+    def emit_event(self, doc: dict[str, Any]) -> None:
+        """Hand one event to the subscribers (the common case of :meth:`emit`)."""
+        if self._pagers:
+            pages = self._pages
+            if pages is None or doc["descriptor"] != pages.descriptor:
+                if pages is not None:
+                    self._close_page()
+                pages = self._pages = _Pages(doc["descriptor"], self._copy)
+            events = pages.events
+            events.append(doc)
+            if len(events) >= _FOLD:
+                pages.fold()
+        for sub, st in self._plain:
+            if st.pending:
+                self._enqueue(sub, st, "event", doc)
+                self._drain(sub, st, force=False)
+            elif self._allowed(st):
+                self._call(sub, st, "event", doc)
+            else:
+                self._enqueue(sub, st, "event", doc)
 
     def drain(self, *, force: bool = False) -> None:
-        """Deliver pages and queued documents while budgets allow (all with ``force``)."""
+        """Deliver pages and queued documents while budgets allow; with ``force`` (the
+        plan's end) everything a subscriber must get — every queued document of a
+        complete subscriber, and all but stale events of the others."""
+        if self._pages is not None:
+            self._close_page()
         for sub, st in self._pairs:
-            if st.page:
-                self._flush_page(sub, st, must=force)
             if st.pending:
-                self._drain(sub, st, force=force)
+                self._drain(sub, st, force=force, final=force)
 
     def skipped(self) -> dict[str, int]:
         """Events skipped so far this run, by subscriber label (only those that skipped)."""
@@ -206,38 +251,27 @@ class LossyLane:
             return True
         return self._spent_total + st.cost <= self.total_budget * elapsed + self.grace
 
-    def _flush_page(self, sub: Subscription, st: LossyStats, *, must: bool) -> None:
-        """Turn the collected events into one event_page: call it if the budget allows,
-        queue it if another document must follow it, else keep collecting."""
-        if not st.pending and self._allowed(st):
-            events, st.page = st.page, []
-            self._call(sub, st, "event_page", self._pack(events))
-        elif must:
-            events, st.page = st.page, []
-            st.pending.append(("event_page", self._pack(events)))
-        elif len(st.page) > self.max_page:
-            drop = len(st.page) - self.max_page
-            del st.page[:drop]
-            st.skipped += drop
+    def _close_page(self) -> None:
+        """The events collected so far become one event_page, shared by every page
+        subscriber: called at once where the budget allows, else queued."""
+        pages, self._pages = self._pages, None
+        assert pages is not None
+        for page in pages.done():
+            for sub, st in self._pagers:
+                if not st.pending and self._allowed(st):
+                    self._call(sub, st, "event_page", page)
+                else:
+                    self._enqueue(sub, st, "event_page", page)
 
-    def _pack(self, events: list[dict[str, Any]]) -> dict[str, Any]:
-        """One event_page for ``events``; subscribers that flush the same span of events
-        (the usual case: every widget flushes at the same engine yield) share it."""
-        # The cache keeps the first and last events themselves: compared by id() alone, a
-        # new event allocated where a delivered one was freed matched, and a subscriber
-        # got the previous page again (tables showed seq_num 5, 5, 7).
-        first, last, n = events[0], events[-1], len(events)
-        cached = self._last_page
-        if cached is not None and cached[0] is first and cached[1] is last and cached[2] == n:
-            return cached[3]
-        page = pack_event_page(*events)
-        self._last_page = (first, last, n, page)
-        return page
-
-    @staticmethod
-    def _enqueue(st: LossyStats, name: str, doc: dict[str, Any]) -> None:
+    def _enqueue(self, sub: Subscription, st: LossyStats, name: str, doc: dict[str, Any]) -> None:
         pending = st.pending
-        if name == "event":
+        if name == "event_page":
+            st.held += len(doc["seq_num"])
+            pending.append((name, doc))
+            if st.held > self.max_page and not sub.complete:
+                self._trim(st)
+            return
+        if name == "event" and not sub.complete:
             # replace the newest undelivered event of this stream since the last
             # non-event document: the subscriber sees the latest state, in order
             for i in range(len(pending) - 1, -1, -1):
@@ -250,21 +284,68 @@ class LossyLane:
                     break
         pending.append((name, doc))
 
-    def _drain(self, sub: Subscription, st: LossyStats, *, force: bool) -> None:
+    def _trim(self, st: LossyStats) -> None:
+        """Drop the oldest waiting events beyond ``max_page`` (counted as skipped)."""
+        excess = st.held - self.max_page
+        kept: deque[tuple[str, dict[str, Any]]] = deque()
+        for pname, pdoc in st.pending:
+            if excess > 0 and pname == "event_page":
+                n = len(pdoc["seq_num"])
+                drop = min(n, excess)
+                excess -= drop
+                st.held -= drop
+                st.skipped += drop
+                if drop == n:
+                    continue
+                pdoc = _slice_page(pdoc, drop)
+            kept.append((pname, pdoc))
+        st.pending = kept
+
+    def _drain(
+        self, sub: Subscription, st: LossyStats, *, force: bool, final: bool = False
+    ) -> None:
+        """Deliver ``sub``'s queue while its budget allows. ``force`` (a stop) delivers
+        what must not be lost and skips stale events; ``final`` (the plan's end) delivers
+        everything to a complete subscriber."""
         pending = st.pending
+        every = final and sub.complete
         while pending:
-            name = pending[0][0]
-            if name not in _CHARGED or self._allowed(st):
-                self._call(sub, st, *pending.popleft())
+            name, doc = pending[0]
+            if name not in _CHARGED or every or self._allowed(st):
+                pending.popleft()
             elif force and name != "event":
-                self._call(sub, st, *pending.popleft())  # pages, resources, datums: never lost
+                pending.popleft()  # pages, resources, datums: never lost
             elif force:
                 pending.popleft()  # a stale event of a subscriber over budget
                 st.skipped += 1
+                continue
             else:
                 return
+            if name == "event_page":
+                doc = self._joined(st, doc)
+            self._call(sub, st, name, doc)
+
+    @staticmethod
+    def _joined(st: LossyStats, page: dict[str, Any]) -> dict[str, Any]:
+        """``page`` joined with the pages of its stream queued right after it."""
+        pending = st.pending
+        pages = [page]
+        while pending and pending[0][0] == "event_page" and _joinable(page, pending[0][1]):
+            pages.append(pending.popleft()[1])
+        st.held -= sum(len(p["seq_num"]) for p in pages)
+        return pages[0] if len(pages) == 1 else _join_pages(pages)
 
     def _call(self, sub: Subscription, st: LossyStats, name: str, doc: dict[str, Any]) -> None:
+        if self._copy and not sub.readonly and name != "event_page":
+            # copied when delivered, once for every subscriber that gets it: an event
+            # that is coalesced away is never copied
+            last = self._isolated
+            if last[0] is doc:
+                doc = last[1]
+            else:
+                copy = isolate(doc)
+                self._isolated = (doc, copy)
+                doc = copy
         clock = self.clock
         t = clock()
         try:
@@ -414,3 +495,135 @@ def isolate(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: isolate(v) for k, v in obj.items()}
     return obj
+
+
+class _Pages:
+    """The events of one stream collected for the page subscribers since the last
+    delivery. Every ``_FOLD`` events they are folded into the columns of an event_page
+    (list comprehensions), so the event documents are not held for long: holding a page's
+    worth of them made the garbage collector run every ~200 events."""
+
+    __slots__ = ("chunks", "descriptor", "events", "iso")
+
+    def __init__(self, descriptor: Any, iso: bool) -> None:
+        self.descriptor = descriptor
+        self.iso = iso  # values other than plain scalars become read-only views
+        self.events: list[dict[str, Any]] = []
+        self.chunks: list[dict[str, Any]] = []  # event_pages, in order
+
+    def fold(self) -> None:
+        """Move the collected events into the last page (or new ones)."""
+        events, self.events = self.events, []
+        if not events:
+            return
+        last = self.chunks[-1] if self.chunks else None
+        if last is not None and _extend(last, events, self.iso):
+            return
+        page = _columns(events, self.iso)
+        if page is not None:
+            self.chunks.append(page)
+            return
+        # events of one stream with different fields: one page per run of equal fields
+        start = 0
+        for i in range(1, len(events) + 1):
+            if i == len(events) or not _same_fields(events[i], events[start]):
+                page = _columns(events[start:i], self.iso)
+                assert page is not None
+                self.chunks.append(page)
+                start = i
+
+    def done(self) -> list[dict[str, Any]]:
+        """The event_pages of everything collected."""
+        self.fold()
+        return self.chunks
+
+
+_FOLD = 128
+
+
+def _same_fields(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (
+        a["data"].keys() == b["data"].keys()
+        and a["timestamps"].keys() == b["timestamps"].keys()
+        and ("filled" in a) is ("filled" in b)
+        and a.get("filled", {}).keys() == b.get("filled", {}).keys()
+    )
+
+
+def _columns(events: list[dict[str, Any]], iso: bool) -> dict[str, Any] | None:
+    """``events`` (of one stream) as one event_page; None if their fields differ."""
+    first = events[0]
+    try:
+        datas = list(map(_DATA, events))
+        stamps = list(map(_STAMPS, events))
+        keys = list(first["data"])
+        if sum(map(len, datas)) != len(events) * len(keys):
+            return None  # (a missing field raises KeyError below)
+        page: dict[str, Any] = {
+            "descriptor": first["descriptor"],
+            "uid": list(map(_UID, events)),
+            "time": list(map(_TIME, events)),
+            "seq_num": list(map(_SEQ, events)),
+            "data": {k: list(map(itemgetter(k), datas)) for k in keys},
+            "timestamps": {k: list(map(itemgetter(k), stamps)) for k in keys},
+        }
+        if "filled" in first:
+            fills = list(map(_FILLED, events))
+            page["filled"] = {k: list(map(itemgetter(k), fills)) for k in first["filled"]}
+    except (KeyError, TypeError):
+        return None
+    if iso:
+        for col in page["data"].values():
+            for i, v in enumerate(col):
+                if type(v) not in _ATOMS:
+                    col[i] = isolate(v)
+    return page
+
+
+_DATA, _STAMPS, _FILLED = itemgetter("data"), itemgetter("timestamps"), itemgetter("filled")
+_UID, _TIME, _SEQ = itemgetter("uid"), itemgetter("time"), itemgetter("seq_num")
+
+
+def _extend(page: dict[str, Any], events: list[dict[str, Any]], iso: bool) -> bool:
+    """Append ``events`` to ``page`` if their fields are the page's."""
+    more = _columns(events, iso)
+    if more is None or not _joinable(page, more):
+        return False
+    for key in ("uid", "time", "seq_num"):
+        page[key] += more[key]
+    for key in ("data", "timestamps", "filled"):
+        if key in page:
+            for k, col in page[key].items():
+                col += more[key][k]
+    return True
+
+
+def _joinable(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(
+        a["descriptor"] == b["descriptor"]
+        and a["data"].keys() == b["data"].keys()
+        and a.get("filled", {}).keys() == b.get("filled", {}).keys()
+    )
+
+
+def _join_pages(pages: list[dict[str, Any]]) -> dict[str, Any]:
+    """One event_page of consecutive pages of one stream (with the same fields)."""
+    first = pages[0]
+    out: dict[str, Any] = {"descriptor": first["descriptor"]}
+    for key in ("uid", "time", "seq_num"):
+        out[key] = [v for p in pages for v in p[key]]
+    for key in ("data", "timestamps", "filled"):
+        if key in first:
+            out[key] = {k: [v for p in pages for v in p[key][k]] for k in first[key]}
+    return out
+
+
+def _slice_page(page: dict[str, Any], drop: int) -> dict[str, Any]:
+    """``page`` without its first ``drop`` events."""
+    out: dict[str, Any] = {"descriptor": page["descriptor"]}
+    for key in ("uid", "time", "seq_num"):
+        out[key] = page[key][drop:]
+    for key in ("data", "timestamps", "filled"):
+        if key in page:
+            out[key] = {k: v[drop:] for k, v in page[key].items()}
+    return out

@@ -224,15 +224,19 @@ class RunEngine:
             )
         return check_callable(func, "subscribe"), name or "all"
 
-    def subscribe(self, *args: Any, **kwargs: Any) -> int:
-        """``RE.subscribe(func, name='all') -> token``: a normal (lossy) subscription.
+    def subscribe(self, *args: Any, every_event: bool | None = None, **kwargs: Any) -> int:
+        """``RE.subscribe(func, name='all', *, every_event=None) -> token``: a normal
+        (lossy) subscription.
 
         The older order ``RE.subscribe('all', func)`` works too. Lossy subscribers never
         slow the scan materially nor end it: a slow one skips events (counted), one that
-        raises is logged and the run goes on.
+        raises is logged and the run goes on. With ``every_event=True`` (the default for
+        callbacks written for bluesky, ``bluesky.callbacks.core.CallbackBase``) a slow one
+        gets every document, in order, late instead: what it has not caught up with when
+        the plan ends is delivered before ``RE()`` returns (or the awaited run ends).
         """
         func, name = self._sub_args(args, kwargs)
-        return self.dispatcher.subscribe(func, name)
+        return self.dispatcher.subscribe(func, name, every_event=every_event)
 
     def subscribe_lossless(self, *args: Any, **kwargs: Any) -> int:
         """``RE.subscribe_lossless(func, name='all') -> token``: a critical subscription.

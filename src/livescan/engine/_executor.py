@@ -293,7 +293,11 @@ async def _finish(
             ctx.engine.unsubscribe(token)
         except KeyError:
             pass
-    ctx.drain(force=True)
+    ctx.drain(force=True)  # the lossy subscribers that take every event catch up here
+    if ctx.async_failure is not None and error is None and ctx.failure is None:
+        # one of them raised while catching up (RE.ignore_callback_exceptions = False):
+        # the run's stop is sent, so RE() raises it
+        error, ctx.async_failure = ctx.async_failure, None
     last_stop = ctx.handle.stop_doc
     if last_stop is not None:
         exit_status, reason = last_stop["exit_status"], last_stop.get("reason", "")

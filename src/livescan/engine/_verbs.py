@@ -1379,7 +1379,7 @@ def _fast_save(ctx: RunContext, msg: Msg) -> Any:
     bundle.readings.clear()
     ctx.spare_bundle = bundle
     doc: dict[str, Any] = event  # type: ignore[assignment]  # as_dict without a call
-    if ctx.dispatcher.emit_now("event", doc):
+    if ctx.dispatcher.emit_event_now(doc):
         return None
     return Later(ctx.emit("event", event))
 
