@@ -78,17 +78,9 @@ class Dispatcher:
         """Events the lossy lane skipped this run, by subscriber label."""
         return self.lossy.skipped()
 
-    def emit_now(self, name: str, doc: dict[str, Any]) -> bool:
-        """Deliver ``doc`` at once when no lossless subscriber has to be awaited (the
-        engine's fast path); return False, having done nothing, when one has."""
-        if self.lossless.subs or name == "stop":
-            return False
-        if self.lossy.subs:
-            self.lossy.emit(name, doc)
-        return True
-
     def emit_event_now(self, doc: dict[str, Any]) -> bool:
-        """:meth:`emit_now` of an event document (the engine's per-event call)."""
+        """Deliver the event ``doc`` at once when no lossless subscriber has to be awaited
+        (the engine's per-event fast path); return False, having done nothing, when one has."""
         if self.lossless.subs:
             return False
         sink = self.lossy.event_sink
