@@ -9,11 +9,17 @@ its events/s over plain Python's (1.0 = free). Times are taken inside each proce
 ``seconds`` from ``RE()`` until ``await`` returns — the awaited cell, so the static
 fallback picture a finished run leaves behind (drawn on a worker thread) is included —
 and ``run_seconds`` from ``RE()`` until the run itself ended (its stop sent, the next
-queued run free to start). ``output_bytes`` is what the run's cell added to the
-notebook's outputs (display data and its updates), the bulk of what a saved notebook
-grows by (widget state aside).
+queued run free to start). ``cpu_seconds`` is the process's CPU time over the cell (all
+its threads; steadier than wall time on a busy machine; ``cpu_ratio`` as ``ratio``).
+``output_bytes`` is what the run's cell added to the notebook's outputs (display data and
+its updates), the bulk of what a saved notebook grows by (widget state aside).
 
-    python bench/kernel.py [--events 20000] [--repeat 5]
+``--against SRC`` runs every figure a second time with the livescan of another tree
+(``SRC`` is its ``src`` directory: its own kernel and plain-Python runs), alternated run by
+run with this tree's, so two versions are compared within the same minutes of a shared
+machine; the second tree's figures are printed under ``"against"``.
+
+    python bench/kernel.py [--events 20000] [--repeat 5] [--against /path/to/other/src]
 """
 
 from __future__ import annotations
@@ -62,10 +68,11 @@ SCENARIOS: dict[str, str] = {
 }
 
 RUN = """
-t0, w0 = time.perf_counter(), time.time()
+t0, w0, c0 = time.perf_counter(), time.time(), time.process_time()
 h = RE(count([det], {n}), subs)
 await h
 print('ELAPSED', time.perf_counter() - t0)
+print('CPU', time.process_time() - c0)
 print('RUN', h.end_time - w0)
 """
 
@@ -76,18 +83,19 @@ from livescan.plans import count
 from livescan.sim import det
 RE = RunEngine(display=False)
 RE(count([det], 100))
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 RE(count([det], {n}))
 print('ELAPSED', time.perf_counter() - t0)
+print('CPU', time.process_time() - c0)
 """
 
 
 class Kernel:
     """A kernel we send cells to; collects their output messages."""
 
-    def __init__(self) -> None:
+    def __init__(self, src: str | None = None) -> None:
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(env=dict(os.environ), cwd=str(REPO))
+        self.km.start_kernel(env=_env(src), cwd=str(REPO))
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
@@ -126,55 +134,96 @@ def _elapsed(stdout: str, key: str = "ELAPSED") -> float:
     raise RuntimeError(f"no timing in {stdout!r}")
 
 
-def plain(n: int) -> float:
-    out = subprocess.run(
+def _env(src: str | None) -> dict[str, str]:
+    """This process's environment; with ``src``, livescan is imported from there."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(Path(src).resolve())
+    return env
+
+
+def plain(n: int, src: str | None = None) -> str:
+    return subprocess.run(
         [sys.executable, "-c", PLAIN.format(n=n)],
         capture_output=True,
         text=True,
         check=True,
         cwd=REPO,
+        env=_env(src),
     ).stdout
-    return _elapsed(out)
+
+
+class Tree:
+    """One livescan tree's kernel and the figures measured with it."""
+
+    def __init__(self, src: str | None) -> None:
+        self.src = src
+        self.times: dict[str, list[float]] = {"plain": [], **{k: [] for k in SCENARIOS}}
+        self.sizes: dict[str, list[int]] = {k: [] for k in SCENARIOS}
+        self.runs: dict[str, list[float]] = {k: [] for k in SCENARIOS}
+        self.cpu: dict[str, list[float]] = {k: [] for k in self.times}
+        self.kernel = Kernel(src)
+        self.kernel.run(SETUP)
+        warm = RUN.format(n=100).replace("subs", "[]")
+        self.kernel.run("RE = RunEngine(display=False)\n" + warm)
+
+    def measure(self, n: int, name: str) -> None:
+        """One run of scenario ``name`` (or plain Python)."""
+        if name == "plain":
+            out = plain(n, self.src)
+        else:
+            self.kernel.run(SCENARIOS[name])
+            out, size = self.kernel.run(textwrap.dedent(RUN.format(n=n)))
+            self.runs[name].append(_elapsed(out, "RUN"))
+            self.sizes[name].append(size)
+        self.times[name].append(_elapsed(out))
+        self.cpu[name].append(_elapsed(out, "CPU"))
+
+    def result(self, n: int) -> dict[str, Any]:
+        base = statistics.median(self.times["plain"])
+        cpu_base = statistics.median(self.cpu["plain"])
+        result: dict[str, Any] = {}
+        for name, values in self.times.items():
+            med = statistics.median(values)
+            entry: dict[str, Any] = {
+                "seconds": round(med, 4),
+                "events_per_s": round(n / med),
+                "ratio": round(base / med, 3),
+                "cpu_seconds": round(statistics.median(self.cpu[name]), 4),
+                "cpu_ratio": round(cpu_base / statistics.median(self.cpu[name]), 3),
+            }
+            if name in self.sizes:
+                run = statistics.median(self.runs[name])
+                entry["run_seconds"] = round(run, 4)
+                entry["run_ratio"] = round(base / run, 3)
+                entry["output_bytes"] = int(statistics.median(self.sizes[name]))
+            result[name] = entry
+        return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--against", metavar="SRC", help="another tree's src directory, "
+                        "measured alternately with this one")  # fmt: skip
     args = parser.parse_args()
     n = args.events
-    times: dict[str, list[float]] = {"plain": [], **{k: [] for k in SCENARIOS}}
-    sizes: dict[str, list[int]] = {k: [] for k in SCENARIOS}
-    runs: dict[str, list[float]] = {k: [] for k in SCENARIOS}
-    kernel = Kernel()
+    trees: list[Tree] = []
     try:
-        kernel.run(SETUP)
-        kernel.run("RE = RunEngine(display=False)\n" + RUN.format(n=100).replace("subs", "[]"))
+        trees.append(Tree(None))
+        if args.against:
+            trees.append(Tree(args.against))
         for _ in range(args.repeat):
-            times["plain"].append(plain(n))
-            for name, setup in SCENARIOS.items():
-                kernel.run(setup)
-                out, size = kernel.run(textwrap.dedent(RUN.format(n=n)))
-                times[name].append(_elapsed(out))
-                runs[name].append(_elapsed(out, "RUN"))
-                sizes[name].append(size)
+            for name in ("plain", *SCENARIOS):
+                for tree in trees:
+                    tree.measure(n, name)
     finally:
-        kernel.close()
-    base = statistics.median(times["plain"])
-    result: dict[str, Any] = {"events": n, "repeat": args.repeat}
-    for name, values in times.items():
-        med = statistics.median(values)
-        entry: dict[str, Any] = {
-            "seconds": round(med, 4),
-            "events_per_s": round(n / med),
-            "ratio": round(base / med, 3),
-        }
-        if name in sizes:
-            run = statistics.median(runs[name])
-            entry["run_seconds"] = round(run, 4)
-            entry["run_ratio"] = round(base / run, 3)
-            entry["output_bytes"] = int(statistics.median(sizes[name]))
-        result[name] = entry
+        for tree in trees:
+            tree.kernel.close()
+    result: dict[str, Any] = {"events": n, "repeat": args.repeat, **trees[0].result(n)}
+    if args.against:
+        result["against"] = {"src": args.against, **trees[1].result(n)}
     print(json.dumps(result, indent=2))
 
 

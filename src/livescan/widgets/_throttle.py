@@ -3,9 +3,17 @@
 Widgets never send a comm message per document. A callback appends to kernel-side
 buffers and calls :meth:`Throttle.poke`; the throttle runs the widget's ``flush`` at most
 ``max_rate`` times a second, on the running asyncio loop (the kernel's, or the loop a
-blocking ``RE()`` runs on). A flush that takes long delays the next one further, so that
-flushing never uses more than ``max_duty`` of the loop's time. ``flush_now`` (called at
+blocking ``RE()`` runs on). Flushes that take long delay the next one further, so that
+flushing uses at most ``max_duty`` of the loop's time, but never by more than
+``MAX_BACKOFF`` intervals, and a single slow flush (an import, a garbage collection) does
+not count: the delay follows the shorter of the last two flushes. ``flush_now`` (called at
 stop) always pushes the final state.
+
+Timer flushes fall on a grid of the throttle's interval on the loop's clock, so widgets
+with the same rate (or rates that divide each other, 20 and 10 Hz) flush in the same loop
+iteration: in a kernel every burst of comm messages wakes ipykernel's IOPub thread, which
+then takes the interpreter lock from the busy run, and one burst of several messages costs
+the run little more than one message alone.
 
 Without a running loop (documents fed by hand from plain code) the throttle flushes
 synchronously inside ``poke`` whenever the interval has passed, so the rate stays bounded.
@@ -15,15 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 
-__all__ = ["DEFAULT_MAX_RATE", "Throttle"]
+__all__ = ["DEFAULT_MAX_RATE", "MAX_BACKOFF", "Throttle"]
 
 logger = logging.getLogger(__name__)
 
 #: Default upper bound on flushes per second per widget.
 DEFAULT_MAX_RATE = 20.0
+#: Slow flushes delay the next one by at most this many intervals (``1 / max_rate``).
+MAX_BACKOFF = 5.0
+#: A timer flush this late (fraction of an interval) still counts from its grid point.
+_LATE_SLACK = 0.15
 
 
 class Throttle:
@@ -37,7 +50,8 @@ class Throttle:
         Upper bound on flushes per second (default 20).
     max_duty:
         Upper bound on the fraction of wall time spent flushing: a flush that took
-        ``t`` seconds delays the next by at least ``t / max_duty``.
+        ``t`` seconds (and the one before it) delays the next by ``t / max_duty``, at most
+        ``MAX_BACKOFF / max_rate``.
     clock:
         Monotonic clock (tests pass a fake one).
     """
@@ -62,6 +76,7 @@ class Throttle:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._next_allowed = float("-inf")
+        self._last_took = math.inf  # the first flush counts alone
         #: Number of flushes run so far.
         self.flushes = 0
         #: Errors raised by timer-driven flushes (logged, never raised into the loop).
@@ -86,8 +101,12 @@ class Throttle:
         if self._timer is not None and self._timer_loop is loop:
             return
         delay = max(0.0, self._next_allowed - self._clock())
+        # on the grid of the interval (loop time), so that throttles flush together
+        interval = 1.0 / self.max_rate
+        # (less a hair: clock reads and float rounding must not skip a grid point)
+        when = math.ceil((loop.time() + delay) / interval - 1e-3) * interval
         self._timer_loop = loop
-        self._timer = loop.call_later(delay, self._fire)
+        self._timer = loop.call_at(when, self._fire, loop, when)
 
     def flush_now(self) -> None:
         """Flush at once if anything is pending (errors propagate to the caller)."""
@@ -102,18 +121,18 @@ class Throttle:
         self._timer = None
         self._timer_loop = None
 
-    def _fire(self) -> None:
+    def _fire(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         self._timer = None
         self._timer_loop = None
         if not self._dirty:
             return
         try:
-            self._run()
+            self._run(late=max(0.0, loop.time() - when))
         except Exception as exc:  # a timer callback must not raise into the loop
             self.errors.append(exc)
             logger.exception("flushing %r failed", self._flush)
 
-    def _run(self) -> None:
+    def _run(self, late: float = 0.0) -> None:
         self._dirty = False
         t0 = self._clock()
         try:
@@ -121,4 +140,12 @@ class Throttle:
         finally:
             took = self._clock() - t0
             self.flushes += 1
-            self._next_allowed = t0 + max(1.0 / self.max_rate, took / self.max_duty)
+            interval = 1.0 / self.max_rate
+            # one slow flush alone does not back off; slow ones in a row do, boundedly
+            typical = min(took, self._last_took)
+            self._last_took = took
+            wait = min(max(interval, typical / self.max_duty), MAX_BACKOFF * interval)
+            # a timer that fired a little late (the loop was busy) keeps the grid: the
+            # next flush may come up to LATE_SLACK of an interval early, not earlier
+            early = late if late <= _LATE_SLACK * interval else 0.0
+            self._next_allowed = t0 - early + wait
