@@ -47,7 +47,9 @@ def test_png_fallback_draws_plot_raster_and_frame(RE, recorder) -> None:
     assert fallback_image([LiveTable(["det"], view="text")]) is None
 
 
-def test_bundle_keeps_the_widget_view(recorder) -> None:
+def test_bundle_keeps_the_widget_view_and_the_summary_goes_to_the_fallback(recorder) -> None:
+    """The live output is shown once and never updated (JupyterLab would build every view
+    in it again): its text must stay true, the run's summary is the fallback's first line."""
     import ipywidgets
 
     box = ipywidgets.VBox()
@@ -58,10 +60,12 @@ def test_bundle_keeps_the_widget_view(recorder) -> None:
 
     bundle = static_bundle(box, Handle())
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
-    assert (
-        bundle["text/plain"] == "count (scan 2): abort, 3/9 events in 1.2 s — aborted by the user"
-    )
+    assert bundle["text/plain"] == "count: live view; the run's summary follows"
     assert "image/png" not in bundle
+    assert (
+        fallback_text(Handle(), [])
+        == "count (scan 2): abort, 3/9 events in 1.2 s — aborted by the user"
+    )
 
 
 def test_any_view_that_implements_the_protocols_leaves_a_fallback() -> None:

@@ -108,17 +108,16 @@ def display_run(handle: ShownRun) -> ipywidgets.Box | None:
             display(placeholder_bundle(), raw=True, display_id=placeholder.display_id)
 
         remember_run(cell, handle, show_again)
-        _leave_fallback_at_the_end(handle, box, subs, output, placeholder)
+        _leave_fallback_at_the_end(handle, subs, placeholder)
     return box
 
 
-def _leave_fallback_at_the_end(
-    handle: ShownRun, box: ipywidgets.Box, subs: list[Any], output: Any, placeholder: Any
-) -> None:
-    """When the run finishes, its live output keeps the widget view (with a one-line
-    summary for plain viewers) and the placeholder below it becomes the static fallback:
-    text tables and a picture of the figures, drawn off the run's path. An awaited run
-    returns once the fallback is in place, so executed notebooks keep it."""
+def _leave_fallback_at_the_end(handle: ShownRun, subs: list[Any], placeholder: Any) -> None:
+    """When the run finishes, the placeholder below its live output becomes the static
+    fallback: the summary line, text tables and a picture of the figures, drawn off the
+    run's path. An awaited run returns once the fallback is in place, so executed
+    notebooks keep it. The live output is left alone: updating it would make JupyterLab
+    build every view in it again (see ``livescan.jupyter._fallback``)."""
     slot = handle.display
 
     def finished(h: Any) -> None:
@@ -126,7 +125,6 @@ def _leave_fallback_at_the_end(
             return
         slot.fallback_left = True
         try:
-            output.update(static_bundle(box, h), raw=True)
             run_fallback(h, subs, render_png, lambda b: placeholder.update(b, raw=True))
         except Exception:  # a fallback must never hide the run's own result
             log.exception("could not leave a static fallback for %r", h)

@@ -1,13 +1,16 @@
 """Static fallbacks: what a live output leaves behind for viewers that cannot run widgets.
 
-A run shown in a notebook has two outputs: the live view (status + widgets) and, below
-it, a placeholder. When the run ends the live view is updated in place with a one-line
-``text/plain`` summary next to the widget view, and the placeholder becomes the fallback:
-the text tables (first and last rows, bluesky's layout) and one PNG of every plot, raster
-and frame, as HTML, PNG and plain text. Where the live widgets render (JupyterLab,
-exported HTML with its widget scripts) the fallback hides itself; plain viewers,
-code-hosting sites and exported HTML without widget scripts show it, so an executed
-notebook reads like a logbook. It is bounded whatever the run's length.
+A run shown in a notebook has two outputs: the live view (status + widgets, with a line
+of ``text/plain`` that stays true) and, below it, a placeholder. When the run ends the
+placeholder becomes the fallback: the run's summary line, the text tables (first and last
+rows, bluesky's layout) and one PNG of every plot, raster and frame, as HTML, PNG and plain
+text. The live output itself is never updated: JupyterLab answers an update of a widget
+output by building every view in it again (the grid, the figures, the status: a 200-300 ms
+main-thread task at the end of a run with a table) and leaves the old views alive.
+Where the live widgets render (JupyterLab, exported HTML with its widget scripts) the
+fallback hides itself; plain viewers, code-hosting sites and exported HTML without widget
+scripts show it, so an executed notebook reads like a logbook. It is bounded whatever
+the run's length.
 
 Which views leave what is their own business: they implement the protocols
 :class:`~livescan.protocols.TextFallback` and :class:`~livescan.protocols.FigureFallback`.
@@ -68,8 +71,10 @@ def fallback_image(subs: Iterable[Any], *, dpi: int = 80) -> bytes | None:
 
 
 def static_bundle(widget: Any, handle: Any) -> dict[str, Any]:
-    """The finished run's live output: the widget view and its one-line summary."""
-    return widget_view_bundle(widget, status_line(handle))
+    """The run's live output: the widget view, and for plain viewers a line that stays
+    true (the summary is the first line of the fallback below it)."""
+    name = getattr(handle, "plan_name", None) or "run"
+    return widget_view_bundle(widget, f"{name}: live view; the run's summary follows")
 
 
 def run_fallback(
