@@ -171,21 +171,24 @@ ROW_HEADERS_JS = (
 )
 
 CLICK_JS = r"""
-async ([label, want]) => {
-  const button = Array.from(document.querySelectorAll('.livescan-run-status button'))
+async ([label, want, cell]) => {
+  // the run-status widget of notebook cell `cell` (null: the first one on the page)
+  const root = cell == null ? document : document.querySelectorAll('.jp-Notebook .jp-Cell')[cell];
+  const button = Array.from(root.querySelectorAll('.livescan-run-status button'))
                       .find((b) => b.innerText.trim() === label);
   const text = (sel) => {
-    const s = document.querySelector('.livescan-run-status ' + sel);
+    const s = root.querySelector('.livescan-run-status ' + sel);
     return s ? s.innerText.trim() : '';
   };
   const before = Number(text('.livescan-events'));
+  const wall = Date.now();
   const t0 = performance.now();
   button.click();
   while (text('.livescan-state') !== want) {
     if (performance.now() - t0 > 20000) return {ms: null, state: text('.livescan-state')};
     await new Promise((r) => requestAnimationFrame(r));
   }
-  return {ms: Math.round(performance.now() - t0),
+  return {ms: Math.round(performance.now() - t0), clicked_at: wall,
           events_at_click: before, events_at_state: Number(text('.livescan-events'))};
 }
 """
@@ -196,9 +199,12 @@ def sample(page) -> dict[str, Any]:
     return page.evaluate(SAMPLE_JS)
 
 
-def click_and_wait(page, label: str, state: str) -> dict[str, Any]:
-    """Click the run-status button ``label``; milliseconds until the widget shows ``state``."""
-    return page.evaluate(CLICK_JS, [label, state])
+def click_and_wait(page, label: str, state: str, cell: int | None = None) -> dict[str, Any]:
+    """Click the run-status button ``label`` (of notebook cell ``cell``'s run; None: the
+    first run on the page): ``ms`` until the widget shows ``state``, ``clicked_at`` (the
+    wall clock at the click, ms since the epoch: the kernel's ``time.time()`` clock), the
+    events shown at the click and at ``state``."""
+    return page.evaluate(CLICK_JS, [label, state, cell])
 
 
 def final_row_headers(page) -> list[int | None]:
