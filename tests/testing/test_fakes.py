@@ -97,3 +97,17 @@ def test_the_recorder_as_a_context_manager_records_and_is_undone() -> None:
         )
         assert slider.value == 9  # a message from the "browser" reached the widget
     assert comm.create_comm is before
+
+
+def test_the_examples_in_docs_testing_md_run(monkeypatch, tmp_path) -> None:
+    """docs/testing.md's two examples, run as written (their fixture made here)."""
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 2
+    names: dict[str, object] = {}
+    exec(compile("\n".join(blocks), str(doc), "exec"), names)
+    names["test_plot_shows_every_point"](CommRecorder().install(monkeypatch))
+    names["test_the_store_keeps_every_frame"](tmp_path)
