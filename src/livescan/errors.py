@@ -32,12 +32,12 @@ Thrown into a plan (BaseException, so ``except Exception`` does not swallow them
 
 **bluesky's classes catch ours.** Code written for bluesky catches
 ``bluesky.utils.RunEngineInterrupted``, ``FailedStatus``, ``IllegalMessageSequence``,
-``InvalidCommand``, ``RequestStop``/``RequestAbort``, ``WaitForTimeoutError``, the state
-machine's ``TransitionError`` and event-model's ``EventModelValueError``. livescan does not
-depend on bluesky (importing it costs ~1.8 s): when bluesky's module defining one of those
-classes is imported — before or after livescan — the matching livescan class gets it as an
-extra base class (``_BLUESKY_BASES``), so ``except bluesky.utils.FailedStatus`` catches
-livescan's ``DeviceError``.
+``InvalidCommand``, ``RequestStop``/``RequestAbort``/``PlanHalt``,
+``WaitForTimeoutError``, the state machine's ``TransitionError`` and event-model's
+``EventModelValueError``. livescan does not depend on bluesky (importing it costs ~1.8 s):
+when bluesky's module defining one of those classes is imported — before or after livescan
+— the matching livescan class gets it as an extra base class (``_BLUESKY_BASES``), so
+``except bluesky.utils.FailedStatus`` catches livescan's ``DeviceError``.
 """
 
 from __future__ import annotations
@@ -143,8 +143,9 @@ class RequestAbort(RunInterrupt):
     kind = "abort"
 
 
-class RequestHalt(RunInterrupt):
-    """The user halted the run (``RE.halt()``): no cleanup by the plan."""
+class RequestHalt(RunInterrupt, GeneratorExit):
+    """The user halted the run (``RE.halt()``): thrown into the plan as a GeneratorExit
+    (as bluesky's ``PlanHalt``): its ``finally`` blocks run, it may not yield again."""
 
     kind = "halt"
 
@@ -231,6 +232,7 @@ _BLUESKY_BASES: dict[str, dict[str, type]] = {
         "InvalidCommand": UnknownCommand,
         "RequestStop": RequestStop,
         "RequestAbort": RequestAbort,
+        "PlanHalt": RequestHalt,
     },
     "bluesky.run_engine": {"WaitForTimeoutError": WaitTimeout},
     "bluesky._vendor.super_state_machine.errors": {"TransitionError": IllegalStateTransition},

@@ -142,7 +142,7 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
                         delivered_interrupt = True
                         replay.clear()
                         if ctx.interrupt.kind == "halt":
-                            _close(plan)  # as bluesky: the plan hears it before devices stop
+                            _halt(plan, ctx.interrupt)  # before devices stop, as bluesky
                             break
                         throw = ctx.interrupt
                 elif ctx.pause_now:
@@ -227,6 +227,18 @@ async def execute(plan: Generator[Msg, Any, Any], ctx: RunContext) -> Outcome:
         raise RunEngineInterrupted(
             "the plan raised KeyboardInterrupt; the run was aborted"
         ) from exc
+
+
+def _halt(plan: Generator[Msg, Any, Any], halt: BaseException) -> None:
+    """Throw the halt (a GeneratorExit, as bluesky's PlanHalt) into the plan, then close
+    it: its ``finally`` blocks run, messages it yields are not carried out."""
+    try:
+        plan.throw(halt)
+    except (Interrupt, GeneratorExit, StopIteration):
+        pass
+    except Exception:
+        log.exception("the plan failed while it was halted")
+    _close(plan)
 
 
 def _close(plan: Generator[Msg, Any, Any]) -> None:
