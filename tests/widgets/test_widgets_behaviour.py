@@ -406,3 +406,27 @@ def test_liveraster_axes_come_from_the_grid_scans_motors(RE, recorder):
     RE(grid_scan([det4], motor1, -1, 1, 3, motor2, -3, 3, 4), fixed)
     assert [a.label for a in fixed.figure.axes[:2]] == ["a", "b"]
     assert fixed.extent == (0.0, 4.0, 0.0, 3.0)
+
+
+@pytest.mark.parametrize("plan", ["scan", "constant count"])
+def test_liveplot_line_joins_the_figure_after_the_scale_limits_it_needs(RE, recorder, plan):
+    """bqplot's Lines view throws in the page ("Error setting state: Cannot read properties
+    of undefined (reading 'x')") when a scale's limits change between its creation (the
+    figure's ``marks`` change) and its first draw: the page must get a run's limits first,
+    then the line with its points, then the figure holding it, and no limit change after."""
+    plot = LivePlot("det", "motor" if plan == "scan" else "seq_num")
+    motor.set(0.5)
+    RE(scan([det], motor, -1, 1, num=11) if plan == "scan" else count([det], num=5), plot)
+    line, scales = plot.runs[0].mark, {plot.x_scale.model_id, plot.y_scale.model_id}
+    ref = f"IPY_MODEL_{line.model_id}"
+    joined_at, limits = None, []
+    for k, (m, states) in enumerate(recorder.replay()):
+        if joined_at is None and ref in states.get(plot.figure.model_id, {}).get("marks", []):
+            joined_at = k
+            assert states[line.model_id]["x"]["shape"] == [11 if plan == "scan" else 5]
+        if m.comm_id in scales and m.method == "update" and {"min", "max"} & set(m.data["state"]):
+            limits.append(k)
+    assert joined_at is not None and list(plot.figure.marks) == [line]
+    assert limits and all(k < joined_at for k in limits), (limits, joined_at)
+    if plan != "scan":  # a constant reading: the y axis is padded around it
+        assert plot.y_scale.min < recorder.array(line, "y")[0] < plot.y_scale.max

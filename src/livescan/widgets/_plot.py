@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,9 @@ RUN_COLORS = (
 _PSEUDO_FIELDS = ("seq_num", "time")
 #: limits of an autoscaled axis before it has two distinct values (see ``_flush``)
 _UNIT = {"min": 0.0, "max": 1.0}
+#: a run's line joins the figure once its axes need no padding, or this long after its
+#: first points at the latest (see ``_join``)
+_JOIN_AFTER_S = 0.5
 
 
 @dataclass
@@ -42,6 +46,8 @@ class _Run:
     y: Column = field(default_factory=Column)
     decimator: MinMaxDecimator = field(default_factory=MinMaxDecimator)
     sent: int = 0  # points the browser has (before decimation)
+    joined: bool = False  # the mark is in the figure's marks
+    first_sent: float | None = None  # monotonic time of the first points sent
 
 
 class LivePlot(LiveWidget):
@@ -184,8 +190,7 @@ class LivePlot(LiveWidget):
             decimator=MinMaxDecimator(self.max_points),
         )
         self.runs.append(run)
-        self._current = run
-        self.figure.marks = [*self.figure.marks, mark]
+        self._current = run  # the mark joins the figure with its first points (_join)
 
     _pseudo_fields = _PSEUDO_FIELDS
 
@@ -238,9 +243,29 @@ class LivePlot(LiveWidget):
     def stop(self, doc: dict[str, Any]) -> None:
         self._throttle.flush_now()
         run = self._current
-        if run is not None and run.y.n == 0:
-            logger.warning("LivePlot(%r, %r) got no data in run %s", self.y, self.x, run.uid[:8])
+        if run is not None:
+            self._join(run)  # a run without points still shows in the legend
+            if run.y.n == 0:
+                logger.warning(
+                    "LivePlot(%r, %r) got no data in run %s", self.y, self.x, run.uid[:8]
+                )
         self._current = None
+
+    def _join(self, run: _Run) -> None:
+        """Put ``run``'s line into the figure (once), after every scale change it needed.
+
+        bqplot's Lines view listens to its scales before it has drawn once; a scale
+        change (``min``/``max``) reaching the page in that gap throws in the page ("Error
+        setting state: Cannot read properties of undefined (reading 'x')"). The page
+        builds that view when the figure's ``marks`` change, so a line joins the figure
+        only after the limits its points need went out, and only once those limits are
+        settled (no padding left to undo) or ``_JOIN_AFTER_S`` after its first points (a
+        constant reading stays padded): no limit change follows the join within a run
+        except that late return from padding. A line of one point draws nothing yet.
+        """
+        if not run.joined:
+            run.joined = True
+            self.figure.marks = [*self.figure.marks, run.mark]
 
     # -- browser side ------------------------------------------------------------------
     def _flush(self) -> None:
@@ -275,6 +300,12 @@ class LivePlot(LiveWidget):
             if lim is None:
                 _set_limits(scale, lim)
         run.sent = run.y.n
+        now = time.monotonic()
+        if run.first_sent is None:
+            run.first_sent = now
+        settled = all(lim is None for lim in limits.values())
+        if settled or now - run.first_sent >= _JOIN_AFTER_S:
+            self._join(run)
 
     def shown(self, run: int = -1) -> tuple[np.ndarray, np.ndarray]:
         """What the browser was last sent for one run: ``(x, y)`` after decimation."""
