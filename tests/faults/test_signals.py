@@ -177,3 +177,55 @@ def test_sigkill_loop_never_loses_a_recorded_document(tmp_path):
     assert all(not v for v in lost.values()), lost
     assert len(db) >= 4 and sum(1 for r in db if r.stop is None) >= 1
     db.close()
+
+
+STUCK_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from livescan import RunEngine
+    from livescan.plans import count
+    from livescan.sim import SimStatus
+
+    class Stuck:
+        name, parent = "stuck", None
+        def trigger(self):
+            print("stuck", flush=True)
+            time.sleep(60)  # blocks the engine's loop: no checkpoint comes
+            return SimStatus.finished()
+        def read(self):
+            return {"stuck": {"value": 0.0, "timestamp": time.time()}}
+        def describe(self):
+            return {"stuck": {"source": "x", "dtype": "number", "shape": []}}
+        def read_configuration(self):
+            return {}
+        def describe_configuration(self):
+            return {}
+
+    t0 = time.monotonic()
+    try:
+        RunEngine(display=False)(count([Stuck()], num=1))
+    except KeyboardInterrupt:
+        print(f"escaped after {time.monotonic() - t0:.1f} s", flush=True)
+    """
+)
+
+
+def test_the_fifth_ctrl_c_escapes_a_run_that_cannot_end(tmp_path):
+    """A device blocks the loop, so the pause the first two presses ask for never comes:
+    presses three and four say how many more force it, the fifth raises KeyboardInterrupt
+    at once."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", STUCK_CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "stuck"
+    for _ in range(5):
+        time.sleep(0.2)
+        child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    escaped = float(out.split("escaped after ")[1].split(" s")[0])
+    assert escaped < 10, out  # not the device's 60 s
+    assert "press Ctrl-C 2 more times to force" in err
+    assert "press Ctrl-C 1 more times to force" in err
