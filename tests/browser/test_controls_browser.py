@@ -107,9 +107,4 @@ def test_a_cell_run_twice_keeps_both_runs_on_screen(lab, lab_page):
     assert "scan 1" in scans[0] and "scan 2" in scans[1], scans
     assert _kernel_json(lab_page, "stops") == ["success", "success"]
     screenshot(lab_page.locator(".jp-Cell").nth(1), "controls-cell-twice")
-    # Known open bug (issue 8, found 01:15 UTC on 2026-12-02): since 7d55a82 (the six-comm
-    # run-status widget) a second run queued in the same cell makes one widget model's
-    # set_state throw in the page ("reading 'x'", in 3 of 4 tries; cause not found yet).
-    # Every other console error still fails this test.
-    known = "Error setting state: Cannot read properties of undefined (reading 'x')"
-    assert [e for e in errors if e != known] == []
+    assert errors == []  # no console error at all (a bqplot line once threw here)
