@@ -18,7 +18,10 @@ per-column ``TextRenderer(format='.3f')``, and the kernel sends full values (sor
 filtering stay numeric). The renderers must be part of the grid's first state: set on a
 grid already shown, they lose a race in ipydatagrid 1.4's view (its initial, empty
 renderer set can land last), and the browser silently keeps its default format. So each
-new set of columns gets a new grid, made with its renderers, in the same box.
+new set of columns gets a new grid, made with its renderers, in the same box. Renderers
+(three comms each: the renderer and its two colour expressions) are shared by every grid
+of the kernel that shows the same format, and never closed: a new grid per run opens one
+comm, not ten.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ import time as ttime
 import warnings
 from typing import Any
 
+import comm
 import ipywidgets
 import numpy as np
 import pandas as pd
 from bqplot.traits import array_to_json
 from ipydatagrid import DataGrid, StreamingDataGrid, TextRenderer
+from ipydatagrid.cellrenderer import Expr
 from ipydatagrid.datagrid import _data_to_json
 
 from livescan.widgets._base import NoFrontendWarning, frontend_available
@@ -48,9 +53,56 @@ _NUMERIC = ("number", "integer")
 _DEFAULT_PAGE_ROWS = 40
 
 
+class _KeptRenderer(TextRenderer):
+    """A TextRenderer that many grids of many runs show: closing one grid's widget tree
+    (the Dashboard closes what it replaces, with everything it holds) must not close it."""
+
+    def close(self) -> None:
+        return
+
+
+class _KeptExpr(Expr):
+    def close(self) -> None:
+        return
+
+
+class _SharedRenderers:
+    """The kernel's renderers by (format, alignment), and one pair of theme colour
+    expressions for all of them. Made again under another comm implementation (a test's
+    recorder; widgets made before a kernel was running)."""
+
+    def __init__(self) -> None:
+        self.factory: Any = None
+        self.renderers: dict[tuple[str | None, str], TextRenderer] = {}
+        self.colors: tuple[Expr, Expr] | None = None
+
+    def get(self, fmt: str | None, align: str = "left") -> TextRenderer:
+        if self.factory is not comm.create_comm:
+            self.factory, self.renderers, self.colors = comm.create_comm, {}, None
+        renderer = self.renderers.get((fmt, align))
+        if renderer is None or renderer.comm is None:
+            if self.colors is None:
+                self.colors = (_KeptExpr("default_value"), _KeptExpr("default_value"))
+            renderer = self.renderers[(fmt, align)] = _KeptRenderer(
+                format=fmt,
+                horizontal_alignment=align,
+                text_color=self.colors[0],
+                background_color=self.colors[1],
+            )
+        return renderer
+
+
+_renderer = _SharedRenderers().get
+
+
 def format_time(t: float) -> str:
     """``HH:MM:SS.f`` in local time, as the text LiveTable prints it."""
     return ttime.strftime("%H:%M:%S", ttime.localtime(t)) + f".{int((t % 1) * 10)}"
+
+
+#: the schema and fields ipydatagrid makes for a column range of given names and dtypes
+#: (the same for every grid of the kernel showing those columns)
+_HEADS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 class _ColumnsGrid(StreamingDataGrid):
@@ -62,7 +114,6 @@ class _ColumnsGrid(StreamingDataGrid):
     def __init__(self, view: TableGridView, *args: Any, **kwargs: Any) -> None:
         self._view = view
         self._stale = False
-        self._heads: dict[tuple[Any, ...], dict[str, Any]] = {}  # schema + fields per columns
         #: rows the browser last asked for (the rows on screen), first and last
         self.viewport = (0, _DEFAULT_PAGE_ROWS - 1)
         super().__init__(*args, **kwargs)
@@ -108,15 +159,16 @@ class _ColumnsGrid(StreamingDataGrid):
     def _serialize_rows(self, start: int, stop: int, c1: int, c2: int) -> tuple[Any, list[Any]]:
         """What ipydatagrid's ``_serialize_helper`` makes of rows ``start:stop``, columns
         ``c1..c2``, built from the columns directly: the schema and fields come from
-        ipydatagrid once per column range, the data from the numpy columns (a pandas frame
-        and ipydatagrid's table schema per push cost ~2 ms of each flush)."""
+        ipydatagrid once per column range and dtypes (in this kernel), the data from the
+        numpy columns (a pandas frame and ipydatagrid's table schema per push cost ~2 ms
+        of each flush)."""
         view = self._view
         names = ["time", *view.columns][c1 : c2 + 1]
-        key = (c1, c2, tuple(view.columns))
-        head = self._heads.get(key)
+        key = (c1, c2, tuple(view.columns), tuple(str(c._data.dtype) for c in view._values))
+        head = _HEADS.get(key)
         if head is None:  # the first push of these columns: ipydatagrid's own way
             value, first = self._serialize_helper(view._frame(start, stop).iloc[:, c1 : c2 + 1])
-            self._heads[key] = {k: v for k, v in value.items() if k != "data"}
+            _HEADS[key] = {k: v for k, v in value.items() if k != "data"}
             return value, list(first)
         rows = slice(start, stop)
         columns: dict[str, Any] = {"seq_num": view._seq.view()[rows]}
@@ -264,7 +316,8 @@ class TableGridView:
         if self.columns and 0 < self._seq.n <= self.static_rows:
             old = self.grid
             self.grid = DataGrid(self._frame(), renderers=self._make_renderers(),
-                                 layout=self._grid_layout, **self._sizes())  # fmt: skip
+                                 default_renderer=_renderer(None), layout=self._grid_layout,
+                                 **self._sizes())  # fmt: skip
             self.widget.children = (self.grid, self.summary)
             old.close()
         self._fallback_outputs.leave(self)
@@ -374,6 +427,7 @@ class TableGridView:
             self,
             self._frame(),
             renderers=renderers or {},
+            default_renderer=_renderer(None),
             **self._sizes(),
             layout=self._grid_layout,
         )
@@ -391,10 +445,10 @@ class TableGridView:
         renderers = {}
         for c in self.columns:
             if self.dtypes.get(c) == "integer":
-                renderers[c] = TextRenderer(format="d", horizontal_alignment="right")
+                renderers[c] = _renderer("d", "right")
             elif self.dtypes.get(c) == "number":
                 prec = int(self.precisions.get(c, 3))
-                renderers[c] = TextRenderer(format=f".{prec}f", horizontal_alignment="right")
+                renderers[c] = _renderer(f".{prec}f", "right")
         return renderers
 
     def _ipython_display_(self) -> None:
