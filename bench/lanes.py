@@ -1,13 +1,21 @@
 #!/usr/bin/env python
-"""What isolating the lossy lane costs: its own copy of every document.
+"""What the lossy lane costs: isolation copies, the lane itself, a slow subscriber.
 
-    .venv/bin/python bench/lanes.py [--repeat 5] [--points 2000]
+    .venv/bin/python bench/lanes.py [--repeat 5] [--points 2000] [--lane-points 20000]
 
 1. ``isolate(doc)`` alone, per document: a scalar event, an event with a 512x512 uint16
    frame, and a start document, vs ``copy.deepcopy`` of the same (what a full copy costs).
 2. A ``count`` through the real RunEngine with one trivial lossy subscriber (plus a
    lossless counter), with isolation as shipped vs with ``isolate`` replaced by the
    identity: scalars only (``det``) and with inline 64x64 frames (``direct_img``).
+3. The lane itself: a ``--lane-points`` count of ``det`` with no subscriber, with one
+   no-op page subscriber (what a widget costs the lane: ``accepts_event_pages``,
+   ``mutates_documents = False``), with one plain no-op function, and with both; extra
+   microseconds per event over no subscriber, and the garbage collections during the run.
+4. A subscriber sleeping 10 ms per event (per-run, a fresh one each run, as
+   ``bench/engine.py``) on a ``--points`` count and on a 10x longer one, and subscribed
+   once with ``RE.subscribe`` (its cost, measured in the first run, predicts its first
+   call in the next): slowdown over the same count with no subscriber.
 
 Medians of ``--repeat`` runs, the variants interleaved. Prints JSON.
 """
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import statistics
 import sys
@@ -91,15 +100,114 @@ def engine_cost(points: int, repeat: int) -> dict[str, Any]:
     return results
 
 
+class _NoOpWidget:
+    """What a live widget costs the lane, with a widget that does nothing."""
+
+    accepts_event_pages = True
+    mutates_documents = False
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> None:
+        pass
+
+
+def _noop(name: str, doc: dict[str, Any]) -> None:
+    pass
+
+
+def _timed_run(RE: Any, plan: Any, subs: Any) -> tuple[float, int]:
+    gc.collect()
+    before = sum(s["collections"] for s in gc.get_stats())
+    t0 = time.perf_counter()
+    RE(plan, subs)
+    elapsed = time.perf_counter() - t0
+    return elapsed, sum(s["collections"] for s in gc.get_stats()) - before
+
+
+def lane_cost(points: int, repeat: int) -> dict[str, Any]:
+    RE = RunEngine(display=False)
+    RE(count([det], num=100))
+    variants: dict[str, Any] = {
+        "none": [],
+        "page subscriber": [_NoOpWidget()],
+        "plain function": [_noop],
+        "both": [_NoOpWidget(), _noop],
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    collections: dict[str, list[int]] = {k: [] for k in variants}
+    for _ in range(repeat):
+        for label, subs in variants.items():
+            t, c = _timed_run(RE, count([det], num=points), subs)
+            times[label].append(t)
+            collections[label].append(c)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "events": points,
+        **{
+            label: {
+                "seconds": round(med[label], 4),
+                "lane_us_per_event": round(1e6 * (med[label] - med["none"]) / points, 2),
+                "gc_collections": statistics.median(collections[label]),
+            }
+            for label in variants
+        },
+    }
+
+
+class _Sleepy:
+    def __init__(self) -> None:
+        self.events = 0
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> None:
+        if name == "event":
+            self.events += 1
+            time.sleep(0.01)
+
+
+def slow_subscriber(points: int, repeat: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for n in (points, 10 * points):
+        RE = RunEngine(display=False)  # no subscriber, or a fresh one each run
+        RE(count([det], num=100))
+        RE_kept = RunEngine(display=False)  # one subscription for all its runs
+        kept = _Sleepy()
+        RE_kept.subscribe(kept)
+        RE_kept(count([det], num=n))  # its cost is first measured here
+        times: dict[str, list[float]] = {"none": [], "per-run": [], "subscribed once": []}
+        got: dict[str, list[int]] = {"per-run": [], "subscribed once": []}
+        for _ in range(repeat):
+            times["none"].append(_timed_run(RE, count([det], num=n), [])[0])
+            fresh = _Sleepy()
+            times["per-run"].append(_timed_run(RE, count([det], num=n), [fresh])[0])
+            got["per-run"].append(fresh.events)
+            before = kept.events
+            times["subscribed once"].append(_timed_run(RE_kept, count([det], num=n), [])[0])
+            got["subscribed once"].append(kept.events - before)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        out[f"{n} events"] = {
+            "seconds_without": round(med["none"], 4),
+            **{
+                label: {
+                    "slowdown": round(med[label] / med["none"], 3),
+                    "events_delivered": statistics.median(got[label]),
+                }
+                for label in got
+            },
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--points", type=int, default=2000)
+    parser.add_argument("--lane-points", type=int, default=20000)
     args = parser.parse_args(argv)
     result = {
         "python": sys.version.split()[0],
         "per_document": per_doc(args.repeat),
         "engine_count_with_one_lossy_subscriber": engine_cost(args.points, args.repeat),
+        "lane_itself": lane_cost(args.lane_points, args.repeat),
+        "slow_subscriber_10ms_per_event": slow_subscriber(args.points, args.repeat),
     }
     print(json.dumps(result, indent=2))
     return result

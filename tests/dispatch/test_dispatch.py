@@ -320,3 +320,23 @@ def test_a_slow_lossy_subscriber_never_costs_a_fast_one_an_event(RE, slow_first)
     assert 0 < seen["slow"] < 300
     (label, skipped), *others = handles[-1].skipped.items()  # counted per subscriber
     assert not others and label.endswith(".slow") and skipped == 300 - seen["slow"]
+
+
+def test_a_subscribers_cost_predicts_its_first_call_of_the_next_run() -> None:
+    now = [0.0]
+    lane = LossyLane(budget=0.2, total_budget=1.0, grace=0.0, clock=lambda: now[0])
+    calls: list[str] = []
+
+    def cb(name, doc):
+        calls.append(name)
+        if name == "event":
+            now[0] += 10.0  # far more than a 20-event run's budget
+
+    lane.add(Subscription(1, cb))
+    for run in (1, 2):
+        calls.clear()
+        lane.begin_run()
+        feed_run(lane, now)
+        # run 1: its first call, of unknown cost, is made; run 2: predicted, it is not
+        assert calls.count("event") == (1 if run == 1 else 0)
+        assert calls[-1] == "stop" and lane.stats[1].skipped == 20 - calls.count("event")

@@ -69,6 +69,10 @@ class Dispatcher:
         over budget (counted as skipped). The engine calls it whenever it yields or waits."""
         self.lossy.drain(force=force)
 
+    async def settle(self) -> None:
+        """Wait a little for the lossy lane's async callbacks, then cancel them."""
+        await self.lossy.settle()
+
     async def flush(self) -> None:
         """Before a stop is composed: ``flush()`` every lossless subscriber that has one;
         raises :class:`LosslessFailure` if one fails."""
@@ -85,7 +89,7 @@ class Dispatcher:
             return False
         sink = self.lossy.event_sink
         if sink is not None:
-            sink(doc)
+            sink(doc, True)  # the engine built it for the lossy lane alone
         return True
 
     async def emit(self, name: str, doc: dict[str, Any]) -> None:

@@ -4,7 +4,8 @@ Budget. Each subscriber may spend at most ``budget`` (default 20 %) of the run's
 wall-clock time on per-point documents (event, event_page, resource, datum), and all of
 them together at most ``total_budget`` (50 %), plus a small ``grace``. The check is
 predictive: a call is made only if the subscriber's time so far plus the expected cost
-of this call (a running average) fits. Start, descriptor and stop (set-up and tear-down)
+of this call (a running average, kept from run to run) fits; a new subscription's first
+call, of unknown cost, is always made. Start, descriptor and stop (set-up and tear-down)
 are not charged.
 
 Falling behind. A subscriber over budget gets its documents queued. In the queue a newer
@@ -86,11 +87,13 @@ class LossyStats:
         "pending",
         "skipped",
         "spent",
+        "wake",
     )
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.pending: deque[tuple[str, dict[str, Any]]] = deque()
+        #: (name, document, copy it on delivery to a subscriber that may edit it)
+        self.pending: deque[tuple[str, dict[str, Any], bool]] = deque()
         self.held = 0  # events in the event pages waiting in ``pending``
         self.spent = 0.0
         self.cost = 0.0  # running average of one charged call
@@ -98,6 +101,7 @@ class LossyStats:
         self.skipped = 0
         self.errors = 0
         self.busy = 0  # tasks of this subscriber still running
+        self.wake = 0.0  # (lane clock) not within its budget before then
 
 
 class LossyLane:
@@ -132,9 +136,10 @@ class LossyLane:
         self._pagers: Pairs = ()  # take events as pages
         self._plain: Pairs = ()  # take events one by one
         self._copy = False  # a subscriber may edit what it gets
+        self._copy_pages = False  # a page subscriber may
         self._pages: _Pages | None = None
         self._isolated: tuple[Any, Any] = (None, None)  # (a document, its copy)
-        self.event_sink: Callable[[dict[str, Any]], None] | None = None
+        self.event_sink: Callable[[dict[str, Any], bool], None] | None = None
 
     # -- subscriptions -------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -146,6 +151,7 @@ class LossyLane:
         self._pagers = tuple((sub, st) for sub, st in events if sub.pages)
         self._plain = tuple((sub, st) for sub, st in events if not sub.pages)
         self._copy = any(not sub.readonly for sub in self.subs.values())
+        self._copy_pages = any(not sub.readonly for sub, _ in self._pagers)
         #: what an event is handed to (None: no subscriber takes events)
         self.event_sink = self.emit_event if events else None
 
@@ -169,11 +175,17 @@ class LossyLane:
         return True
 
     def begin_run(self) -> None:
-        """Reset the clock and the counters: budgets are per run."""
+        """Reset the clock and the counters: budgets are per run. A subscriber's measured
+        cost per call is kept: it predicts its first call of this run too (else a
+        subscription's first call is always made, whatever it costs)."""
         self._pages = None
         self._t0 = self.clock()
         self._spent_total = 0.0
+        old = self.stats
         self.stats = {token: LossyStats(sub.label) for token, sub in self.subs.items()}
+        for token, st in self.stats.items():
+            if token in old:
+                st.cost = old[token].cost
         self._isolated = (None, None)
         self._rebuild()
 
@@ -185,40 +197,61 @@ class LossyLane:
             return
         if self._pages is not None:
             self._close_page()  # the events before this document go first
-        if name == "event_page" and self._copy:
-            doc = isolate(doc)  # (pages are not copied lazily: see _call)
+        copy = self._copy
+        if name == "event_page" and copy:
+            doc, copy = isolate(doc), False  # (page subscribers share one copy)
         charged = name in _CHARGED
         for sub, st in self._pairs:
             if sub.name != "all" and sub.name != name:
                 continue
             if st.pending:
-                self._enqueue(sub, st, name, doc)
+                self._enqueue(sub, st, name, doc, copy)
                 self._drain(sub, st, force=name == "stop" and not sub.complete)
             elif not charged or self._allowed(st):
-                self._call(sub, st, name, doc)
+                self._call(sub, st, name, doc, copy)
             else:
-                self._enqueue(sub, st, name, doc)
+                self._enqueue(sub, st, name, doc, copy)
 
-    def emit_event(self, doc: dict[str, Any]) -> None:
-        """Hand one event to the subscribers (the common case of :meth:`emit`)."""
+    def emit_event(self, doc: dict[str, Any], private: bool = False) -> None:
+        """Hand one event to the subscribers (the common case of :meth:`emit`).
+        ``private``: nothing outside the lossy lane holds ``doc`` or its dicts (the
+        engine built it for the lossy lane alone), so a subscriber that may edit it
+        needs a copy only if it carries arrays or other containers."""
         if self._pagers:
             pages = self._pages
             if pages is None or doc["descriptor"] != pages.descriptor:
                 if pages is not None:
                     self._close_page()
-                pages = self._pages = _Pages(doc["descriptor"], self._copy)
+                pages = self._pages = _Pages(doc["descriptor"], self._copy_pages)
             events = pages.events
             events.append(doc)
             if len(events) >= _FOLD:
                 pages.fold()
+        if not self._plain:
+            return
+        copy = self._copy
+        if copy and private:
+            copy = not _flat(doc["data"])
+        clock = self.clock
         for sub, st in self._plain:
-            if st.pending:
-                self._enqueue(sub, st, "event", doc)
-                self._drain(sub, st, force=False)
+            pending = st.pending
+            if pending:
+                last = pending[-1]
+                if (
+                    last[0] == "event"
+                    and not sub.complete
+                    and last[1]["descriptor"] == doc["descriptor"]
+                ):
+                    pending[-1] = ("event", doc, copy)  # (what _enqueue does, inlined)
+                    st.skipped += 1
+                else:
+                    self._enqueue(sub, st, "event", doc, copy)
+                if clock() >= st.wake:
+                    self._drain(sub, st, force=False)
             elif self._allowed(st):
-                self._call(sub, st, "event", doc)
+                self._call(sub, st, "event", doc, copy)
             else:
-                self._enqueue(sub, st, "event", doc)
+                self._enqueue(sub, st, "event", doc, copy)
 
     def drain(self, *, force: bool = False) -> None:
         """Deliver pages and queued documents while budgets allow; with ``force`` (the
@@ -243,6 +276,7 @@ class LossyLane:
             return False
         elapsed = self.clock() - self._t0
         if st.spent + st.cost > self.budget * elapsed + self.grace:
+            st.wake = self._t0 + (st.spent + st.cost - self.grace) / self.budget
             return False
         # the lane's total budget never holds back a subscriber that spent no more than
         # its equal share of it: a slow subscriber cannot cost a fast one an event
@@ -259,15 +293,17 @@ class LossyLane:
         for page in pages.done():
             for sub, st in self._pagers:
                 if not st.pending and self._allowed(st):
-                    self._call(sub, st, "event_page", page)
+                    self._call(sub, st, "event_page", page, False)
                 else:
-                    self._enqueue(sub, st, "event_page", page)
+                    self._enqueue(sub, st, "event_page", page, False)
 
-    def _enqueue(self, sub: Subscription, st: LossyStats, name: str, doc: dict[str, Any]) -> None:
+    def _enqueue(
+        self, sub: Subscription, st: LossyStats, name: str, doc: dict[str, Any], copy: bool
+    ) -> None:
         pending = st.pending
         if name == "event_page":
             st.held += len(doc["seq_num"])
-            pending.append((name, doc))
+            pending.append((name, doc, copy))
             if st.held > self.max_page and not sub.complete:
                 self._trim(st)
             return
@@ -275,20 +311,20 @@ class LossyLane:
             # replace the newest undelivered event of this stream since the last
             # non-event document: the subscriber sees the latest state, in order
             for i in range(len(pending) - 1, -1, -1):
-                pname, pdoc = pending[i]
+                pname, pdoc, _ = pending[i]
                 if pname != "event":
                     break
                 if pdoc["descriptor"] == doc["descriptor"]:
                     del pending[i]
                     st.skipped += 1
                     break
-        pending.append((name, doc))
+        pending.append((name, doc, copy))
 
     def _trim(self, st: LossyStats) -> None:
         """Drop the oldest waiting events beyond ``max_page`` (counted as skipped)."""
         excess = st.held - self.max_page
-        kept: deque[tuple[str, dict[str, Any]]] = deque()
-        for pname, pdoc in st.pending:
+        kept: deque[tuple[str, dict[str, Any], bool]] = deque()
+        for pname, pdoc, pcopy in st.pending:
             if excess > 0 and pname == "event_page":
                 n = len(pdoc["seq_num"])
                 drop = min(n, excess)
@@ -298,7 +334,7 @@ class LossyLane:
                 if drop == n:
                     continue
                 pdoc = _slice_page(pdoc, drop)
-            kept.append((pname, pdoc))
+            kept.append((pname, pdoc, pcopy))
         st.pending = kept
 
     def _drain(
@@ -310,7 +346,7 @@ class LossyLane:
         pending = st.pending
         every = final and sub.complete
         while pending:
-            name, doc = pending[0]
+            name, doc, copy = pending[0]
             if name not in _CHARGED or every or self._allowed(st):
                 pending.popleft()
             elif force and name != "event":
@@ -323,7 +359,7 @@ class LossyLane:
                 return
             if name == "event_page":
                 doc = self._joined(st, doc)
-            self._call(sub, st, name, doc)
+            self._call(sub, st, name, doc, copy)
 
     @staticmethod
     def _joined(st: LossyStats, page: dict[str, Any]) -> dict[str, Any]:
@@ -335,17 +371,19 @@ class LossyLane:
         st.held -= sum(len(p["seq_num"]) for p in pages)
         return pages[0] if len(pages) == 1 else _join_pages(pages)
 
-    def _call(self, sub: Subscription, st: LossyStats, name: str, doc: dict[str, Any]) -> None:
-        if self._copy and not sub.readonly and name != "event_page":
+    def _call(
+        self, sub: Subscription, st: LossyStats, name: str, doc: dict[str, Any], copy: bool
+    ) -> None:
+        if copy and not sub.readonly:
             # copied when delivered, once for every subscriber that gets it: an event
             # that is coalesced away is never copied
             last = self._isolated
             if last[0] is doc:
                 doc = last[1]
             else:
-                copy = isolate(doc)
-                self._isolated = (doc, copy)
-                doc = copy
+                mine = isolate(doc)
+                self._isolated = (doc, mine)
+                doc = mine
         clock = self.clock
         t = clock()
         try:
@@ -357,7 +395,10 @@ class LossyLane:
         finally:
             st.delivered += 1
             if name in _CHARGED:
-                self._charge(st, clock() - t)
+                dt = clock() - t
+                st.spent += dt
+                self._spent_total += dt
+                st.cost = dt if st.cost == 0.0 else 0.7 * st.cost + 0.3 * dt
 
     def _charge(self, st: LossyStats, dt: float, *, average: bool = True) -> None:
         st.spent += dt
@@ -475,11 +516,20 @@ def _close(awaitable: Any) -> None:
 _ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
+def _flat(data: dict[str, Any]) -> bool:
+    """Whether every value of ``data`` is a plain scalar (nothing a callback could edit)."""
+    return _ATOMS.issuperset(map(type, data.values()))
+
+
 def isolate(obj: Any) -> Any:
     """The lossy lane's copy of a document: containers copied, arrays as read-only views."""
     t = type(obj)
-    if t is dict:  # the common case: plain values are shared, not visited
-        return {k: v if type(v) in _ATOMS else isolate(v) for k, v in obj.items()}
+    if t is dict:  # the common case: a C copy, then only the containers are visited
+        out = obj.copy()
+        for k, v in obj.items():
+            if type(v) not in _ATOMS:
+                out[k] = isolate(v)
+        return out
     if t is list:
         return [isolate(v) for v in obj]
     if t is np.ndarray:
@@ -574,9 +624,8 @@ def _columns(events: list[dict[str, Any]], iso: bool) -> dict[str, Any] | None:
         return None
     if iso:
         for col in page["data"].values():
-            for i, v in enumerate(col):
-                if type(v) not in _ATOMS:
-                    col[i] = isolate(v)
+            if not _ATOMS.issuperset(map(type, col)):
+                col[:] = [v if type(v) in _ATOMS else isolate(v) for v in col]
     return page
 
 

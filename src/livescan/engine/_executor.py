@@ -306,6 +306,7 @@ async def _finish(
         except KeyError:
             pass
     ctx.drain(force=True)  # the lossy subscribers that take every event catch up here
+    await ctx.dispatcher.settle()  # no async lossy callback outlives the plan
     if ctx.async_failure is not None and error is None and ctx.failure is None:
         # one of them raised while catching up (RE.ignore_callback_exceptions = False):
         # the run's stop is sent, so RE() raises it
