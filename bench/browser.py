@@ -27,12 +27,13 @@ y-tick labels on a drawn figure mid-run), ``clicks_ms`` (click → the state sho
 the page), ``console_errors`` / ``console_warnings``, ``notebook_bytes_added`` (the saved
 notebook after the run minus before it, saved once every run's static fallback has
 replaced its placeholder in the notebook's model; ``fallback_after_end_s``: from the
-end the page showed to then), ``pause_check``
-(f: events the kernel read between the Pause click and the Resume click, from the events'
-own times against the page's clock at the clicks: 1 = paused at the next checkpoint),
-``longtasks_worst`` / ``rtt_worst`` (where the worst moments were, seconds after the run
-cell ran). Each scenario's ``budgets`` judges issue 8's budgets on the medians (and counts
-the runs that missed each); ``budgets_missed`` lists the misses per scenario.
+end the page showed to then), ``pause_check`` (f: events the kernel read between the Pause
+click and the Resume click, from the events' own times against the page's clock at the
+clicks: 1 = paused at the next checkpoint), ``longtasks_worst`` / ``rtt_worst`` (where the
+worst moments were, seconds after the run cell ran), ``probe_ms`` (what each sample of the
+page took: the bench's own load on it). Each scenario's ``budgets`` judges issue 8's
+budgets on the medians (and counts the runs that missed each); ``budgets_missed`` lists
+the misses per scenario.
 """
 
 from __future__ import annotations
@@ -251,6 +252,7 @@ def run_scenario(lab: LabServer, context, key: str, index: int) -> dict[str, Any
             for t, d in sorted(tasks, key=lambda x: -x[1])[:3]
         ],
         "rtt_worst": [[round(ms, 1), *rest] for ms, *rest in result["rtt_worst"]],
+        "probe_ms": {"p50": _r(_pct(result["probe"], 0.5)), "max": _r(max(result["probe"]))},
         "lag_max": max(result["lags"]) if result["lags"] else None,
         "lag_final": final_lag,
         "ticks_min": min(result["ticks"]) if result["ticks"] else None,
@@ -408,6 +410,7 @@ def _sample_run(page, spec: dict[str, Any]) -> dict[str, Any]:
     check = TableCheck()
     clicks: dict[str, Any] = {}
     worst: list[tuple[float, float, int, str]] = []  # (ms, s since the cell ran, events, state)
+    probe: list[float] = []  # ms each sample of the page took (the bench's own load on it)
     t0 = time.monotonic()
     started = False
     next_tick = t0
@@ -421,7 +424,9 @@ def _sample_run(page, spec: dict[str, Any]) -> dict[str, Any]:
         a = time.perf_counter()
         page.evaluate("() => 1")
         ping = (time.perf_counter() - a) * 1000
+        a = time.perf_counter()
         s = sample(page)
+        probe.append((time.perf_counter() - a) * 1000)
         state = s["state"]
         if state == "running" or (state and state not in DONE_STATES):
             started = True
@@ -485,7 +490,8 @@ def _sample_run(page, spec: dict[str, Any]) -> dict[str, Any]:
     if fallback_s is None:
         fallback_s = time.monotonic() - end
     return {"rtt": rtt, "lags": lags, "ticks": ticks, "check": check, "clicks": clicks,
-            "run_s": run_s, "rtt_worst": worst, "fallback_s": fallback_s}  # fmt: skip
+            "run_s": run_s, "rtt_worst": worst, "fallback_s": fallback_s,
+            "probe": probe}  # fmt: skip
 
 
 def _shows_end(s: dict[str, Any]) -> bool:
