@@ -89,7 +89,10 @@ def test_enabled_buttons_keep_their_colours(RE, recorder):
 def test_abort_shows_before_the_widgets_end_of_run_flushes(RE, recorder):
     """The state a click leads to goes out before the live widgets' final flushes."""
     motor.delay = 0.01
-    plot = LivePlot("det", "motor")
+    # one flush per 5 s: after its first flush the plot holds every later point until the
+    # run's end, so its end-of-run flush always has points to send (at 20 Hz a timer flush
+    # could send the last ones before the click, and the test had nothing to compare)
+    plot = LivePlot("det", "motor", max_rate=0.2)
 
     async def main():
         handle = RE(scan([det], motor, -1, 1, num=300), plot)
