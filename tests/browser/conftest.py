@@ -3,8 +3,9 @@
 ``lab``          the :class:`_lab.LabServer` (session): ``lab.add_notebook(nb, name)``, ``lab.url``,
                  ``lab.token``, ``lab.root_dir``, ``lab.api(method, path)``.
 ``lab_browser``  the Playwright persistent Chromium context (session).
-``lab_page``     a fresh page (per test); at the end the test's kernels are shut down and, when
-                 the test failed, a screenshot and the browser console go to test-artifacts/.
+``lab_page``     a fresh page (per test); at the end the test's kernels are shut down, a test
+                 whose page logged a console error fails, and when the test failed, a
+                 screenshot and the browser console go to test-artifacts/.
 
 The helpers that drive a page (``open_notebook``, ``run_all``, ``widget_value``, ``eval_views``,
 ``wait_for_js``, ``screenshot``, …) live in ``_lab.py``.
@@ -74,3 +75,7 @@ def lab_page(request, lab, lab_browser):
         (ARTIFACTS / f"{stem}.console.txt").write_text("\n".join(console))
     page.close()
     lab.shutdown_sessions()
+    errors = [line for line in console if line.startswith(("error: ", "pageerror: "))]
+    if errors and not any(r.failed for r in reports.values()):
+        # issue 8's budget: 0 console errors in any scenario, for every test on a lab page
+        pytest.fail("the page logged console errors:\n" + "\n".join(errors), pytrace=False)
