@@ -3,9 +3,11 @@
 With a table, a plot and the run status on screen (so the page and the kernel exchange comm
 messages all run long), the button is clicked on the page as a user does. A background run
 (``h = RE(plan)``, cell finished) ends with exactly one stop, ``exit_status='abort'``; an
-awaited run (the tutorials' ``await RE(plan)``) ends the same and its cell shows one error
-line, ``RunEngineInterrupted: …``, no traceback. Each round is repeated: the interrupt must
-work every time, not most times. The documents are counted in the kernel.
+awaited run (the tutorials' ``await RE(plan)``, the notebook's blocking ``RE()``) pauses at
+the next checkpoint, as Ctrl-C pauses bluesky's ``RE()``: its cell shows one error line,
+``RunEngineInterrupted: … paused …``, no traceback, and ``RE.abort()`` then ends it. Each
+round is repeated: the interrupt must work every time, not most times. The documents are
+counted in the kernel.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def _stops_settle(page, expected: int) -> list:
     return _kernel_json(page, "list(zip(stops, why))")
 
 
-def test_interrupt_button_ends_background_and_awaited_runs(lab, lab_page):
+def test_interrupt_button_ends_a_background_run_and_pauses_an_awaited_one(lab, lab_page):
     page = lab_page
     errors = console_errors(page)
     name = lab.add_notebook(notebook_of(SETUP, BACKGROUND, AWAITED), "interrupt-button")
@@ -126,24 +128,31 @@ def test_interrupt_button_ends_background_and_awaited_runs(lab, lab_page):
         if round_ == 0:
             screenshot(page.locator(".jp-Cell").nth(1), "interrupt-background")
 
-        # an awaited run: the cell is busy until the run ends, then shows one line
+        # an awaited run (the notebook's blocking RE()): the button pauses it, as Ctrl-C
+        # pauses bluesky's RE(); the cell ends with one line; RE.abort() then ends it
         kernel_exec(page, "stops.clear(); why.clear()")
         _run_cell(page, 2)
         _run_going(page, 2)
         clicked = _click_interrupt(page)
-        _ended(page, lab, 2, clicked)
+        try:
+            _shows(page, 2, "paused")
+        except TimeoutError:
+            raise AssertionError(f"clicked {clicked} UTC: no 'paused' shown") from None
         wait_for_js(page, "() => window.__livescan.kernelIdle()", timeout=30)
         outputs = notebook_cells(page)[2]["outputs"]
         errs = [o for o in outputs if o["output_type"] == "error"]
         assert len(errs) == 1, (round_, outputs)
         tb = strip_ansi("\n".join(errs[0]["traceback"]))
         assert tb.startswith("RunEngineInterrupted: scan ") and "\n" not in tb, (round_, tb)
-        assert "CancelledError" not in tb and "exit_status='abort'" in tb, (round_, tb)
-        stops = _stops_settle(page, 1)
-        assert stops == [["abort", "interrupted (KeyboardInterrupt)"]], (round_, stops)
-        assert _kernel_json(page, "RE.state") == "idle"
+        assert "CancelledError" not in tb and " paused after " in tb, (round_, tb)
+        assert _kernel_json(page, "[RE.state, len(stops)]") == ["paused", 0], round_
         if round_ == 0:
-            screenshot(page.locator(".jp-Cell").nth(2), "interrupt-awaited")
+            screenshot(page.locator(".jp-Cell").nth(2), "interrupt-awaited-paused")
+        kernel_exec(page, "RE.abort('aborted after the interrupt')")
+        _shows(page, 2, "abort")
+        stops = _stops_settle(page, 1)
+        assert stops == [["abort", "aborted after the interrupt"]], (round_, stops)
+        assert _kernel_json(page, "RE.state") == "idle"
 
     # afterwards an interrupt with nothing running changes nothing
     _click_interrupt(page)

@@ -174,7 +174,10 @@ def test_interrupt_button_aborts_a_background_run_while_widgets_talk(kernel):
     assert out["stdout"].split()[0] == "success"
 
 
-def test_interrupt_button_ends_an_awaited_run_in_one_line(kernel):
+def test_interrupt_button_pauses_an_awaited_run_as_ctrl_c_pauses_bluesky(kernel):
+    """``await RE(plan)`` is the notebook's blocking ``RE()``: the interrupt button pauses
+    it at the next checkpoint, the cell ends with one line, and RE.resume() / RE.abort()
+    go on from there, as after Ctrl-C on bluesky's RunEngine."""
     km, kc = kernel
     assert not _execute(kc, SETUP)["errors"]
     msg_id = kc.execute("h = RE(scan([det], motor, -1, 1, num=400))\nresult = await h")
@@ -186,10 +189,28 @@ def test_interrupt_button_ends_an_awaited_run_in_one_line(kernel):
     assert error["ename"] == "RunEngineInterrupted"
     assert len(error["traceback"]) == 1, error["traceback"]  # one line, no internals
     line = error["traceback"][0]
-    assert "CancelledError" not in line and "exit_status='abort'" in line, line
+    assert "CancelledError" not in line and " paused after " in line, line
+    assert "RE.resume()" in line and "RE.abort()" in line, line
     state = _report(kc)
-    assert state["done"] and state["exit"] == "abort" and state["state"] == "idle"
-    assert state["stops"] == [["abort", "interrupted (KeyboardInterrupt)"]]
+    assert not state["done"] and state["state"] == "paused" and state["stops"] == [], state
+    paused_at = state["events"]
+    # RE.resume() continues where it paused: every point once, one stop
+    out = _execute(kc, "RE.resume()\nr = await h\nprint(r.exit_status, h.num_events)")
+    assert not out["errors"], out["errors"]
+    assert out["stdout"].split() == ["success", "400"], (out, paused_at)
+    assert _report(kc)["stops"] == [["success", ""]]
+    # a second run: interrupt, then RE.abort() ends it with one stop
+    _execute(kc, "docs.clear()")
+    msg_id = kc.execute("h = RE(scan([det], motor, -1, 1, num=400))\nresult = await h")
+    time.sleep(1.5)
+    km.interrupt_kernel()
+    out = _collect(kc, msg_id, timeout=30)
+    assert [e["ename"] for e in out["errors"]] == ["RunEngineInterrupted"], out
+    out = _execute(kc, "RE.abort()\nr = await h\nprint(r.exit_status)")
+    assert not out["errors"], out["errors"]
+    state = _report(kc)
+    assert state["done"] and state["exit"] == "abort" and state["state"] == "idle", state
+    assert len(state["stops"]) == 1 and state["stops"][0][0] == "abort", state
     # a plain interrupt of a sync cell is still ipykernel's KeyboardInterrupt
     msg_id = kc.execute("import time\ntime.sleep(30)")
     time.sleep(1.0)

@@ -346,20 +346,51 @@ class RunHandle:
             try:
                 return await asyncio.shield(self._future)
             except asyncio.CancelledError:
-                # the awaiting cell was cancelled: end the run cleanly
-                by_sigint = interrupted()
-                self._end_early(
-                    "interrupted (KeyboardInterrupt)"
-                    if by_sigint
-                    else "cancelled while awaiting the run"
-                )
-                if not by_sigint:
+                # the awaiting cell was cancelled
+                if not interrupted():
+                    self._end_early("cancelled while awaiting the run")
                     raise
-        # Jupyter's interrupt button: wait for the run's end, then say what happened in
-        # one line (not a CancelledError traceback through these internals)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(self._future)
+        # Jupyter's interrupt button does what Ctrl-C does to bluesky's RE(): the first
+        # press pauses at the next checkpoint, a second pauses at once; the cell then ends
+        # with one line (not a CancelledError traceback through these internals) and
+        # RE.resume() / RE.stop() / RE.abort() / RE.halt() go on from there
+        presses = 1
+        if self.engine._current is self:
+            self.engine._pause_on_ctrl_c(presses)
+        else:  # still queued: it never starts
+            self._end_early("interrupted (KeyboardInterrupt)")
+        while True:
+            with sigint_noticed() as interrupted:
+                try:
+                    await self._paused_or_done()
+                    break
+                except asyncio.CancelledError:
+                    if not interrupted():
+                        self._end_early("cancelled while awaiting the run")
+                        raise
+                    presses += 1
+                    if presses == 2 and self.engine._current is self:
+                        self.engine._pause_on_ctrl_c(presses)
         raise _interrupted(self._interrupted_message()) from None
+
+    async def _paused_or_done(self) -> None:
+        """Wait until this run has ended or is the engine's paused run."""
+        assert self._future is not None
+        paused = asyncio.Event()
+
+        def watch(_: RunHandle) -> None:
+            if self.engine.state == "paused" and self.engine._current is self:
+                paused.set()
+
+        self.add_listener(watch)
+        watch(self)
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(paused.wait())
+        watched: list[asyncio.Future[Any]] = [self._future, waiter]
+        try:
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            self.remove_listener(watch)
 
     def _end_early(self, reason: str) -> None:
         if self._finished:
@@ -373,6 +404,11 @@ class RunHandle:
     def _interrupted_message(self) -> str:
         scan = f"scan {self.scan_id}" if self.scan_id is not None else self.plan_name
         total = f"/{self.num_points}" if self.num_points else ""
+        if not self._finished and self.engine.state == "paused":
+            return (
+                f"{scan} paused after {self.num_events}{total} events; RE.resume() "
+                "continues it, RE.stop() or RE.abort() ends it"
+            )
         if not self._finished:
             return f"{scan} is ending (interrupted); RE.state is {self.engine.state}"
         if not self.uids:

@@ -16,8 +16,9 @@ ipykernel's own behaviour (KeyboardInterrupt, or the cancellation of an awaiting
 When the engine goes idle everything is given back.
 
 An awaited run (``await RE(plan)``) is cancelled by ipykernel on SIGINT;
-:func:`sigint_noticed` lets the handle tell that cancellation from others, so it can end
-the run and say so in one line instead of a ``CancelledError`` traceback.
+:func:`sigint_noticed` lets the handle tell that cancellation from others, so it can pause
+the run as Ctrl-C pauses bluesky's ``RE()`` (once: at the next checkpoint, twice: at once)
+and say so in one line instead of a ``CancelledError`` traceback.
 """
 
 from __future__ import annotations
