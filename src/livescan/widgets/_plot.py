@@ -245,6 +245,8 @@ class LivePlot(LiveWidget):
         run = self._current
         if run is not None:
             self._join(run)  # a run without points still shows in the legend
+            if len(self.runs) > 1:
+                self._resend_marks(run)
             if run.y.n == 0:
                 logger.warning(
                     "LivePlot(%r, %r) got no data in run %s", self.y, self.x, run.uid[:8]
@@ -266,6 +268,22 @@ class LivePlot(LiveWidget):
         if not run.joined:
             run.joined = True
             self.figure.marks = [*self.figure.marks, run.mark]
+
+    def _resend_marks(self, run: _Run) -> None:
+        """At the end of a run on a figure that already held lines, send the figure's
+        ``marks`` again, without and then with this run's line.
+
+        A reused figure is shown again in the new run's output, and bqplot's Figure view
+        only starts listening to ``marks`` once it has built the views of the marks it
+        found at first: a line that joined while that view was being built (``_join``) is
+        missing from it for good (seen in a fresh-clone run of the tutorial: the second
+        display of a reused plot without its second line). Sending the marks again at
+        the end gives every view of the figure the final set of lines; no limit change of
+        this run follows (the final flush went out before).
+        """
+        marks = list(self.figure.marks)
+        self.figure.marks = [m for m in marks if m is not run.mark]
+        self.figure.marks = marks
 
     # -- browser side ------------------------------------------------------------------
     def _flush(self) -> None:
