@@ -673,27 +673,14 @@ class RunEngine:
         """Run the loop until ``handle`` finishes or pauses (blocking mode)."""
         self._ensure_worker()
         assert handle._future is not None
-        paused = asyncio.Event()
-
-        def watch(h: RunHandle) -> None:
-            if self._state is S.PAUSED and self._current is handle:
-                paused.set()
-
-        handle.add_listener(watch)
-        watch(handle)
-        waiter = asyncio.ensure_future(paused.wait())
         try:
-            watched: list[asyncio.Future[Any]] = [handle._future, waiter]
-            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            await handle._paused_or_done()
         except asyncio.CancelledError:  # Ctrl-C: end the run cleanly, then propagate
             if not handle.done():
                 if self._current is handle:
                     self.abort("interrupted (KeyboardInterrupt)")
                 await asyncio.wait({handle._future})
             raise
-        finally:
-            waiter.cancel()
-            handle.remove_listener(watch)
         if handle.done():
             return handle.result()
         raise RunEngineInterrupted(
