@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from livescan.dispatch._subscriber import Subscription
+from livescan.documents import new_uids
 
 __all__ = ["CallbackFailure", "LossyLane", "LossyStats", "isolate"]
 
@@ -140,6 +141,7 @@ class LossyLane:
         self._pages: _Pages | None = None
         self._isolated: tuple[Any, Any] = (None, None)  # (a document, its copy)
         self.event_sink: Callable[[dict[str, Any], bool], None] | None = None
+        self.row_sink: Callable[[Any, int, dict[str, Any]], None] | None = None
 
     # -- subscriptions -------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -154,6 +156,9 @@ class LossyLane:
         self._copy_pages = any(not sub.readonly for sub, _ in self._pagers)
         #: what an event is handed to (None: no subscriber takes events)
         self.event_sink = self.emit_event if events else None
+        #: what a row of readings is handed to when page subscribers alone take events
+        #: (None: some subscriber needs each event as a document)
+        self.row_sink = self.emit_row if self._pagers and not self._plain else None
 
     def add(self, sub: Subscription) -> None:
         """Add a subscription."""
@@ -252,6 +257,18 @@ class LossyLane:
                 self._call(sub, st, "event", doc, copy)
             else:
                 self._enqueue(sub, st, "event", doc, copy)
+
+    def emit_row(self, descriptor: Any, seq_num: int, readings: dict[str, Any]) -> None:
+        """Take one event as a row of ``readings`` (``{key: {"value", "timestamp"}}``, as
+        devices read them) of the stream ``descriptor``, numbered ``seq_num`` (the
+        engine's per-event fast path when page subscribers alone take events): it goes
+        straight into the open page's columns, and no event document is ever made."""
+        pages = self._pages
+        if pages is None or descriptor["uid"] != pages.descriptor:
+            if pages is not None:
+                self._close_page()
+            pages = self._pages = _Pages(descriptor["uid"], self._copy_pages)
+        pages.row(seq_num, readings)
 
     def drain(self, *, force: bool = False) -> None:
         """Deliver pages and queued documents while budgets allow; with ``force`` (the
@@ -549,29 +566,46 @@ def isolate(obj: Any) -> Any:
 
 class _Pages:
     """The events of one stream collected for the page subscribers since the last
-    delivery. Every ``_FOLD`` events they are folded into the columns of an event_page
-    (list comprehensions), so the event documents are not held for long: holding a page's
-    worth of them made the garbage collector run every ~200 events."""
+    delivery. Event documents are folded into the columns of an event_page every
+    ``_FOLD`` events (list comprehensions), so they are not held for long: holding a
+    page's worth of them made the garbage collector run every ~200 events. Rows of
+    readings (:meth:`LossyLane.emit_row`) go into columns at once; their uids are made
+    when the page is done."""
 
-    __slots__ = ("chunks", "descriptor", "events", "iso")
+    __slots__ = ("chunks", "descriptor", "events", "iso", "rows")
 
     def __init__(self, descriptor: Any, iso: bool) -> None:
         self.descriptor = descriptor
         self.iso = iso  # values other than plain scalars become read-only views
         self.events: list[dict[str, Any]] = []
+        self.rows: _Rows | None = None  # rows taken since the last fold
         self.chunks: list[dict[str, Any]] = []  # event_pages, in order
 
+    def row(self, seq_num: int, readings: dict[str, Any]) -> None:
+        """Add one event as a row of readings (after the events collected before it)."""
+        rows = self.rows
+        if self.events or rows is None or readings.keys() != rows.data.keys():
+            self.fold()
+            rows = self.rows = _Rows(readings)
+        rows.seq_num.append(seq_num)
+        rows.time.append(_now())
+        data, stamps = rows.data, rows.timestamps
+        for k, r in readings.items():
+            data[k].append(r["value"])
+            stamps[k].append(r["timestamp"])
+
     def fold(self) -> None:
-        """Move the collected events into the last page (or new ones)."""
+        """Move the collected events (or rows) into the last page (or new ones)."""
+        rows = self.rows
+        if rows is not None:
+            self.rows = None
+            self._add(rows.page(self.descriptor, self.iso))
         events, self.events = self.events, []
         if not events:
             return
-        last = self.chunks[-1] if self.chunks else None
-        if last is not None and _extend(last, events, self.iso):
-            return
         page = _columns(events, self.iso)
         if page is not None:
-            self.chunks.append(page)
+            self._add(page)
             return
         # events of one stream with different fields: one page per run of equal fields
         start = 0
@@ -579,13 +613,47 @@ class _Pages:
             if i == len(events) or not _same_fields(events[i], events[start]):
                 page = _columns(events[start:i], self.iso)
                 assert page is not None
-                self.chunks.append(page)
+                self._add(page)
                 start = i
+
+    def _add(self, page: dict[str, Any]) -> None:
+        last = self.chunks[-1] if self.chunks else None
+        if last is not None and _joinable(last, page):
+            _append(last, page)
+        else:
+            self.chunks.append(page)
 
     def done(self) -> list[dict[str, Any]]:
         """The event_pages of everything collected."""
         self.fold()
         return self.chunks
+
+
+class _Rows:
+    """Columns of events taken as rows of readings, all with the same keys."""
+
+    __slots__ = ("data", "seq_num", "time", "timestamps")
+
+    def __init__(self, readings: dict[str, Any]) -> None:
+        self.seq_num: list[int] = []
+        self.time: list[float] = []
+        self.data: dict[str, list[Any]] = {k: [] for k in readings}
+        self.timestamps: dict[str, list[Any]] = {k: [] for k in readings}
+
+    def page(self, descriptor: Any, iso: bool) -> dict[str, Any]:
+        """These rows as an event_page (the keys and their order of an event's page)."""
+        page: dict[str, Any] = {
+            "descriptor": descriptor,
+            "uid": new_uids(len(self.seq_num)),
+            "time": self.time,
+            "seq_num": self.seq_num,
+            "data": self.data,
+            "timestamps": self.timestamps,
+            "filled": {},  # as an event's (empty) filled
+        }
+        if iso:
+            _isolate_columns(page)
+        return page
 
 
 _FOLD = 128
@@ -623,28 +691,30 @@ def _columns(events: list[dict[str, Any]], iso: bool) -> dict[str, Any] | None:
     except (KeyError, TypeError):
         return None
     if iso:
-        for col in page["data"].values():
-            if not _ATOMS.issuperset(map(type, col)):
-                col[:] = [v if type(v) in _ATOMS else isolate(v) for v in col]
+        _isolate_columns(page)
     return page
 
 
+def _isolate_columns(page: dict[str, Any]) -> None:
+    """Values other than plain scalars in ``page``'s data columns become read-only views."""
+    for col in page["data"].values():
+        if not _ATOMS.issuperset(map(type, col)):
+            col[:] = [v if type(v) in _ATOMS else isolate(v) for v in col]
+
+
+_now = time.time
 _DATA, _STAMPS, _FILLED = itemgetter("data"), itemgetter("timestamps"), itemgetter("filled")
 _UID, _TIME, _SEQ = itemgetter("uid"), itemgetter("time"), itemgetter("seq_num")
 
 
-def _extend(page: dict[str, Any], events: list[dict[str, Any]], iso: bool) -> bool:
-    """Append ``events`` to ``page`` if their fields are the page's."""
-    more = _columns(events, iso)
-    if more is None or not _joinable(page, more):
-        return False
+def _append(page: dict[str, Any], more: dict[str, Any]) -> None:
+    """Append the events of ``more`` to ``page`` (joinable: same stream and fields)."""
     for key in ("uid", "time", "seq_num"):
         page[key] += more[key]
     for key in ("data", "timestamps", "filled"):
         if key in page:
             for k, col in page[key].items():
                 col += more[key][k]
-    return True
 
 
 def _joinable(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -5,7 +5,7 @@ It also says what hints mean (dimensions, hinted fields, frame shapes) and which
 views a run calls for (:func:`choose_views`), for every consumer alike.
 """
 
-from livescan.documents._compose import RunComposer, check_metadata_keys, new_uid
+from livescan.documents._compose import RunComposer, check_metadata_keys, new_uid, new_uids
 from livescan.documents._fill import (
     Filler,
     FrameCache,
@@ -87,6 +87,7 @@ __all__ = [
     "hinted_fields",
     "loads",
     "new_uid",
+    "new_uids",
     "normalize_subs",
     "pack_event_page",
     "register_handler",

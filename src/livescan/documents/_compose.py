@@ -27,7 +27,7 @@ from livescan.documents._types import (
 )
 from livescan.errors import MetadataError
 
-__all__ = ["RunComposer", "check_metadata_keys", "new_uid"]
+__all__ = ["RunComposer", "check_metadata_keys", "new_uid", "new_uids"]
 
 _KEY = re.compile(r"^[^./]+$")
 
@@ -43,6 +43,20 @@ def new_uid() -> str:
     except IndexError:
         _pool.extend(_uids(os.urandom(16 * _BATCH)))
         return _pool.pop()
+
+
+def new_uids(n: int) -> list[str]:
+    """``n`` fresh uids, as ``n`` calls of :func:`new_uid` (one ``list.pop`` each: safe
+    across threads), the pool refilled in one go when it runs short."""
+    pop = _pool.pop
+    out: list[str] = []
+    append = out.append
+    try:
+        for _ in range(n):
+            append(pop())
+    except IndexError:
+        out.extend(_uids(os.urandom(16 * (n - len(out)))))
+    return out
 
 
 _BATCH = 1024
@@ -162,6 +176,16 @@ class RunComposer:
             "filled": filled if filled is not None else {},  # bluesky always sends it
         }
         return doc
+
+    def next_seq(self, descriptor: Mapping[str, Any]) -> int:
+        """Count one more event of the stream ``descriptor`` opened, as :meth:`event`
+        does, without making its document; return its seq_num (for events gathered
+        straight into event_page columns)."""
+        stream = self._stream_of[descriptor["uid"]]
+        seq = self._seq[stream] + 1
+        self._seq[stream] = seq
+        self.num_events[stream] += 1
+        return seq
 
     def event_page(
         self,

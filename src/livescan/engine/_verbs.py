@@ -1361,12 +1361,25 @@ def _fast_save(ctx: RunContext, msg: Msg) -> Any:
     if stream is None or not _same_objs(stream, bundle.objs):
         return Later(save(ctx, msg))
     ctx.bundle = None
+    external = stream.external
+    dispatcher = ctx.dispatcher
+    if not external and not dispatcher.lossless.subs:
+        rows = dispatcher.lossy.row_sink
+        if rows is not None:
+            # page subscribers alone take events: the readings go straight into the
+            # page's columns; no event document is made (its uid comes with the page)
+            rows(stream.descriptor, composer.next_seq(stream.descriptor), bundle.readings)
+            if bundle.name == "primary":
+                ctx.primary_events += 1
+            bundle.objs.clear()
+            bundle.readings.clear()
+            ctx.spare_bundle = bundle
+            return None
     data = {}
     timestamps = {}
     for k, r in bundle.readings.items():
         data[k] = r["value"]
         timestamps[k] = r["timestamp"]
-    external = stream.external
     event = composer.event(
         stream.descriptor,
         data,
