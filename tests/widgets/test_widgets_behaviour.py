@@ -430,23 +430,3 @@ def test_liveplot_line_joins_the_figure_after_the_scale_limits_it_needs(RE, reco
     assert limits and all(k < joined_at for k in limits), (limits, joined_at)
     if plan != "scan":  # a constant reading: the y axis is padded around it
         assert plot.y_scale.min < recorder.array(line, "y")[0] < plot.y_scale.max
-
-
-def test_a_reused_liveplot_sends_its_marks_again_at_the_end_of_a_run(RE, recorder):
-    """A reused figure is shown again in the new run's output; bqplot's Figure view misses
-    a ``marks`` change that lands while it builds its first mark views, so at the end of
-    a run on a figure that already held lines the page gets the marks again, without and
-    then with the run's line: every view of the figure ends with every line."""
-    plot = LivePlot("det", "motor")
-    RE(scan([det], motor, -1, 1, num=5), plot)
-    RE(scan([det], motor, -1, 1, num=3), plot)
-    line1, line2 = (r.mark for r in plot.runs)
-    refs = []
-    for m, states in recorder.replay():
-        if m.comm_id == plot.figure.model_id and "marks" in m.data.get("state", {}):
-            refs.append([r.removeprefix("IPY_MODEL_") for r in states[m.comm_id]["marks"]])
-    one, two = [line1.model_id], [line1.model_id, line2.model_id]
-    # opened empty; the first run's line joined once; the second's joined, then the marks
-    # went out again without and with it
-    assert refs == [[], one, two, one, two], refs
-    assert list(plot.figure.marks) == [line1, line2]

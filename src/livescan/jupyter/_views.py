@@ -59,7 +59,7 @@ def mark_centre(plot: LivePlot, stats: Peaks, old: list[Any]) -> list[Any]:
                 display_legend=False,
             )
         )
-    plot.figure.marks = marks + new
+    plot.set_marks(marks + new)  # sent again later: a display being built may miss it
     for m in old:
         m.close()  # not its scales: the plot's lines share them
     return new

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,8 @@ _UNIT = {"min": 0.0, "max": 1.0}
 #: a run's line joins the figure once its axes need no padding, or this long after its
 #: first points at the latest (see ``_join``)
 _JOIN_AFTER_S = 0.5
+#: a figure's ``marks`` go out again this long after their last change (see ``_MarksResend``)
+_RESEND_AFTER_S = 1.0
 
 
 @dataclass
@@ -48,6 +52,100 @@ class _Run:
     sent: int = 0  # points the browser has (before decimation)
     joined: bool = False  # the mark is in the figure's marks
     first_sent: float | None = None  # monotonic time of the first points sent
+    began: float = field(default_factory=time.monotonic)  # monotonic time of the start
+
+
+class _MarksResend:
+    """Sends one figure's ``marks`` again after they changed, so that every display of
+    the figure ends up with every mark.
+
+    bqplot's Figure view (0.13) reads ``marks``, builds a view per mark, and only then
+    starts listening to ``change:marks``: a mark that joins while a display of the figure
+    is being built (a second display of a reused figure, a figure shared by several
+    LivePlots, the dashboard's kept figures placed again or shown in the side panel and
+    a cell at once) is missing from that display for good. The kernel cannot know when a
+    display has finished building, so after every change the marks go out again, without
+    and then with the last mark (two small messages; each display's ``change:marks``
+    handler then builds what it lacks and drops what it should not have):
+    ``_RESEND_AFTER_S`` after the last change (debounced, on the running loop: mid-run),
+    and once more when a run that changed them ends, unless that resend is still to
+    come. Without a running loop only the end-of-run resend happens.
+    """
+
+    def __init__(self, figure: bqplot.Figure) -> None:
+        self._figure = weakref.ref(figure)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
+        self.changed_at = -float("inf")  # monotonic time of the last change
+        self._resent_at_end = True  # the end-of-run resend of the last change went out
+        #: resends sent so far (tests and benchmarks read it)
+        self.resends = 0
+
+    def changed(self) -> None:
+        """The figure's marks just changed: resend them ``_RESEND_AFTER_S`` from now."""
+        self.changed_at = time.monotonic()
+        self._resent_at_end = False
+        self._cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._timer_loop = loop
+        self._timer = loop.call_later(_RESEND_AFTER_S, self._fire)
+
+    def run_ended(self, began: float) -> None:
+        """A run that began at ``began`` (monotonic) ended: resend now if it changed the
+        marks, unless the debounced resend is still to come or this change was resent at
+        an end already (several LivePlots of one figure end together)."""
+        if self._pending() or self._resent_at_end or self.changed_at < began:
+            return
+        self._resent_at_end = True
+        self.resend()
+
+    def _pending(self) -> bool:
+        """A debounced resend will still fire (its loop is the running one)."""
+        if self._timer is None:
+            return False
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        return self._timer_loop is running
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._timer_loop = None
+
+    def _fire(self) -> None:
+        self._timer = self._timer_loop = None
+        try:
+            self.resend()
+        except Exception:  # a timer callback must not raise into the loop
+            logger.exception("sending a figure's marks again failed")
+
+    def resend(self) -> None:
+        """Send the marks again: without the last one, then with it."""
+        figure = self._figure()
+        if figure is None or figure.comm is None:  # gone or closed
+            return
+        marks = list(figure.marks)
+        if not marks:
+            return
+        figure.marks = marks[:-1]
+        figure.marks = marks
+        self.resends += 1
+
+
+_RESENDS: weakref.WeakKeyDictionary[Any, _MarksResend] = weakref.WeakKeyDictionary()
+
+
+def _resends(figure: bqplot.Figure) -> _MarksResend:
+    """The one :class:`_MarksResend` of ``figure`` (shared by every LivePlot drawing in it)."""
+    resend = _RESENDS.get(figure)
+    if resend is None:
+        resend = _RESENDS[figure] = _MarksResend(figure)
+    return resend
 
 
 class LivePlot(LiveWidget):
@@ -245,8 +343,7 @@ class LivePlot(LiveWidget):
         run = self._current
         if run is not None:
             self._join(run)  # a run without points still shows in the legend
-            if len(self.runs) > 1:
-                self._resend_marks(run)
+            _resends(self.figure).run_ended(run.began)
             if run.y.n == 0:
                 logger.warning(
                     "LivePlot(%r, %r) got no data in run %s", self.y, self.x, run.uid[:8]
@@ -267,23 +364,17 @@ class LivePlot(LiveWidget):
         """
         if not run.joined:
             run.joined = True
-            self.figure.marks = [*self.figure.marks, run.mark]
+            self.set_marks([*self.figure.marks, run.mark])
 
-    def _resend_marks(self, run: _Run) -> None:
-        """At the end of a run on a figure that already held lines, send the figure's
-        ``marks`` again, without and then with this run's line.
+    def set_marks(self, marks: Iterable[Any]) -> None:
+        """Make ``marks`` the figure's marks, and send them again a little later.
 
-        A reused figure is shown again in the new run's output, and bqplot's Figure view
-        only starts listening to ``marks`` once it has built the views of the marks it
-        found at first: a line that joined while that view was being built (``_join``) is
-        missing from it for good (seen in a fresh-clone run of the tutorial: the second
-        display of a reused plot without its second line). Sending the marks again at
-        the end gives every view of the figure the final set of lines; no limit change of
-        this run follows (the final flush went out before).
+        Every change of the marks of a LivePlot's figure goes through here (its lines,
+        the dashboard's centre marker): a display of the figure being built when they
+        change misses the change (see ``_MarksResend``), so they go out again after it.
         """
-        marks = list(self.figure.marks)
-        self.figure.marks = [m for m in marks if m is not run.mark]
-        self.figure.marks = marks
+        self.figure.marks = list(marks)
+        _resends(self.figure).changed()
 
     # -- browser side ------------------------------------------------------------------
     def _flush(self) -> None:
