@@ -204,3 +204,58 @@ def test_a_page_subscriber_that_edits_its_pages_changes_nothing_lossless(RE):
     assert all(e["data"]["det"] != -1.0 for e in kept)
     assert all(np.asarray(e["data"]["direct_img"]).any() for e in kept)
     assert editor.errors == 10
+
+
+def test_every_event_subscriber_catches_up_while_the_run_is_paused(RE) -> None:
+    # a slow every-event subscriber falls behind a fast count; once the run is paused it
+    # gets every event up to the pause (the scan loses nothing to it then), and a Resume
+    # is still taken at once; after the resume it goes on to the end
+    from livescan.plans import count as count_plan
+
+    class Slow:
+        def __init__(self):
+            self.seq: list[int] = []
+
+        def __call__(self, name, doc):
+            if name == "event":
+                self.seq.append(doc["seq_num"])
+                time.sleep(0.002)
+
+    slow = Slow()
+    token = RE.subscribe(slow, every_event=True)
+
+    async def main():
+        handle = RE(count_plan([det], 1000, delay=0.0005))
+        at_pause: list[int] = []
+
+        def on_state(h):
+            if h.state == "paused" and not at_pause:  # (called as the state changes)
+                at_pause.extend([h.num_events, len(slow.seq)])
+
+        handle.add_listener(on_state)
+        await asyncio.sleep(0.2)
+        RE.pause()
+        while RE.state != "paused":
+            await asyncio.sleep(0.005)
+        paused_at, behind = at_pause[0], at_pause[0] - at_pause[1]
+        t0 = time.perf_counter()
+        while len(slow.seq) < paused_at and time.perf_counter() - t0 < 3:
+            await asyncio.sleep(0.01)
+        caught_up = list(slow.seq)
+        t1 = time.perf_counter()
+        RE.resume()
+        while RE.state == "paused":
+            await asyncio.sleep(0.001)
+        resumed_in = time.perf_counter() - t1
+        result = await handle
+        return result, paused_at, behind, caught_up, resumed_in
+
+    try:
+        result, paused_at, behind, caught_up, resumed_in = asyncio.run(main())
+    finally:
+        RE.unsubscribe(token)
+    assert behind > 20, "the subscriber was behind when the run paused (else no test)"
+    assert caught_up[-1] >= paused_at - 1 and caught_up == list(range(1, len(caught_up) + 1))
+    assert resumed_in < 0.2, f"a Resume waited {resumed_in:.3f} s for the catch-up"
+    assert result.exit_status == "success"
+    assert slow.seq == list(range(1, 1001))

@@ -69,6 +69,11 @@ class Dispatcher:
         over budget (counted as skipped). The engine calls it whenever it yields or waits."""
         self.lossy.drain(force=force)
 
+    def catch_up(self, seconds: float = 0.05) -> bool:
+        """While the run is paused: the lossy lane delivers what it holds, budgets aside,
+        for about ``seconds``; True if some is still held (see ``LossyLane.catch_up``)."""
+        return self.lossy.catch_up(seconds)
+
     async def settle(self) -> None:
         """Wait a little for the lossy lane's async callbacks, then cancel them."""
         await self.lossy.settle()

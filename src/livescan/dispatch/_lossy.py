@@ -280,6 +280,26 @@ class LossyLane:
             if st.pending:
                 self._drain(sub, st, force=force, final=force)
 
+    def catch_up(self, seconds: float = 0.05) -> bool:
+        """While the run is paused: deliver what the subscribers hold, budgets aside (a
+        paused scan loses nothing to them), for at most about ``seconds``; True if some
+        of it is still held. A complete subscriber gets all of its queue; the others get
+        theirs as it is (already coalesced). Time spent here is not charged to their
+        budgets, so a subscriber that caught up is not held back when the run resumes."""
+        if self._pages is not None:
+            self._close_page()
+        end = self.clock() + seconds
+        for sub, st in self._pairs:
+            pending = st.pending
+            while pending:
+                if self.clock() >= end:
+                    return True
+                name, doc, copy = pending.popleft()
+                if name == "event_page":
+                    doc = self._joined(st, doc)
+                self._call(sub, st, name, doc, copy, charge=False)
+        return False
+
     def skipped(self) -> dict[str, int]:
         """Events skipped so far this run, by subscriber label (only those that skipped)."""
         out: dict[str, int] = {}
@@ -389,7 +409,14 @@ class LossyLane:
         return pages[0] if len(pages) == 1 else _join_pages(pages)
 
     def _call(
-        self, sub: Subscription, st: LossyStats, name: str, doc: dict[str, Any], copy: bool
+        self,
+        sub: Subscription,
+        st: LossyStats,
+        name: str,
+        doc: dict[str, Any],
+        copy: bool,
+        *,
+        charge: bool = True,
     ) -> None:
         if copy and not sub.readonly:
             # copied when delivered, once for every subscriber that gets it: an event
@@ -413,8 +440,9 @@ class LossyLane:
             st.delivered += 1
             if name in _CHARGED:
                 dt = clock() - t
-                st.spent += dt
-                self._spent_total += dt
+                if charge:
+                    st.spent += dt
+                    self._spent_total += dt
                 st.cost = dt if st.cost == 0.0 else 0.7 * st.cost + 0.3 * dt
 
     def _charge(self, st: LossyStats, dt: float, *, average: bool = True) -> None:

@@ -874,11 +874,19 @@ def _unpack_page(page: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- flow ---------------------------------------------------------------------------------
+#: seconds of lossy delivery at a time while a run is paused (see ``enter_pause``)
+_CATCH_UP_SLICE = 0.05
+
+
 async def enter_pause(ctx: RunContext) -> None:
     ctx.pause_requested = False
     ctx.wake_event.clear()
     ctx.drain()
     ctx.set_state(RunEngineState.PAUSED)
+    # the lossy subscribers catch up while the run is paused (plots show every point up
+    # to the pause), in slices, so a Resume or Abort click is taken between them
+    while not ctx.wake_event.is_set() and ctx.dispatcher.catch_up(_CATCH_UP_SLICE):
+        await asyncio.sleep(0)
     while not ctx.wake_event.is_set():
         await ctx.wake_event.wait()
     ctx.wake_event.clear()
