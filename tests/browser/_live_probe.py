@@ -147,7 +147,12 @@ SAMPLE_JS = (
         try { seq = dm.data('row-header', r, 0); } catch (e) { seq = null; }
         visible.push([r, seq, vals]);
       }
-      out.grid = {model: name(v), rows, names, visible};
+      // rows past the last one with a seq_num, blank (null): the rows a live grid counts
+      // ahead of its data, drawn empty
+      let filled = rows;
+      const header = (r) => { try { return dm.data('row-header', r, 0); } catch (e) { return 0; } };
+      while (filled > 0 && header(filled - 1) === null) filled--;
+      out.grid = {model: name(v), rows, filled, names, visible};
     }
   }
   return out;
@@ -271,6 +276,9 @@ class TableCheck:
 
     ``add(grid)`` takes ``sample(page)['grid']``; a placeholder cell (``...``, NaN, empty)
     that is still one ``stale_after`` seconds after it was first seen counts as stale.
+    Blank rows past the last row with data (a live grid's row count runs ahead of its
+    rows; they are drawn empty, as a sheet's unwritten rows) are the table's end, not
+    placeholders; a blank row before a row with data is.
     """
 
     def __init__(self, stale_after: float = 0.3) -> None:
@@ -285,7 +293,10 @@ class TableCheck:
             return
         now = time.monotonic() if now is None else now
         count, current = 0, set()
+        filled = grid.get("filled", grid["rows"])
         for r, seq, vals in grid["visible"]:
+            if r >= filled and seq is None and all(v is None for v in vals):
+                continue
             for c, v in enumerate(vals):
                 if _is_placeholder(v):
                     count += 1

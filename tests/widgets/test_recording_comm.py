@@ -134,14 +134,20 @@ def _counts(recorder, grid) -> list[int]:
             if m.method == "update" and "_row_count" in m.data["state"]]  # fmt: skip
 
 
-def test_the_row_count_waits_while_the_new_rows_are_off_screen(recorder):
-    """A new row count repaints every cell the browser shows, so the count and the new
-    rows go out with every flush only while the new rows are on screen (or at the end)."""
-    view = TableGridView()
-    view.begin(["det"], {"det": 3}, {"det": "number"})
-    view.count_interval = 3600.0  # never due by time here
-    view.static_rows = 0  # the streaming grid stays at the end
-    grid, total = view.grid, 0
+def _replies(recorder, grid) -> list[tuple[int, int, bool]]:
+    """The data-replies sent to ``grid``: (first row, last row, blank)."""
+    out = []
+    for m in recorder.for_widget(grid, method="custom"):
+        content = m.data["content"]
+        blank = all(c.get("type") == "raw" and set(c["value"]) == {None}
+                    for c in content["value"]["data"].values())  # fmt: skip
+        out.append((content["r1"], content["r2"], blank))
+    return out
+
+
+def _adder(view):
+    """``add(n)``: n more rows (seq_num 1, 2, ...) into ``view``, then a flush."""
+    total = 0
 
     def add(n: int) -> None:
         nonlocal total
@@ -150,27 +156,73 @@ def test_the_row_count_waits_while_the_new_rows_are_off_screen(recorder):
         total += n
         view.flush()
 
+    return add
+
+
+def test_the_row_count_runs_ahead_and_new_rows_fill_blank_rows_in_place(recorder):
+    """A new row count repaints every cell the browser shows; rows written into rows it
+    already counts repaint only themselves. So the count runs 40 rows ahead of the data,
+    those rows blank (nulls, drawn empty; not ``...``), and new rows fill them in place;
+    the end sends the exact count."""
+    view = TableGridView()
+    view.begin(["det"], {"det": 3}, {"det": "number"})
+    view.static_rows = 0  # the streaming grid stays at the end
+    grid, add = view.grid, _adder(view)
+
+    add(1)
+    assert _counts(recorder, grid) == [41]
+    assert _replies(recorder, grid) == [(0, 0, False), (1, 40, True)]
+    recorder.clear()
+    for _ in range(39):  # one row a flush, as a slow scan: no new count, one row each
+        add(1)
+    assert _counts(recorder, grid) == []
+    assert _replies(recorder, grid) == [(r, r, False) for r in range(1, 40)]
+    recorder.clear()
+    add(2)  # past the count: a new one, 40 rows past the data
+    assert _counts(recorder, grid) == [82]
+    assert _replies(recorder, grid) == [(40, 41, False), (42, 81, True)]
+    # the browser scrolled into the blank rows: it gets the data as data, the rest blank
+    recorder.clear()
+    content = {"type": "data-request", "r1": 30, "r2": 60, "c1": 0, "c2": 1}
+    recorder.comms[grid.model_id].simulate({"method": "custom", "content": content})
+    assert _replies(recorder, grid) == [(30, 41, False), (42, 60, True)]
+    recorder.clear()
+    view.end("summary")  # the exact count at the end
+    assert _counts(recorder, grid) == [42] and recorder.state(grid)["_row_count"] == 42
+
+
+def test_the_row_count_waits_while_the_new_rows_are_off_screen(recorder):
+    """Past the rows the browser counts, a new count goes out with every flush only while
+    the new rows are on screen (or when due, or at the end)."""
+    view = TableGridView()
+    view.begin(["det"], {"det": 3}, {"det": "number"})
+    view.count_interval = 3600.0  # never due by time here
+    view.static_rows = 0  # the streaming grid stays at the end
+    grid, add = view.grid, _adder(view)
+
     add(20)  # on screen (the first rows)
     add(100)  # partly on screen (a page of margin below the 40 rows assumed shown)
+    assert _counts(recorder, grid) == [60, 160]
     _request_rows(recorder, grid, 0, 12, 1)  # the browser shows rows 0..12
     recorder.clear()
-    add(50)  # off screen: count and rows wait
+    add(50)  # off screen, past the count: count and rows wait
     assert recorder.for_widget(grid) == []
-    view.count_interval = 0.0  # due: the count, then the last 40 rows
+    view.count_interval = 0.0  # due: the count, the last 40 rows, 40 blank ones
     add(0)
-    assert _counts(recorder, grid) == [170]
-    (reply,) = recorder.for_widget(grid, method="custom")
-    assert (reply.data["content"]["r1"], reply.data["content"]["r2"]) == (130, 169)
+    assert _counts(recorder, grid) == [210]
+    assert _replies(recorder, grid) == [(130, 169, False), (170, 209, True)]
     view.count_interval = 3600.0
     _request_rows(recorder, grid, 150, 169, 1)  # scrolled to the end
     recorder.clear()
-    add(5)  # next to the rows shown: counted at once
-    assert _counts(recorder, grid) == [175]
+    add(5)  # into the blank rows: no new count
+    assert _counts(recorder, grid) == [] and _replies(recorder, grid) == [(170, 174, False)]
+    add(40)  # past the count, next to the rows shown: counted at once
+    assert _counts(recorder, grid) == [255]
     _request_rows(recorder, grid, 0, 12, 1)
     recorder.clear()
     add(30)
-    view.end("summary")  # the end sends the final count whatever
-    assert _counts(recorder, grid) == [205] and recorder.state(grid)["_row_count"] == 205
+    view.end("summary")  # the end sends the exact count whatever
+    assert _counts(recorder, grid) == [245] and recorder.state(grid)["_row_count"] == 245
 
 
 def test_an_owed_row_count_goes_out_without_more_rows(recorder):
@@ -183,9 +235,9 @@ def test_an_owed_row_count_goes_out_without_more_rows(recorder):
         view.flush()  # the first rows are on screen: counted
         view.rows(list(range(201, 301)), [1e9] * 100, [[0.5] * 100])
         view.flush()  # off screen, counted 0.05 s ago at most: owed
-        assert recorder.state(view.grid)["_row_count"] == 200
+        assert recorder.state(view.grid)["_row_count"] == 240
         await asyncio.sleep(0.3)
-        assert recorder.state(view.grid)["_row_count"] == 300
+        assert recorder.state(view.grid)["_row_count"] == 340
 
     asyncio.run(run())
 

@@ -3,10 +3,12 @@
 ``livescan.callbacks.LiveTable`` decides what to show (fields, precision, the summary)
 and calls ``begin`` / ``row`` (or ``rows`` for an event page) / ``end`` on this view.
 Rows go into numpy columns in the kernel; the browser gets an ipydatagrid
-``StreamingDataGrid``. While a run is live the kernel *pushes* rows: each flush sends the
-new row count and, as one ``data-reply`` message, the rows appended since the last flush
-that fall in the rows the browser shows (the range of its last ``data-request``) or in the
-last ``tail_rows`` rows. It sends no "tick": a tick makes the browser ask the kernel, and
+``StreamingDataGrid``. While a run is live the kernel *pushes* rows: each flush sends, as
+one ``data-reply`` message, the rows appended since the last flush that fall in the rows
+the browser shows (the range of its last ``data-request``) or in the last ``tail_rows``
+rows. The row count runs ``ahead_rows`` ahead of the rows, those rows blank (nulls, drawn
+empty), so new rows fill rows the browser already counts: a new count repaints every cell
+in view, a filled row only itself. It sends no "tick": a tick makes the browser ask the kernel, and
 ipydatagrid debounces the asking (160 ms), so ticks at 20 Hz postponed every request until
 the run ended and the grid showed ``...`` placeholders all run long, while the asking
 competed with the busy kernel. The browser still asks when the user scrolls; the kernel
@@ -51,6 +53,8 @@ __all__ = ["TableGridView"]
 _NUMERIC = ("number", "integer")
 #: rows assumed on screen until the browser says (a 280 px grid shows about 12)
 _DEFAULT_PAGE_ROWS = 40
+#: room for the grid's vertical scroll bar and border
+_SCROLLBAR_PX = 20
 
 
 class _KeptRenderer(TextRenderer):
@@ -144,17 +148,40 @@ class _ColumnsGrid(StreamingDataGrid):
         super()._handle_comm_msg(_, content, buffers)
 
     def push(self, start: int, stop: int, c1: int = 0, c2: int | None = None) -> int:
-        """Send rows ``start:stop`` (columns ``c1..c2``) as a data-reply; the rows sent."""
-        stop = min(stop, len(self._view))
-        if stop <= start:
-            return 0
+        """Send rows ``start:stop`` (columns ``c1..c2``) as data-replies: the kernel's rows,
+        then blank ones for the rows of the browser's row count past them; the rows sent."""
+        n = len(self._view)
         ncols = 1 + len(self._view.columns)  # time, then the fields
         c2 = ncols - 1 if c2 is None else min(c2, ncols - 1)
-        value, bufs = self._serialize_rows(start, stop, c1, c2)
+        sent = 0
+        if min(stop, n) > start:
+            value, bufs = self._serialize_rows(start, min(stop, n), c1, c2)
+            self._reply(value, bufs, start, min(stop, n), c1, c2)
+            sent += min(stop, n) - start
+        a, b = max(start, n), min(stop, self._row_count)
+        if b > a and not self._transforms:
+            self._reply(self._blank_rows(b - a, c1, c2), [], a, b, c1, c2)
+            sent += b - a
+        return sent
+
+    def _reply(self, value: Any, bufs: list[Any], start: int, stop: int, c1: int, c2: int) -> None:
         reply = {"event_type": "data-reply", "value": value,
                  "r1": start, "r2": stop - 1, "c1": c1, "c2": c2}  # fmt: skip
         self.send(reply, bufs)
-        return stop - start
+
+    def _blank_rows(self, count: int, c1: int, c2: int) -> dict[str, Any]:
+        """``count`` rows of nothing (JSON nulls): the grid draws them empty, as the cells
+        of a sheet not written yet (a row it holds no data for shows ``...``)."""
+        key = self._head_key(c1, c2)
+        if key not in _HEADS:  # no row sent yet with these columns: ipydatagrid's schema
+            self._serialize_rows(0, min(1, len(self._view)), c1, c2)
+        head = _HEADS[key]
+        names = ["seq_num", *(["time", *self._view.columns][c1 : c2 + 1]), "ipydguuid"]
+        return {"data": {k: {"type": "raw", "value": [None] * count} for k in names}, **head}
+
+    def _head_key(self, c1: int, c2: int) -> tuple[Any, ...]:
+        view = self._view
+        return (c1, c2, tuple(view.columns), tuple(str(c._data.dtype) for c in view._values))
 
     def _serialize_rows(self, start: int, stop: int, c1: int, c2: int) -> tuple[Any, list[Any]]:
         """What ipydatagrid's ``_serialize_helper`` makes of rows ``start:stop``, columns
@@ -164,7 +191,7 @@ class _ColumnsGrid(StreamingDataGrid):
         of each flush)."""
         view = self._view
         names = ["time", *view.columns][c1 : c2 + 1]
-        key = (c1, c2, tuple(view.columns), tuple(str(c._data.dtype) for c in view._values))
+        key = self._head_key(c1, c2)
         head = _HEADS.get(key)
         if head is None:  # the first push of these columns: ipydatagrid's own way
             value, first = self._serialize_helper(view._frame(start, stop).iloc[:, c1 : c2 + 1])
@@ -241,11 +268,14 @@ class TableGridView:
         self._time = Column(np.float64)
         self._values: list[Column] = []
         self._summary = ""
-        self._shown_rows = -1  # the row count the browser has (their data with it)
+        #: blank rows the browser's row count runs ahead of the rows (see ``_flush``)
+        self.ahead_rows = _DEFAULT_PAGE_ROWS
+        self._shown_rows = 0  # the row count the browser has (blank rows past the data)
+        self._sent_rows = 0  # the rows whose data went out with it (or are due to)
         self._counted_at = -math.inf
         self._count_owed: asyncio.TimerHandle | None = None
         self._final = False
-        self._grid_layout = ipywidgets.Layout(height=height, width="100%")
+        self._grid_layout = ipywidgets.Layout(height=height, width="100%", max_width="100%")
         self.grid = self._make_grid()
         self.summary = ipywidgets.HTML(value="")
         self.widget = ipywidgets.VBox(
@@ -268,13 +298,14 @@ class TableGridView:
             for c in self.columns
         ]
         self._summary = ""
+        self._grid_layout.width = self._width()
         # new columns: a new grid born with its renderers (see the module docstring), made
         # now rather than at the next flush, so that a view placed on the page after its
         # descriptor (the Dashboard's) is drawn once, not twice
         old, self.grid = self.grid, self._make_grid(self._make_renderers())
         self.widget.children = (self.grid, self.summary)
         old.close()
-        self._shown_rows, self._counted_at = 0, -math.inf
+        self._shown_rows, self._sent_rows, self._counted_at = 0, 0, -math.inf
         self._throttle.poke()
 
     def row(self, seq_num: int, time: float, values: list[Any]) -> None:
@@ -309,17 +340,21 @@ class TableGridView:
         that holds its rows in its own state, so a saved or exported notebook shows them
         (a streaming grid's state holds none: it asks the kernel for what is on screen)."""
         self._summary = summary
-        self._final = True  # the final row count goes out now
-        self._throttle.poke()
-        self._throttle.flush_now()
-        self._final = False
-        if self.columns and 0 < self._seq.n <= self.static_rows:
+        n = self._seq.n
+        if self.columns and 0 < n <= self.static_rows:
+            # replaced before the final flush: the streaming grid, about to go, is not
+            # sent its exact row count (a repaint of every cell, for nothing)
             old = self.grid
             self.grid = DataGrid(self._frame(), renderers=self._make_renderers(),
                                  default_renderer=_renderer(None), layout=self._grid_layout,
                                  **self._sizes())  # fmt: skip
             self.widget.children = (self.grid, self.summary)
             old.close()
+            self._shown_rows = self._sent_rows = n
+        self._final = True  # the final row count goes out now
+        self._throttle.poke()
+        self._throttle.flush_now()
+        self._final = False
         self._fallback_outputs.leave(self)
 
     # -- data ----------------------------------------------------------------------------
@@ -363,29 +398,46 @@ class TableGridView:
             if n != self._shown_rows:
                 grid.refresh()
                 grid.tick()
-                self._shown_rows = n
-        elif n != self._shown_rows:
-            # The row count, then the new rows the browser shows or will scroll to. Each
-            # new count makes the browser's grid repaint every cell in view (ipydatagrid
-            # resets its model), and a data-reply for rows past its count repaints a strip
-            # of every column: while the new rows are off screen, both wait and go out
-            # together at most every `count_interval` s (at once when in view, and at the end).
-            start = max(self._shown_rows, 0)
-            now = ttime.monotonic()
-            if (
-                self._final
-                or self._in_view(start, n)
-                or now - self._counted_at >= self.count_interval
+                self._shown_rows = self._sent_rows = n
+        elif self._final and self._shown_rows != n:
+            # the end: the exact row count (the blank rows go), the rows not yet sent
+            self._count(n, n)
+        elif n != self._sent_rows:
+            # Each new row count makes the browser's grid repaint every cell in view
+            # (ipydatagrid resets its model: ~70 canvas blits, 15-50 ms a time here), while
+            # rows written into rows it already counts repaint only themselves. So the count
+            # runs `ahead_rows` ahead of the rows, the rows past them blank (not `...`), and
+            # new rows fill them in place; a new count goes out when the rows outgrow it.
+            # Rows (and counts) go out at once when on screen, else at most every
+            # `count_interval` s (and at the end, with the exact count).
+            start = self._sent_rows
+            if not (
+                self._in_view(start, n)
+                or ttime.monotonic() - self._counted_at >= self.count_interval
             ):
-                grid._stale = True
-                grid._row_count = n
+                self._owe_count()  # off screen: rows (and count) wait
+            elif n <= self._shown_rows:
                 self._push_new_rows(start, n)
-                self._shown_rows, self._counted_at = n, now
+                self._sent_rows = n
+                self._counted_at = ttime.monotonic()
             else:
-                self._owe_count()
+                self._count(n, n + self.ahead_rows)
         text = f"<pre style='margin:2px 0'>{self._summary}</pre>" if self._summary else ""
         if self.summary.value != text:
             self.summary.value = text
+
+    def _count(self, n: int, count: int) -> None:
+        """Send the row count ``count``, the new rows among the first ``n`` and blank
+        rows from ``n`` on."""
+        grid = self.grid
+        grid._stale = True
+        start, blank_from = self._sent_rows, max(n, self._shown_rows)
+        grid._row_count = count
+        self._push_new_rows(start, n)
+        if count > blank_from:
+            grid.push(blank_from, count)
+        self._shown_rows, self._sent_rows = count, n
+        self._counted_at = ttime.monotonic()
 
     def _in_view(self, start: int, stop: int) -> bool:
         """Whether rows ``start:stop`` fall on screen (with a page of margin below)."""
@@ -439,6 +491,15 @@ class TableGridView:
         for c in self.columns:
             widths[c] = max(64, 7 * len(c) + 22)
         return {"base_column_size": 84, "base_row_header_size": 64, "column_widths": widths}
+
+    def _width(self) -> str:
+        """The grid as wide as its columns (and the scroll bar), at most its box: the
+        browser's canvases are as wide as the grid in steps of 512 px, and every cell
+        painted copies a whole canvas (3x the work in a 1,400 px page's full width)."""
+        sizes = self._sizes()
+        widths = [sizes["column_widths"].get(c, sizes["base_column_size"])
+                  for c in ("time", *self.columns)]  # fmt: skip
+        return f"{sizes['base_row_header_size'] + sum(widths) + _SCROLLBAR_PX}px"
 
     def _make_renderers(self) -> dict[str, TextRenderer]:
         """Number formats from the descriptor's precision (made at flush, off the event path)."""
