@@ -19,7 +19,10 @@ its updates), the bulk of what a saved notebook grows by (widget state aside).
 run with this tree's, so two versions are compared within the same minutes of a shared
 machine; the second tree's figures are printed under ``"against"``.
 
+``--only NAME[,NAME]`` measures only those scenarios (and plain Python).
+
     python bench/kernel.py [--events 20000] [--repeat 5] [--against /path/to/other/src]
+                           [--only kernel_status,kernel_plot_table]
 """
 
 from __future__ import annotations
@@ -156,11 +159,11 @@ def plain(n: int, src: str | None = None) -> str:
 class Tree:
     """One livescan tree's kernel and the figures measured with it."""
 
-    def __init__(self, src: str | None) -> None:
+    def __init__(self, src: str | None, scenarios: list[str]) -> None:
         self.src = src
-        self.times: dict[str, list[float]] = {"plain": [], **{k: [] for k in SCENARIOS}}
-        self.sizes: dict[str, list[int]] = {k: [] for k in SCENARIOS}
-        self.runs: dict[str, list[float]] = {k: [] for k in SCENARIOS}
+        self.times: dict[str, list[float]] = {"plain": [], **{k: [] for k in scenarios}}
+        self.sizes: dict[str, list[int]] = {k: [] for k in scenarios}
+        self.runs: dict[str, list[float]] = {k: [] for k in scenarios}
         self.cpu: dict[str, list[float]] = {k: [] for k in self.times}
         self.kernel = Kernel(src)
         self.kernel.run(SETUP)
@@ -207,15 +210,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--against", metavar="SRC", help="another tree's src directory, "
                         "measured alternately with this one")  # fmt: skip
+    parser.add_argument("--only", metavar="NAMES", help="comma-separated scenarios to "
+                        f"measure (of {', '.join(SCENARIOS)}); default all")  # fmt: skip
     args = parser.parse_args()
     n = args.events
+    scenarios = list(SCENARIOS) if not args.only else args.only.split(",")
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {unknown[0]!r}: choose among {', '.join(SCENARIOS)}")
     trees: list[Tree] = []
     try:
-        trees.append(Tree(None))
+        trees.append(Tree(None, scenarios))
         if args.against:
-            trees.append(Tree(args.against))
+            trees.append(Tree(args.against, scenarios))
         for _ in range(args.repeat):
-            for name in ("plain", *SCENARIOS):
+            for name in ("plain", *scenarios):
                 for tree in trees:
                     tree.measure(n, name)
     finally:

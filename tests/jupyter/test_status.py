@@ -85,13 +85,15 @@ def test_display_run_lays_out_status_and_the_runs_widgets_once(RE, recorder, mon
     view = shown[0]["application/vnd.jupyter.widget-view+json"]  # the box, as a raw bundle
     assert view["model_id"] == box.model_id and shown[0]["text/plain"].startswith("scan")
     assert "livescan-fallback" in shown[1]["text/html"]
-    status_w, tiles, image_w = box.children
+    # one grid: the status, the table first, the figures, the image in a full-width row
+    status_w, table_w, plot_w, raster_w, image_row = box.children
     assert status_w is handle.display.status.widget
-    inner = [t.children[0] for t in tiles.children]
-    assert inner == [table.view.widget, plot.figure, raster.widget]  # the table first
-    assert image_w is image.widget
+    assert [table_w, plot_w, raster_w] == [table.view.widget, plot.figure, raster.widget]
+    assert image_row.children == (image.widget,)
+    assert status_w.layout.grid_area == image_row.layout.grid_area == "auto / 1 / auto / -1"
+    assert "minmax" in box.layout.grid_template_columns
     assert live_widget_of(print) is None
-    assert run_layout(None, [plot, plot]).children[0].children[0].children == (plot.figure,)
+    assert run_layout(None, [plot, plot]).children == (plot.figure,)
 
 
 def test_queued_run_can_be_aborted_from_its_status(RE, recorder):
@@ -152,14 +154,15 @@ def test_clicks_from_another_thread_act_on_the_runs_loop(RE, recorder):
 
 
 def test_a_run_status_opens_six_comms_and_shares_its_layouts(RE, recorder):
-    """Every comm a widget opens is a message with its full state: a run's status opens
-    its info, four buttons and their box; Layout and Style widgets are shared by all runs."""
+    """Every comm a widget opens is a message with its full state: a run's status with
+    its controls opens its info, four buttons and their box; Layout and Style widgets are
+    shared by all runs."""
 
     async def main():
-        first = RunStatus(RE(scan([det], motor, -1, 1, num=3)))
+        first = RunStatus(RE(scan([det], motor, -1, 1, num=3)), controls_after=None)
         recorder.clear()
         handle = RE(scan([det], motor, -1, 1, num=3))
-        second = RunStatus(handle)
+        second = RunStatus(handle, controls_after=None)
         opened = [m for m in recorder.messages if m.msg_type == "comm_open"]
         await first.handle
         await handle
@@ -174,14 +177,67 @@ def test_a_run_status_opens_six_comms_and_shares_its_layouts(RE, recorder):
     assert state["_dom_classes"] == ["livescan-abort"] and state["disabled"] is True
 
 
+def test_a_short_run_never_gets_buttons_a_longer_one_gets_them_while_it_runs(RE, recorder):
+    """A run that ends within CONTROLS_AFTER keeps a status of two comms (its info in a
+    box), and no message about buttons; one still going then gets its four buttons in
+    the same box (one children update), enabled for the running state; one that pauses
+    first gets them at the pause, with Resume enabled."""
+    from livescan.jupyter._status import CONTROLS_AFTER
+
+    motor.delay = 0.002  # ~2 ms per point
+
+    def opened():
+        return [m.data["state"]["_model_name"] for m in recorder.messages
+                if m.msg_type == "comm_open"]  # fmt: skip
+
+    async def main():
+        recorder.clear()
+        short = RunStatus(RE(scan([det], motor, -1, 1, num=3)))
+        await short.handle
+        await asyncio.sleep(CONTROLS_AFTER + 0.05)
+        short_opened = opened()
+        recorder.clear()
+        handle = RE(scan([det], motor, -1, 1, num=1000))
+        long = RunStatus(handle)
+        await asyncio.sleep(CONTROLS_AFTER / 2)
+        before = opened()
+        while handle.elapsed < CONTROLS_AFTER + 0.05:
+            await asyncio.sleep(0.01)
+        running = {n: recorder.state(b)["disabled"] for n, b in long._buttons.items()}
+        handle.abort()
+        await handle
+        paused = RunStatus(RE(scan([det], motor, -1, 1, num=1000)))
+        while paused.handle.num_events < 5:
+            await asyncio.sleep(0.005)
+        paused.handle.pause()
+        while paused.handle.state != "paused":
+            await asyncio.sleep(0.005)
+        resume = dict(paused._buttons) and recorder.state(paused._buttons["resume"])
+        paused.handle.abort()
+        await paused.handle
+        return short, short_opened, long, before, running, opened(), resume
+
+    short, short_opened, long, before, running, after, resume = asyncio.run(main())
+    assert short_opened == ["HTMLModel", "BoxModel"] and short.widget.children == (short.header,)
+    assert not short._buttons
+    assert before == ["HTMLModel", "BoxModel"]
+    assert after[2:6] == ["ButtonModel"] * 4
+    assert long.widget.children == (long.header, *long._buttons.values())
+    sent = [m.data["state"]["children"] for m in recorder.messages
+            if m.comm_id == long.widget.model_id and m.msg_type == "comm_msg"]  # fmt: skip
+    assert sent == [["IPY_MODEL_" + w.model_id for w in long.widget.children]]
+    assert running == {"pause": False, "resume": True, "stop": False, "abort": False}
+    assert resume and resume["disabled"] is False  # shown at the pause, before its timer
+
+
 def test_closing_one_status_tree_leaves_the_shared_layouts_open(RE, recorder):
     """The Dashboard closes a replaced status with everything it holds: the Layout and
     Style widgets other runs' widgets share stay open."""
     from livescan.jupyter._views import close_tree
 
     async def main():
-        first = RunStatus(RE(scan([det], motor, -1, 1, num=3)))
-        second = RunStatus(RE(scan([det], motor, -1, 1, num=3)))
+        first = RunStatus(RE(scan([det], motor, -1, 1, num=3)), controls_after=None)
+        second = RunStatus(RE(scan([det], motor, -1, 1, num=3)), controls_after=None)
         await first.handle
         await second.handle
         return first, second

@@ -11,7 +11,7 @@ import ipywidgets
 from livescan.engine import DisplaySlot
 from livescan.jupyter._cells import current_cell_id, remember_run, show_earlier_runs
 from livescan.jupyter._fallback import run_fallback, static_bundle
-from livescan.jupyter._status import RunLike, RunStatus, _shared, _SharedLayout
+from livescan.jupyter._status import FULL_ROW, RunLike, RunStatus, _shared, _SharedLayout
 from livescan.widgets import LIVE_CLASS, fallbacks_settled, placeholder_bundle, render_png
 
 __all__ = ["display_run", "live_widget_of", "run_layout"]
@@ -50,11 +50,15 @@ def _kind(obj: Any, widget: ipywidgets.Widget) -> str:
 
 
 def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]) -> ipywidgets.Box:
-    """Status on top; tables and plots side by side (wrapping on narrow pages); images below.
+    """Status on top; tables, then plots, side by side in columns at least 360 px wide
+    that share the width (wrapping on narrow pages); images below, full width.
 
-    The boxes share their Layout widgets with every other run's (one comm each per run).
+    One grid box: the live widgets are its children, not wrapped in boxes of their own,
+    so a run opens one comm for its layout (each box is a comm opened with its full
+    state); its Layout widgets are shared with every other run's.
     """
-    tiles: list[ipywidgets.Widget] = []
+    tables: list[ipywidgets.Widget] = []
+    figures: list[ipywidgets.Widget] = []
     images: list[ipywidgets.Widget] = []
     seen: set[int] = set()
     for obj in subs:
@@ -62,25 +66,26 @@ def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]
         if widget is None or id(widget) in seen:
             continue
         seen.add(id(widget))
-        kind = _kind(obj, widget)
-        if kind == "image":
-            images.append(widget)
-            continue
-        basis = "1 1 380px" if kind == "table" else "1 1 440px"
-        layout = _shared(f"tile {basis}", lambda basis=basis: _SharedLayout(
-            flex=basis, min_width="340px", margin="2px"))  # fmt: skip
-        tile = ipywidgets.Box([widget], layout=layout)
-        tiles.insert(0, tile) if kind == "table" else tiles.append(tile)
+        {"image": images, "table": tables}.get(_kind(obj, widget), figures).append(widget)
     children: list[ipywidgets.Widget] = []
     if status is not None:
         children.append(status.widget if isinstance(status, RunStatus) else status)
-    if tiles:
-        row = _shared("tiles", lambda: _SharedLayout(
-            display="flex", flex_flow="row wrap", width="100%"))  # fmt: skip
-        children.append(ipywidgets.Box(tiles, layout=row))
-    children.extend(images)
-    full = _shared("run", lambda: _SharedLayout(width="100%"))
-    return ipywidgets.VBox(children, layout=full, _dom_classes=("livescan-run", LIVE_CLASS))
+    children += tables + figures
+    if images:  # a full row each: a box that spans the grid's columns
+        full_row = _shared("full row", lambda: _SharedLayout(grid_area=FULL_ROW))
+        children += [ipywidgets.Box([image], layout=full_row) for image in images]
+    grid = _shared(f"run grid {len(tables) + len(figures)}", lambda: _SharedLayout(
+        width="100%", grid_template_columns=_columns(len(tables) + len(figures)),
+        grid_gap="2px 4px", align_items="flex-start"))  # fmt: skip
+    return ipywidgets.GridBox(children, layout=grid, _dom_classes=("livescan-run", LIVE_CLASS))
+
+
+def _columns(n: int) -> str:
+    """Grid columns for ``n`` tables and figures: as many as fit, at most ``n``, each at
+    least 360 px wide, sharing the width (one widget takes it all)."""
+    if n <= 1:
+        return "minmax(0, 1fr)"
+    return f"repeat(auto-fit, minmax(min(max(360px, calc(100% / {n} - 4px)), 100%), 1fr))"
 
 
 def display_run(handle: ShownRun) -> ipywidgets.Box | None:

@@ -124,6 +124,11 @@ class _SharedButtonStyle(_Kept, ipywidgets.ButtonStyle):
     pass
 
 
+#: a grid item's place spanning every column of its row (the run box is a grid). Not
+#: ``grid_column``: ipywidgets' Layout view sets its properties in order and then removes
+#: ``grid-area`` (None), a shorthand that clears ``grid-column`` with it
+FULL_ROW = "auto / 1 / auto / -1"
+
 #: widgets every run-status widget shares: each run opens six comms (info, four buttons,
 #: the box), not one Layout and one Style per widget besides
 _SHARED: dict[str, ipywidgets.Widget] = {}
@@ -141,13 +146,18 @@ def _layouts() -> dict[str, Any]:
     return {
         "box": _shared("box", lambda: _SharedLayout(
             display="flex", flex_flow="row wrap", align_items="center",
-            border="1px solid #ddd", padding="4px 8px", margin="2px 0")),
+            border="1px solid #ddd", padding="4px 8px", margin="2px 0",
+            grid_area=FULL_ROW)),  # the whole row of a run's grid (run_layout)
         "info": _shared("info", lambda: _SharedLayout(width="100%")),
         "button": _shared("button", lambda: _SharedLayout(width="96px")),
         "html_style": _shared("html_style", _SharedHTMLStyle),
         "button_style": _shared("button_style", _SharedButtonStyle),
     }  # fmt: skip
 
+
+#: seconds after which a run still going gets its buttons: one that ends sooner never
+#: needs them, and its status stays one HTML widget in a box (2 comms instead of 6)
+CONTROLS_AFTER = 0.25
 
 _BUTTONS = {
     "pause": ("Pause", "pause", "Pause at the next checkpoint"),
@@ -167,16 +177,59 @@ class RunStatus:
 
     ``header`` is one HTML widget with all the text and the progress bar; ``buttons``
     the four buttons; ``widget`` the box holding them (what a notebook shows).
+
+    The buttons join the box ``controls_after`` seconds after the widget is made, if the
+    run is still going (or queued) then, or at once when it pauses: a run that ends
+    sooner leaves only its header (each widget is a comm opened with its full state,
+    which a short run in a kernel pays for). ``controls_after=None`` (or 0, or no
+    running loop) shows them at once; reading :attr:`buttons` shows them too.
     """
 
-    def __init__(self, handle: RunLike, *, max_rate: float = 10.0) -> None:
+    def __init__(
+        self,
+        handle: RunLike,
+        *,
+        max_rate: float = 10.0,
+        controls_after: float | None = CONTROLS_AFTER,
+    ) -> None:
         self.handle = handle
         self.message = ""
         shared = _layouts()
-        text, enabled = self._render()
+        text, _enabled = self._render()
         self.header = ipywidgets.HTML(value=text, layout=shared["info"],
                                       style=shared["html_style"])  # fmt: skip
-        self.buttons: dict[str, ipywidgets.Button] = {}
+        self._buttons: dict[str, ipywidgets.Button] = {}
+        self.widget = ipywidgets.Box(
+            [self.header], layout=shared["box"], _dom_classes=("livescan-run-status",)
+        )
+        self._tasks: set[asyncio.Future[Any]] = set()
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        self._throttle = Throttle(self.refresh, max_rate=max_rate)
+        self._controls_timer: asyncio.TimerHandle | None = None
+        if self._loop is None or not controls_after or controls_after <= 0:
+            self.show_controls()
+        elif not handle.done():
+            self._controls_timer = self._loop.call_later(controls_after, self._controls_due)
+        handle.add_listener(self._on_change)
+
+    # -- controls --------------------------------------------------------------------------
+    @property
+    def buttons(self) -> dict[str, ipywidgets.Button]:
+        """The Pause / Resume / Stop / Abort buttons (made and shown now if not yet)."""
+        self.show_controls()
+        return self._buttons
+
+    def show_controls(self) -> None:
+        """Add the four buttons to the widget (once), in the run's current state."""
+        if self._buttons:
+            return
+        self._cancel_controls_timer()
+        shared = _layouts()
+        _text, enabled = self._render()
+        buttons = {}
         for name, (description, icon, tooltip) in _BUTTONS.items():
             button = ipywidgets.Button(
                 description=description, icon=icon, tooltip=tooltip,
@@ -185,22 +238,26 @@ class RunStatus:
                 _dom_classes=(f"livescan-{name}",),
             )  # fmt: skip
             button.on_click(lambda _b, name=name: self.press(name))
-            self.buttons[name] = button
-        self.widget = ipywidgets.Box(
-            [self.header, *self.buttons.values()],
-            layout=shared["box"],
-            _dom_classes=("livescan-run-status",),
-        )
-        self._tasks: set[asyncio.Future[Any]] = set()
-        try:
-            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None
-        self._throttle = Throttle(self.refresh, max_rate=max_rate)
-        handle.add_listener(self._on_change)
+            buttons[name] = button
+        self._buttons = buttons
+        self.widget.children = (self.header, *buttons.values())
+
+    def _controls_due(self) -> None:
+        self._controls_timer = None
+        if not self.handle.done():
+            self.show_controls()
+
+    def _cancel_controls_timer(self) -> None:
+        if self._controls_timer is not None:
+            self._controls_timer.cancel()
+            self._controls_timer = None
 
     # -- handle events -------------------------------------------------------------------
     def _on_change(self, handle: Any) -> None:
+        if handle.done():
+            self._cancel_controls_timer()  # a run that ended never needs its buttons
+        elif handle.state in ("pausing", "paused"):
+            self.show_controls()  # paused from code or the interrupt button: Resume
         ended = handle.state in _ENDING and getattr(handle, "stop_doc", None) is not None
         if handle.done() or ended or handle.state in ("paused", "queued"):
             self._throttle.poke()
@@ -326,7 +383,7 @@ class RunStatus:
         text, enabled = self._render()
         if self.header.value != text:
             self.header.value = text
-        for name, button in self.buttons.items():
+        for name, button in self._buttons.items():
             style = _button_style(name, enabled[name])
             if button.disabled == enabled[name] or button.button_style != style:
                 with button.hold_sync():
