@@ -91,8 +91,11 @@ window.__livescan = {
     const seen = new Set();
     const visit = (w) => {
       // skip what is no longer on the page: an output updated in place (a finished run
-      // leaving its static fallback) keeps its old, detached renderer around
-      if (w.isDisposed || (w.node && !w.node.isConnected)) return;
+      // leaving its static fallback) keeps its old, detached renderer around; and what is
+      // hidden (a table's grid a newer one replaced: display none)
+      if (w.isDisposed || (w.node && (!w.node.isConnected || w.node.style.display === 'none'))) {
+        return;
+      }
       if (w._view && !seen.has(w._view)) { seen.add(w._view); found.push(w._view); }
       if (typeof w.children === 'function') { for (const c of w.children()) visit(c); }
     };

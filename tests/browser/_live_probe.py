@@ -58,7 +58,9 @@ _VIEWS_JS = r"""
   const views = [];
   const seen = new Set();
   const visit = (w) => {
-    if (w.isDisposed || (w.node && !w.node.isConnected)) return;
+    if (w.isDisposed || (w.node && (!w.node.isConnected || w.node.style.display === 'none'))) {
+      return;  // gone, or hidden (a table's grid a newer one replaced)
+    }
     if (w._view && !seen.has(w._view)) { seen.add(w._view); views.push(w._view); }
     if (typeof w.children === 'function') { for (const c of w.children()) visit(c); }
   };

@@ -23,12 +23,6 @@ from _lab import ARTIFACTS, LabServer, chromium_context, safe_name
 
 _REPORTS = pytest.StashKey[dict]()
 
-#: An open bug of issue 8, found when this fixture began failing every test on any console
-#: error: about 1 in 8 runs of the first tutorial under load, ipywidgets' Lumino wrapper of
-#: a view already disposed gets a Lumino message (the view that is disposed mid-render is not
-#: identified yet; not caused by LivePlot's marks). Any other console error fails the test.
-KNOWN_OPEN_ERROR = "Cannot read properties of null (reading 'processLuminoMessage')"
-
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
@@ -81,11 +75,7 @@ def lab_page(request, lab, lab_browser):
         (ARTIFACTS / f"{stem}.console.txt").write_text("\n".join(console))
     page.close()
     lab.shutdown_sessions()
-    errors = [
-        line
-        for line in console
-        if line.startswith(("error: ", "pageerror: ")) and KNOWN_OPEN_ERROR not in line
-    ]
+    errors = [line for line in console if line.startswith(("error: ", "pageerror: "))]
     if errors and not any(r.failed for r in reports.values()):
         # issue 8's budget: 0 console errors in any scenario, for every test on a lab page
         pytest.fail("the page logged console errors:\n" + "\n".join(errors), pytrace=False)

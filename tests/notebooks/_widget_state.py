@@ -192,8 +192,10 @@ class WidgetState:
         out = []
         for box in self.with_class("livescan-livetable"):
             parts = self.children(box)
-            # live: a StreamingDataGrid; a finished small table: a DataGrid holding its rows
-            grid = next(p for p in parts if p.name in ("StreamingDataGridModel", "DataGridModel"))
+            # live: a StreamingDataGrid; a finished small table: a DataGrid holding its rows.
+            # They sit in a box of grids, the one shown last (those before it are hidden).
+            names = ("StreamingDataGridModel", "DataGridModel")
+            grid = [g for p in parts for g in self.children(p) if g.name in names][-1]
             summary = " ".join(p.state.get("value", "") for p in parts if p.name == "HTMLModel")
             match = _SUMMARY.search(summary)
             fields = [f["name"] for f in grid.state["_data"]["schema"]["fields"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import warnings
 
@@ -273,13 +274,13 @@ def test_grid_is_born_with_its_number_formats_and_takes_event_pages(recorder):
     """ipydatagrid 1.4 drops renderers set on a grid already shown (a race in its view):
     the grid that shows the columns must carry them in its comm_open state."""
     view = TableGridView()
-    box = view.widget
+    box = view._grids
     view.begin(["det", "n"], {"det": 3}, {"det": "number", "n": "integer"})
     view.rows([1, 2, 3], [1e9, 1e9 + 1, 1e9 + 2], [[1.0, None, 2.5], [4, 5, 6]])
     view.row(4, 1e9 + 3, [0.125, 7])
     view.flush()
     grid = view.grid
-    assert recorder.state(box)["children"][0] == f"IPY_MODEL_{grid.model_id}"
+    assert recorder.state(box)["children"] == [f"IPY_MODEL_{grid.model_id}"]
     (opened,) = [m for m in recorder.messages if m.comm_id == grid.model_id
                  and m.msg_type == "comm_open"]  # fmt: skip
     refs = opened.data["state"]["renderers"]
@@ -290,20 +291,67 @@ def test_grid_is_born_with_its_number_formats_and_takes_event_pages(recorder):
     assert data.index.tolist() == [1, 2, 3, 4]
     assert data["det"].tolist()[:1] + data["det"].tolist()[2:] == [1.0, 2.5, 0.125]
     assert np.isnan(data["det"].iloc[1]) and data["n"].tolist() == [4, 5, 6, 7]
-    # the grid shown before the columns were known is closed
+    # the grid made before the columns were known was never shown: closed
     closed = {m.comm_id for m in recorder.messages if m.msg_type == "comm_close"}
     streaming_id = grid.model_id
     assert streaming_id not in closed and len(closed) >= 1
-    # at the end the streaming grid gives way to one that holds the rows, same formats
+    # at the end the streaming grid gives way to one that holds the rows, same formats;
+    # the streaming grid is hidden, not taken out of the box nor closed (its view may still
+    # be being built in the browser, see _table_view's module docstring)
     view.end("done")
     final = view.grid
-    assert recorder.state(box)["children"][0] == f"IPY_MODEL_{final.model_id}"
+    assert recorder.state(box)["children"] == [f"IPY_MODEL_{streaming_id}",
+                                               f"IPY_MODEL_{final.model_id}"]  # fmt: skip
+    hidden = recorder.state(grid)["layout"].removeprefix("IPY_MODEL_")
+    assert recorder.state(hidden)["display"] == "none"
+    assert recorder.state(recorder.state(final)["layout"].removeprefix("IPY_MODEL_"))[
+        "display"] is None  # fmt: skip
     refs = recorder.state(final)["renderers"]
     assert {k: recorder.state(v.removeprefix("IPY_MODEL_"))["format"] for k, v in refs.items()} == {
         "det": ".3f",
         "n": "d",
     }
-    assert streaming_id in {m.comm_id for m in recorder.messages if m.msg_type == "comm_close"}
+    assert streaming_id not in {m.comm_id for m in recorder.messages if m.msg_type == "comm_close"}
+
+
+def _children_lists(recorder, box) -> list[list[str]]:
+    return [state["children"] for state in recorder.history(box) if "children" in state]
+
+
+def test_table_grids_leave_their_box_only_when_it_has_settled(recorder):
+    """A grid is never taken out of a box (nor closed) within ``settle`` s of the box's last
+    change: the browser may still be building its view, and ipywidgets' box would post a
+    resize to the disposed view ("Cannot read properties of null (reading
+    'processLuminoMessage')"). Within that time a new grid is appended, the old hidden."""
+    view = TableGridView()
+    box = view._grids
+    closed = lambda: {m.comm_id for m in recorder.messages if m.msg_type == "comm_close"}  # noqa: E731
+
+    def stream(n: int) -> tuple[str, str]:
+        view.begin(["det"], {"det": 3}, {"det": "number"})
+        live = view.grid.model_id
+        for i in range(1, n + 1):
+            view.row(i, 1e9 + i, [i / 2])
+        view.end(f"scan of {n}")
+        return live, view.grid.model_id
+
+    first = stream(3)
+    second = stream(4)  # at once: the first stream's grids stay, hidden
+    lists = _children_lists(recorder, box)
+    # every change only appends: each list starts with the one before it
+    assert all(b[: len(a)] == a for a, b in itertools.pairwise(lists)), lists
+    assert lists[-1] == [f"IPY_MODEL_{m}" for m in (*first, *second)]
+    assert not {*first, *second} & closed()
+    # a new stream once the box has settled: the old grids go, and are closed
+    view._changed_at -= view.settle
+    third = stream(2)
+    assert _children_lists(recorder, box)[-1] == [f"IPY_MODEL_{m}" for m in third]
+    assert {*first, *second} <= closed() and not set(third) & closed()
+    # streams in a tight loop: at most max_grids grids are kept
+    view.max_grids = 4
+    for n in (3, 4, 5):
+        stream(n)
+    assert [len(c) for c in _children_lists(recorder, box)[-6:]] == [3, 4, 1, 2, 3, 4]
 
 
 def test_widgets_take_event_pages_and_end_where_events_one_by_one_would(RE, recorder):

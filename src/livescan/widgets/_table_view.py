@@ -24,6 +24,16 @@ new set of columns gets a new grid, made with its renderers, in the same box. Re
 (three comms each: the renderer and its two colour expressions) are shared by every grid
 of the kernel that shows the same format, and never closed: a new grid per run opens one
 comm, not ten.
+
+Grids are never taken out of a box the browser may still be drawing. ipywidgets' BoxView,
+once every child view of a children list is built, posts a Lumino resize to each of them;
+a child removed (or closed) while its view was still being built (ipydatagrid's view
+builds its renderer views first, and the page loads ipydatagrid's code on the first
+grid) is disposed by then, and the resize fails with "Cannot read properties of null
+(reading 'processLuminoMessage')". So a new grid is *appended* to a box of grids and the
+one it replaces is hidden (a shared ``display: none`` layout); the box is emptied only at
+a new stream when its last change is ``settle`` seconds old (or it holds ``max_grids``:
+streams in a tight loop), and the grids taken out are closed then.
 """
 
 from __future__ import annotations
@@ -70,6 +80,11 @@ class _KeptExpr(Expr):
         return
 
 
+class _KeptLayout(ipywidgets.Layout):
+    def close(self) -> None:
+        return
+
+
 class _SharedRenderers:
     """The kernel's renderers by (format, alignment), and one pair of theme colour
     expressions for all of them. Made again under another comm implementation (a test's
@@ -79,10 +94,21 @@ class _SharedRenderers:
         self.factory: Any = None
         self.renderers: dict[tuple[str | None, str], TextRenderer] = {}
         self.colors: tuple[Expr, Expr] | None = None
+        self._hidden: ipywidgets.Layout | None = None
+
+    def hidden(self) -> ipywidgets.Layout:
+        """The layout of every grid a newer one replaced (``display: none``)."""
+        if self.factory is not comm.create_comm:
+            self.factory, self.renderers, self.colors = comm.create_comm, {}, None
+            self._hidden = None
+        if self._hidden is None or self._hidden.comm is None:
+            self._hidden = _KeptLayout(display="none")
+        return self._hidden
 
     def get(self, fmt: str | None, align: str = "left") -> TextRenderer:
         if self.factory is not comm.create_comm:
             self.factory, self.renderers, self.colors = comm.create_comm, {}, None
+            self._hidden = None
         renderer = self.renderers.get((fmt, align))
         if renderer is None or renderer.comm is None:
             if self.colors is None:
@@ -96,7 +122,8 @@ class _SharedRenderers:
         return renderer
 
 
-_renderer = _SharedRenderers().get
+_SHARED = _SharedRenderers()
+_renderer = _SHARED.get
 
 
 def format_time(t: float) -> str:
@@ -136,6 +163,8 @@ class _ColumnsGrid(StreamingDataGrid):
         self._data = {**self._data, "data": self._data_object["data"].iloc[:0]}
 
     def _handle_comm_msg(self, _: Any, content: dict[str, Any], buffers: Any) -> None:
+        if content.get("type") == "data-request" and self._view.grid is not self:
+            return  # a grid a newer one replaced: hidden, and its view's columns are gone
         if content.get("type") == "data-request" and not self._transforms:
             r1, r2, c1, c2 = (int(content[k]) for k in ("r1", "r2", "c1", "c2"))
             if r1 < 0 or r2 < r1:  # an empty grid asks for rows -1..-1
@@ -276,11 +305,17 @@ class TableGridView:
         self._count_owed: asyncio.TimerHandle | None = None
         self._final = False
         self._grid_layout = ipywidgets.Layout(height=height, width="100%", max_width="100%")
+        #: not shown: the first stream's grid is the first one the page gets
         self.grid = self._make_grid()
+        #: seconds after its last change the box of grids may be emptied (see the module
+        #: doc), or once it holds ``max_grids`` (streams in a tight loop)
+        self.settle = 10.0
+        self.max_grids = 16
+        self._changed_at = -math.inf
         self.summary = ipywidgets.HTML(value="")
-        self.widget = ipywidgets.VBox(
-            [self.grid, self.summary], layout=ipywidgets.Layout(width="100%")
-        )
+        full = ipywidgets.Layout(width="100%")
+        self._grids = ipywidgets.VBox(layout=full)
+        self.widget = ipywidgets.VBox([self._grids, self.summary], layout=full)
         self.widget.add_class("livescan-livetable")
         self._throttle = Throttle(self._flush_if_live, max_rate=max_rate)
 
@@ -302,9 +337,7 @@ class TableGridView:
         # new columns: a new grid born with its renderers (see the module docstring), made
         # now rather than at the next flush, so that a view placed on the page after its
         # descriptor (the Dashboard's) is drawn once, not twice
-        old, self.grid = self.grid, self._make_grid(self._make_renderers())
-        self.widget.children = (self.grid, self.summary)
-        old.close()
+        self._show(self._make_grid(self._make_renderers()))
         self._shown_rows, self._sent_rows, self._counted_at = 0, 0, -math.inf
         self._throttle.poke()
 
@@ -344,18 +377,34 @@ class TableGridView:
         if self.columns and 0 < n <= self.static_rows:
             # replaced before the final flush: the streaming grid, about to go, is not
             # sent its exact row count (a repaint of every cell, for nothing)
-            old = self.grid
-            self.grid = DataGrid(self._frame(), renderers=self._make_renderers(),
-                                 default_renderer=_renderer(None), layout=self._grid_layout,
-                                 **self._sizes())  # fmt: skip
-            self.widget.children = (self.grid, self.summary)
-            old.close()
+            self._show(DataGrid(self._frame(), renderers=self._make_renderers(),
+                                default_renderer=_renderer(None), layout=self._grid_layout,
+                                **self._sizes()), keep=True)  # fmt: skip
             self._shown_rows = self._sent_rows = n
         self._final = True  # the final row count goes out now
         self._throttle.poke()
         self._throttle.flush_now()
         self._final = False
         self._fallback_outputs.leave(self)
+
+    def _show(self, grid: DataGrid, keep: bool = False) -> None:
+        """Make ``grid`` the one shown. The one it replaces is hidden, not taken out (see
+        the module docstring); ``keep`` (the end of a stream) always keeps the box's grids,
+        else they go (and are closed) when the box's last change is ``settle`` s old."""
+        old, self.grid = self.grid, grid
+        shown = self._grids.children
+        now = ttime.monotonic()
+        if old not in shown:  # never shown: no view of it can exist
+            old.close()
+        settling = now - self._changed_at < self.settle and len(shown) < self.max_grids
+        if shown and (keep or settling):
+            shown[-1].layout = _SHARED.hidden()
+            self._grids.children = (*shown, grid)
+        else:
+            self._grids.children = (grid,)
+            for gone in shown:
+                gone.close()
+        self._changed_at = now
 
     # -- data ----------------------------------------------------------------------------
     @property
