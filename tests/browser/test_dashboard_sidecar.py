@@ -111,6 +111,9 @@ def test_dashboard_opens_in_the_split_right_side_panel_and_shows_the_scan(lab, l
                 "db = RunStore(tempfile.mkdtemp())\n"
                 "RE.subscribe_lossless(db)\n"
                 "dash = Dashboard.in_sidecar(RE=RE, store=db, overplot=False, title='livescan')",
+                # 0.4 s: a run's Pause/Resume/Stop/Abort buttons show once it has lasted
+                # 0.25 s (RunStatus.controls_after), and stay when it ends
+                "motor.delay = 0.01\n"
                 "result = await RE(scan([det], motor, -3, 3, num=41))\nprint(result.exit_status)",
             )
         ]
