@@ -123,6 +123,7 @@ def test_lines_that_join_mid_run_are_sent_again_mid_run_and_once_at_the_end(RE, 
     end = [t for t, m in resends if t >= stopped[0]]
     assert len(mid) == 1 and len(end) == 1 and len(resends) == 2, (resends, joined, stopped)
     assert all(m == ids(*both) for _, m in resends)
+    assert _plot._RESENDS[a.figure].resends == 2  # one record per figure, shared by a and b
 
 
 def test_a_reused_figure_gets_its_marks_again_after_each_runs_line_joins(RE, recorder):

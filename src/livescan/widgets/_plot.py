@@ -78,7 +78,7 @@ class _MarksResend:
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self.changed_at = -float("inf")  # monotonic time of the last change
         self._resent_at_end = True  # the end-of-run resend of the last change went out
-        #: resends sent so far (tests and benchmarks read it)
+        #: resends sent so far
         self.resends = 0
 
     def changed(self) -> None:
