@@ -77,6 +77,11 @@ class WidgetState:
                     out.append(child)
         return out
 
+    def hidden(self, model: Model) -> bool:
+        """Whether ``model``'s layout hides it (``display: none``)."""
+        layout = self.ref(model.state.get("layout"))
+        return layout is not None and layout.state.get("display") == "none"
+
     def descendants(self, model: Model) -> list[Model]:
         seen: dict[str, Model] = {}
         todo = [model]
@@ -195,7 +200,8 @@ class WidgetState:
             # live: a StreamingDataGrid; a finished small table: a DataGrid holding its rows.
             # They sit in a box of grids, the one shown last (those before it are hidden).
             names = ("StreamingDataGridModel", "DataGridModel")
-            grid = [g for p in parts for g in self.children(p) if g.name in names][-1]
+            grid = [g for p in parts if not self.hidden(p) for g in self.children(p)
+                    if g.name in names and not self.hidden(g)][-1]  # fmt: skip
             summary = " ".join(p.state.get("value", "") for p in parts if p.name == "HTMLModel")
             match = _SUMMARY.search(summary)
             fields = [f["name"] for f in grid.state["_data"]["schema"]["fields"]]

@@ -361,3 +361,48 @@ def test_raster_tile_updates_leave_no_widget_behind(recorder):
         for m in recorder.messages[before:]
         if m.msg_type == "comm_open"
     )
+
+
+def test_a_finished_small_table_is_built_hidden_then_shown_in_the_grids_place(recorder):
+    """The DataGrid that holds a finished table's rows is built in a hidden box (the
+    browser paints nothing there) that is shown, in place of the box of streaming grids,
+    ``reveal_delay`` s later; a run that begins meanwhile leaves it unseen."""
+
+    def ids(widget) -> list[str]:
+        return [c.removeprefix("IPY_MODEL_") for c in recorder.state(widget)["children"]]
+
+    def display(widget) -> str | None:
+        return recorder.state(widget.layout)["display"]
+
+    async def run() -> None:
+        view = TableGridView()
+        view.reveal_delay = 0.1
+        grids, stage = view._grids, view._stage
+        assert ids(view.widget) == [grids.model_id, stage.model_id, view.summary.model_id]
+        finals = []
+        for _ in range(2):
+            view.begin(["det"], {"det": 3}, {"det": "number"})
+            assert (display(grids), display(stage)) == (None, "none")
+            streaming = view.grid
+            view.rows([1, 2, 3], [1e9, 1e9 + 1, 1e9 + 2], [[0.1, 0.2, 0.3]])
+            view.flush()
+            view.end("done")
+            finals.append(view.grid)
+            assert ids(grids)[-1] == streaming.model_id and view.grid is not streaming
+            assert ids(stage) == [f.model_id for f in finals]
+            assert (display(grids), display(stage)) == (None, "none")
+            await asyncio.sleep(0.3)
+            assert (display(grids), display(stage)) == ("none", None)
+            assert streaming.comm is not None and view.grid.comm is not None
+        assert display(finals[0]) == "none" and display(finals[1]) is None  # the newest
+        # a run that begins before the reveal: its DataGrid stays unseen
+        view.begin(["det"], {"det": 3}, {"det": "number"})
+        view.rows([1], [1e9], [[0.5]])
+        view.end("done")
+        unseen = view.grid
+        view.begin(["det"], {"det": 3}, {"det": "number"})
+        await asyncio.sleep(0.3)
+        assert (display(grids), display(stage)) == (None, "none")
+        assert ids(grids)[-1] == view.grid.model_id and ids(stage)[-1] == unseen.model_id
+
+    asyncio.run(run())

@@ -295,15 +295,16 @@ def test_grid_is_born_with_its_number_formats_and_takes_event_pages(recorder):
     closed = {m.comm_id for m in recorder.messages if m.msg_type == "comm_close"}
     streaming_id = grid.model_id
     assert streaming_id not in closed and len(closed) >= 1
-    # at the end the streaming grid gives way to one that holds the rows, same formats;
-    # the streaming grid is hidden, not taken out of the box nor closed (its view may still
-    # be being built in the browser, see _table_view's module docstring)
+    # at the end the streaming grid gives way to one that holds the rows, same formats,
+    # built in a box of its own (hidden, then shown: at once here, no loop runs); the
+    # streaming grid's box is hidden, the grid not taken out of it nor closed (its view may
+    # still be being built in the browser, see _table_view's module docstring)
     view.end("done")
     final = view.grid
-    assert recorder.state(box)["children"] == [f"IPY_MODEL_{streaming_id}",
-                                               f"IPY_MODEL_{final.model_id}"]  # fmt: skip
-    hidden = recorder.state(grid)["layout"].removeprefix("IPY_MODEL_")
-    assert recorder.state(hidden)["display"] == "none"
+    assert recorder.state(box)["children"] == [f"IPY_MODEL_{streaming_id}"]
+    assert recorder.state(view._stage)["children"] == [f"IPY_MODEL_{final.model_id}"]
+    assert recorder.state(view._grids.layout)["display"] == "none"
+    assert recorder.state(view._stage.layout)["display"] is None
     assert recorder.state(recorder.state(final)["layout"].removeprefix("IPY_MODEL_"))[
         "display"] is None  # fmt: skip
     refs = recorder.state(final)["renderers"]
@@ -335,23 +336,32 @@ def test_table_grids_leave_their_box_only_when_it_has_settled(recorder):
         view.end(f"scan of {n}")
         return live, view.grid.model_id
 
+    stage = view._stage  # where the finished tables' DataGrids go
+
+    def refs(*grids: tuple[str, str], final: bool) -> list[str]:
+        return [f"IPY_MODEL_{g[final]}" for g in grids]
+
     first = stream(3)
     second = stream(4)  # at once: the first stream's grids stay, hidden
-    lists = _children_lists(recorder, box)
-    # every change only appends: each list starts with the one before it
-    assert all(b[: len(a)] == a for a, b in itertools.pairwise(lists)), lists
-    assert lists[-1] == [f"IPY_MODEL_{m}" for m in (*first, *second)]
+    for b in (box, stage):
+        lists = _children_lists(recorder, b)
+        # every change only appends: each list starts with the one before it
+        assert all(y[: len(x)] == x for x, y in itertools.pairwise(lists)), lists
+    assert _children_lists(recorder, box)[-1] == refs(first, second, final=False)
+    assert _children_lists(recorder, stage)[-1] == refs(first, second, final=True)
     assert not {*first, *second} & closed()
-    # a new stream once the box has settled: the old grids go, and are closed
+    # a new stream once the boxes have settled: the old grids go, and are closed
     view._changed_at -= view.settle
     third = stream(2)
-    assert _children_lists(recorder, box)[-1] == [f"IPY_MODEL_{m}" for m in third]
+    assert _children_lists(recorder, box)[-1] == refs(third, final=False)
+    assert _children_lists(recorder, stage)[-1] == refs(third, final=True)
     assert {*first, *second} <= closed() and not set(third) & closed()
-    # streams in a tight loop: at most max_grids grids are kept
+    # streams in a tight loop: at most max_grids grids are kept (both boxes)
     view.max_grids = 4
     for n in (3, 4, 5):
         stream(n)
-    assert [len(c) for c in _children_lists(recorder, box)[-6:]] == [3, 4, 1, 2, 3, 4]
+    assert [len(c) for c in _children_lists(recorder, box)[-3:]] == [2, 1, 2]
+    assert [len(c) for c in _children_lists(recorder, stage)[-4:]] == [2, 0, 1, 2]
 
 
 def test_widgets_take_event_pages_and_end_where_events_one_by_one_would(RE, recorder):

@@ -53,6 +53,7 @@ from ipydatagrid import DataGrid, StreamingDataGrid, TextRenderer
 from ipydatagrid.cellrenderer import Expr
 from ipydatagrid.datagrid import _data_to_json
 
+from livescan.widgets import _fallback
 from livescan.widgets._base import NoFrontendWarning, frontend_available
 from livescan.widgets._buffer import Column
 from livescan.widgets._fallback import FallbackOutputs, table_text
@@ -313,9 +314,17 @@ class TableGridView:
         self.max_grids = 16
         self._changed_at = -math.inf
         self.summary = ipywidgets.HTML(value="")
-        full = ipywidgets.Layout(width="100%")
-        self._grids = ipywidgets.VBox(layout=full)
-        self.widget = ipywidgets.VBox([self._grids, self.summary], layout=full)
+        self._grids = ipywidgets.VBox(layout=ipywidgets.Layout(width="100%"))
+        #: a hidden box, on the page from the start, where a finished table's DataGrid is
+        #: built (see ``end``)
+        self._stage = ipywidgets.Box(layout=ipywidgets.Layout(display="none"))
+        #: seconds the DataGrid stays hidden while the browser builds it
+        self.reveal_delay = 0.5
+        self._reveal_at: asyncio.TimerHandle | None = None
+        self._revealed: asyncio.Future[Any] | None = None  # done once it is shown
+        self.widget = ipywidgets.VBox(
+            [self._grids, self._stage, self.summary], layout=ipywidgets.Layout(width="100%")
+        )
         self.widget.add_class("livescan-livetable")
         self._throttle = Throttle(self._flush_if_live, max_rate=max_rate)
 
@@ -337,6 +346,7 @@ class TableGridView:
         # new columns: a new grid born with its renderers (see the module docstring), made
         # now rather than at the next flush, so that a view placed on the page after its
         # descriptor (the Dashboard's) is drawn once, not twice
+        self._unstage()
         self._show(self._make_grid(self._make_renderers()))
         self._shown_rows, self._sent_rows, self._counted_at = 0, 0, -math.inf
         self._throttle.poke()
@@ -371,38 +381,84 @@ class TableGridView:
 
         A finished table of at most ``static_rows`` rows then becomes a plain DataGrid
         that holds its rows in its own state, so a saved or exported notebook shows them
-        (a streaming grid's state holds none: it asks the kernel for what is on screen)."""
+        (a streaming grid's state holds none: it asks the kernel for what is on screen).
+
+        A new ipydatagrid view paints every cell it shows twice as it is attached, at
+        ipydatagrid's default 500 px height (its layout comes later): ~150 ms in one task
+        here, the longest of a run. So the DataGrid is built in a hidden box (``_stage``,
+        on the page since the table was shown), where the browser paints nothing, and
+        ``reveal_delay`` s later that box is shown and the box of grids hidden: one paint,
+        at its size. Meanwhile the streaming grid shows the rows (its blank rows past them
+        left: the exact row count would repaint every cell, for nothing)."""
         self._summary = summary
         n = self._seq.n
-        if self.columns and 0 < n <= self.static_rows:
-            # replaced before the final flush: the streaming grid, about to go, is not
-            # sent its exact row count (a repaint of every cell, for nothing)
-            self._show(DataGrid(self._frame(), renderers=self._make_renderers(),
-                                default_renderer=_renderer(None), layout=self._grid_layout,
-                                **self._sizes()), keep=True)  # fmt: skip
-            self._shown_rows = self._sent_rows = n
-        self._final = True  # the final row count goes out now
+        replace = bool(self.columns) and 0 < n <= self.static_rows
+        self._final = not replace  # the exact row count for a grid that stays
         self._throttle.poke()
         self._throttle.flush_now()
         self._final = False
+        if replace:
+            self.grid = DataGrid(self._frame(), renderers=self._make_renderers(),
+                                 default_renderer=_renderer(None), layout=self._grid_layout,
+                                 **self._sizes())  # fmt: skip
+            staged = self._stage.children
+            for older in staged:  # the finished tables of earlier streams, unseen
+                older.layout = _SHARED.hidden()
+            self._stage.children = (*staged, self.grid)
+            self._changed_at = ttime.monotonic()
+            self._shown_rows = self._sent_rows = n
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # documents fed by hand: at once
+                self._reveal()
+            else:
+                # an awaited run returns once it is shown (as once its fallback picture is
+                # drawn), so an executed notebook keeps the DataGrid in view
+                self._revealed = loop.create_future()
+                _fallback._pending.add(self._revealed)
+                self._revealed.add_done_callback(_fallback._pending.discard)
+                self._reveal_at = loop.call_later(self.reveal_delay, self._reveal)
         self._fallback_outputs.leave(self)
 
-    def _show(self, grid: DataGrid, keep: bool = False) -> None:
+    def _reveal(self) -> None:
+        """Show the finished table's DataGrid in the streaming grid's place."""
+        self._reveal_at = None
+        if self._revealed is not None and not self._revealed.done():
+            self._revealed.set_result(None)
+        self._revealed = None
+        if self._stage.children and self.grid is self._stage.children[-1]:
+            self._grids.layout.display = "none"
+            self._stage.layout.display = None
+
+    def _unstage(self) -> None:
+        """A new stream: the box of grids shown again, the finished table's box hidden
+        (its DataGrids stay in it until the box of grids is emptied)."""
+        if self._reveal_at is not None:  # the last stream's DataGrid goes unseen
+            self._reveal_at.cancel()
+            self._reveal()
+        if self._stage.layout.display != "none":
+            self._stage.layout.display = "none"
+            self._grids.layout.display = None
+
+    def _show(self, grid: DataGrid) -> None:
         """Make ``grid`` the one shown. The one it replaces is hidden, not taken out (see
-        the module docstring); ``keep`` (the end of a stream) always keeps the box's grids,
-        else they go (and are closed) when the box's last change is ``settle`` s old."""
+        the module docstring); the box's grids (and the finished tables' box's) go, and
+        are closed, when their last change is ``settle`` s old."""
         old, self.grid = self.grid, grid
-        shown = self._grids.children
+        shown, staged = self._grids.children, self._stage.children
         now = ttime.monotonic()
-        if old not in shown:  # never shown: no view of it can exist
+        if old not in shown and old not in staged:  # never shown: no view of it can exist
             old.close()
-        settling = now - self._changed_at < self.settle and len(shown) < self.max_grids
-        if shown and (keep or settling):
+        settling = (
+            now - self._changed_at < self.settle and len(shown) + len(staged) < self.max_grids
+        )
+        if shown and settling:
             shown[-1].layout = _SHARED.hidden()
             self._grids.children = (*shown, grid)
         else:
             self._grids.children = (grid,)
-            for gone in shown:
+            self._stage.children = ()
+            for gone in (*shown, *staged):
                 gone.close()
         self._changed_at = now
 
