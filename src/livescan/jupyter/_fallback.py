@@ -87,12 +87,18 @@ def run_fallback(
     no picture to draw, else once ``render(panels, done)`` has drawn it (None: draw here,
     synchronously). Returns what ``render`` returned (the drawing job), or None."""
     subs = list(subs)
-    text = fallback_text(handle, subs)
     panels = _panels(subs)
     if not panels:
-        update(fallback_bundle(text, None))
+        update(fallback_bundle(fallback_text(handle, subs), None))
         return None
     if render is None:
-        update(fallback_bundle(text, figure_png(panels)))
+        update(fallback_bundle(fallback_text(handle, subs), figure_png(panels)))
         return None
-    return render(panels, lambda png: update(fallback_bundle(text, png)))
+    text: list[str] = []
+
+    def done(png: bytes | None) -> None:
+        update(fallback_bundle(text[0] if text else fallback_text(handle, subs), png))
+
+    job = render(panels, done)  # drawn on the fallback thread while the text is made here
+    text.append(fallback_text(handle, subs))
+    return job

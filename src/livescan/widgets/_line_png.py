@@ -4,8 +4,9 @@ A fallback picture is on the critical path of an awaited run (the cell returns o
 in place, so executed notebooks keep it), and matplotlib needs 40-80 ms for one small line
 plot (axes set-up, text layout, constrained layout), more than a 20,000-event run takes.
 Line plots are simple enough to draw directly: nice ticks, a light grid, the lines
-(min/max decimated, anti-aliased by drawing at twice the size and halving), markers on
-short lines, axis labels, the title and a legend. Pictures mixing plots with rasters or
+(min/max decimated, anti-aliased by drawing the inside of the axes at twice the size and
+halving it), markers on short lines, axis labels, the title and a legend; saved as a
+paletted PNG (its colours and their blends with white). Pictures mixing plots with rasters or
 frames still go through matplotlib (:func:`livescan.widgets._fallback.figure_png`).
 
 :func:`plot_spec` snapshots what a LivePlot shows (on the loop's thread);
@@ -94,8 +95,13 @@ def plots_png(specs: Sequence[PlotSpec]) -> bytes:
     if len(panels) > 1:
         for i, panel in enumerate(panels):
             sheet.paste(panel, ((i % cols) * w, (i // cols) * h))
+    # a palette image: the picture has a few colours and their blends with white, so
+    # mapping it to them loses nothing visible, and PNG then writes a byte a pixel, with
+    # no per-row filter search: ~3x faster to encode than RGB, and ~half the bytes
+    colors = [line.color for spec in specs for line in spec.lines]
+    paletted = sheet.quantize(palette=_palette(tuple(colors)), dither=Image.Dither.NONE)
     buf = io.BytesIO()
-    sheet.save(buf, format="png", compress_level=3)
+    paletted.save(buf, format="png", compress_level=3)
     return buf.getvalue()
 
 
@@ -167,19 +173,56 @@ def _segments(px: np.ndarray, py: np.ndarray) -> list[list[tuple[float, float]]]
     return out
 
 
+_WHITE = (255, 255, 255)
+_GRID = (224, 224, 224)
+_INK = (40, 40, 40)
+_FRAME = (60, 60, 60)
+_LEGEND_EDGE = (200, 200, 200)
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    from PIL import ImageColor
+
+    try:
+        rgb = ImageColor.getrgb(color)
+    except ValueError:
+        rgb = ImageColor.getrgb(_DEFAULT_COLOR)
+    return (rgb[0], rgb[1], rgb[2])
+
+
+@functools.lru_cache(maxsize=32)
+def _palette(colors: tuple[str, ...]) -> Any:
+    """A palette image: the picture's fixed colours, then ramps from white to the ink
+    (anti-aliased text), to the grid, and to every line colour (anti-aliased lines)."""
+    from PIL import Image
+
+    lines = list(dict.fromkeys(_rgb(c) for c in colors))[:24]
+    entries: list[tuple[int, ...]] = [_WHITE, _GRID, _INK, _FRAME, _LEGEND_EDGE]
+    targets = [_INK, _GRID, *lines]
+    steps = max(2, min(16, (256 - len(entries)) // len(targets)))
+    for target in targets:
+        for k in range(1, steps + 1):
+            a = k / steps
+            entries.append(tuple(round(255 * (1 - a) + v * a) for v in target))
+    flat = [v for rgb in entries[:256] for v in rgb]
+    image = Image.new("P", (1, 1))
+    image.putpalette(flat + [255] * (768 - len(flat)))
+    return image
+
+
 def _draw(spec: PlotSpec) -> Any:
-    from PIL import Image, ImageColor, ImageDraw
+    """One panel: the axes' inside (grid, lines, markers) drawn at ``_SS`` times the size
+    and averaged down (anti-aliasing), the rest (frame, ticks, text) at the final size."""
+    from PIL import Image, ImageDraw
 
     s = _SS
-    width, height = PANEL[0] * s, PANEL[1] * s
-    left, right = _MARGIN["left"] * s, width - _MARGIN["right"] * s
-    top, bottom = _MARGIN["top"] * s, height - _MARGIN["bottom"] * s
-    img = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
+    width, height = PANEL
+    left, right = _MARGIN["left"], width - _MARGIN["right"]
+    top, bottom = _MARGIN["top"], height - _MARGIN["bottom"]
     x0, x1 = _limits([line.x for line in spec.lines], spec.xlim)
     y0, y1 = _limits([line.y for line in spec.lines], spec.ylim)
 
-    def to_px(v: np.ndarray) -> np.ndarray:
+    def to_px(v: np.ndarray) -> np.ndarray:  # panel pixels
         return left + (np.asarray(v, dtype=float) - x0) / (x1 - x0) * (right - left)
 
     def to_py(v: np.ndarray) -> np.ndarray:
@@ -187,18 +230,18 @@ def _draw(spec: PlotSpec) -> Any:
 
     xt, xfmt = _ticks(x0, x1)
     yt, yfmt = _ticks(y0, y1)
-    grid = (224, 224, 224)
-    for px in to_px(xt).tolist():
-        draw.line([(px, top), (px, bottom)], fill=grid, width=s)
-    for py in to_py(yt).tolist():
-        draw.line([(left, py), (right, py)], fill=grid, width=s)
 
+    # the inside of the axes, supersampled; what falls outside is simply not on it
+    inner = Image.new("RGB", ((right - left) * s, (bottom - top) * s), _WHITE)
+    draw = ImageDraw.Draw(inner)
+    span_x, span_y = inner.size
+    for px in ((to_px(xt) - left) * s).tolist():
+        draw.line([(px, 0), (px, span_y)], fill=_GRID, width=s)
+    for py in ((to_py(yt) - top) * s).tolist():
+        draw.line([(0, py), (span_x, py)], fill=_GRID, width=s)
     for line in spec.lines:
-        try:
-            color = ImageColor.getrgb(line.color)
-        except ValueError:
-            color = ImageColor.getrgb(_DEFAULT_COLOR)
-        px, py = to_px(line.x), to_py(line.y)
+        color = _rgb(line.color)
+        px, py = (to_px(line.x) - left) * s, (to_py(line.y) - top) * s
         for seg in _segments(px, py):
             if len(seg) > 1:
                 draw.line(seg, fill=color, width=3 * s // 2)
@@ -208,28 +251,25 @@ def _draw(spec: PlotSpec) -> Any:
                 if math.isfinite(a) and math.isfinite(b):
                     draw.ellipse((a - r, b - r, a + r, b + r), fill=color)
 
-    # what falls outside the axes is covered by the margins
-    for box in ((0, 0, width, top), (0, bottom, width, height), (0, 0, left, height),
-                (right, 0, width, height)):  # fmt: skip
-        draw.rectangle(box, fill="white")
-    draw.rectangle((left, top, right, bottom), outline=(60, 60, 60), width=s)
-
-    small, normal = _font(10 * s), _font(11 * s)
-    ink = (40, 40, 40)
+    img = Image.new("RGB", (width, height), _WHITE)
+    img.paste(inner.reduce(s), (left, top))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((left - 1, top - 1, right, bottom), outline=_FRAME, width=1)
+    small, normal = _font(10), _font(11)
     for v, px in zip(xt.tolist(), to_px(xt).tolist(), strict=True):
-        draw.line([(px, bottom), (px, bottom + 4 * s)], fill=ink, width=s)
-        draw.text((px, bottom + 6 * s), _label(v, xfmt), fill=ink, font=small, anchor="ma")
+        draw.line([(px, bottom), (px, bottom + 4)], fill=_INK, width=1)
+        draw.text((px, bottom + 6), _label(v, xfmt), fill=_INK, font=small, anchor="ma")
     for v, py in zip(yt.tolist(), to_py(yt).tolist(), strict=True):
-        draw.line([(left - 4 * s, py), (left, py)], fill=ink, width=s)
-        draw.text((left - 6 * s, py), _label(v, yfmt), fill=ink, font=small, anchor="rm")
-    draw.text(((left + right) / 2, height - 4 * s), spec.xlabel, fill=ink, font=normal,
+        draw.line([(left - 4, py), (left, py)], fill=_INK, width=1)
+        draw.text((left - 6, py), _label(v, yfmt), fill=_INK, font=small, anchor="rm")
+    draw.text(((left + right) / 2, height - 4), spec.xlabel, fill=_INK, font=normal,
               anchor="md")  # fmt: skip
-    _vertical_text(img, spec.ylabel, normal, ink, (4 * s, (top + bottom) / 2))
+    _vertical_text(img, spec.ylabel, normal, _INK, (4, (top + bottom) / 2))
     if spec.title:
-        draw.text(((left + right) / 2, top - 8 * s), _fit(spec.title, normal, right - left),
-                  fill=ink, font=_font(12 * s), anchor="md")  # fmt: skip
-    _legend(draw, [line for line in spec.lines if line.label], small, (right, top), s)
-    return img.reduce(s)
+        draw.text(((left + right) / 2, top - 8), _fit(spec.title, normal, right - left),
+                  fill=_INK, font=_font(12), anchor="md")  # fmt: skip
+    _legend(draw, [line for line in spec.lines if line.label], small, (right, top), 1)
+    return img
 
 
 def _fit(text: str, font: Any, room: float) -> str:
@@ -255,8 +295,6 @@ def _vertical_text(img: Any, text: str, font: Any, ink: Any, at: tuple[float, fl
 def _legend(draw: Any, lines: list[LineSpec], font: Any, corner: tuple[float, float],
             s: int) -> None:  # fmt: skip
     """A framed legend in the top-right corner of the axes."""
-    from PIL import ImageColor
-
     if not lines:
         return
     lines = lines[-8:]
@@ -266,13 +304,9 @@ def _legend(draw: Any, lines: list[LineSpec], font: Any, corner: tuple[float, fl
     h = pad * 2 + row * len(lines)
     x1, y0 = corner[0] - 6 * s, corner[1] + 6 * s
     x0 = x1 - w
-    draw.rectangle((x0, y0, x1, y0 + h), fill="white", outline=(200, 200, 200), width=s)
+    draw.rectangle((x0, y0, x1, y0 + h), fill=_WHITE, outline=_LEGEND_EDGE, width=s)
     for i, line in enumerate(lines):
         cy = y0 + pad + row * i + row / 2
-        try:
-            color = ImageColor.getrgb(line.color)
-        except ValueError:
-            color = ImageColor.getrgb(_DEFAULT_COLOR)
-        draw.line([(x0 + pad, cy), (x0 + pad + swatch, cy)], fill=color, width=2 * s)
-        draw.text((x0 + 2 * pad + swatch, cy), line.label or "", fill=(40, 40, 40), font=font,
+        draw.line([(x0 + pad, cy), (x0 + pad + swatch, cy)], fill=_rgb(line.color), width=2 * s)
+        draw.text((x0 + 2 * pad + swatch, cy), line.label or "", fill=_INK, font=font,
                   anchor="lm")  # fmt: skip
