@@ -255,20 +255,18 @@ def _draw(spec: PlotSpec) -> Any:
     img.paste(inner.reduce(s), (left, top))
     draw = ImageDraw.Draw(img)
     draw.rectangle((left - 1, top - 1, right, bottom), outline=_FRAME, width=1)
-    small, normal = _font(10), _font(11)
     for v, px in zip(xt.tolist(), to_px(xt).tolist(), strict=True):
         draw.line([(px, bottom), (px, bottom + 4)], fill=_INK, width=1)
-        draw.text((px, bottom + 6), _label(v, xfmt), fill=_INK, font=small, anchor="ma")
+        _text(img, (px, bottom + 6), _label(v, xfmt), 10, "ma")
     for v, py in zip(yt.tolist(), to_py(yt).tolist(), strict=True):
         draw.line([(left - 4, py), (left, py)], fill=_INK, width=1)
-        draw.text((left - 6, py), _label(v, yfmt), fill=_INK, font=small, anchor="rm")
-    draw.text(((left + right) / 2, height - 4), spec.xlabel, fill=_INK, font=normal,
-              anchor="md")  # fmt: skip
-    _vertical_text(img, spec.ylabel, normal, _INK, (4, (top + bottom) / 2))
+        _text(img, (left - 6, py), _label(v, yfmt), 10, "rm")
+    _text(img, ((left + right) / 2, height - 4), spec.xlabel, 11, "md")
+    _text(img, (4, (top + bottom) / 2), spec.ylabel, 11, "lm", upwards=True)
     if spec.title:
-        draw.text(((left + right) / 2, top - 8), _fit(spec.title, normal, right - left),
-                  fill=_INK, font=_font(12), anchor="md")  # fmt: skip
-    _legend(draw, [line for line in spec.lines if line.label], small, (right, top), 1)
+        _text(img, ((left + right) / 2, top - 8), _fit(spec.title, _font(11), right - left),
+              12, "md")  # fmt: skip
+    _legend(img, draw, [line for line in spec.lines if line.label], (right, top))
     return img
 
 
@@ -278,35 +276,46 @@ def _fit(text: str, font: Any, room: float) -> str:
     return text
 
 
-def _vertical_text(img: Any, text: str, font: Any, ink: Any, at: tuple[float, float]) -> None:
-    """``text`` turned 90° (reading upwards), its left edge at ``at[0]``, centred on ``at[1]``."""
+@functools.lru_cache(maxsize=256)
+def _text_mask(text: str, size: int, anchor: str, upwards: bool) -> tuple[Any, int, int]:
+    """``text`` rendered once (labels recur from run to run): its coverage mask and the
+    mask's offset from the anchor point (turned 90°, reading upwards, if asked)."""
     from PIL import Image, ImageDraw
 
+    font = _font(size)
+    x0, y0, x1, y1 = font.getbbox(text, anchor=anchor)
+    mask = Image.new("L", (max(1, x1 - x0), max(1, y1 - y0)), 0)
+    ImageDraw.Draw(mask).text((-x0, -y0), text, fill=255, font=font, anchor=anchor)
+    if not upwards:
+        return mask, x0, y0
+    # turned about the anchor: the left edge stays at the anchor's x, centred on its y
+    mask = mask.rotate(90, expand=True)
+    return mask, 0, -mask.height // 2
+
+
+def _text(img: Any, xy: tuple[float, float], text: str, size: int, anchor: str,
+          upwards: bool = False) -> None:  # fmt: skip
+    """Draw ``text`` in the ink colour at ``xy`` (Pillow's text anchors)."""
     if not text:
         return
-    x0, y0, x1, y1 = font.getbbox(text)
-    mask = Image.new("L", (x1 - x0 + 2, y1 - y0 + 2), 0)
-    ImageDraw.Draw(mask).text((1 - x0, 1 - y0), text, fill=255, font=font)
-    mask = mask.rotate(90, expand=True)
-    top = int(at[1] - mask.height / 2)
-    img.paste(Image.new("RGB", mask.size, ink), (int(at[0]), max(0, top)), mask)
+    mask, dx, dy = _text_mask(text, size, anchor, upwards)
+    img.paste(_INK, (round(xy[0]) + dx, max(0, round(xy[1]) + dy)), mask)
 
 
-def _legend(draw: Any, lines: list[LineSpec], font: Any, corner: tuple[float, float],
-            s: int) -> None:  # fmt: skip
+def _legend(img: Any, draw: Any, lines: list[LineSpec], corner: tuple[float, float]) -> None:
     """A framed legend in the top-right corner of the axes."""
     if not lines:
         return
     lines = lines[-8:]
-    pad, swatch, row = 6 * s, 18 * s, 15 * s
+    pad, swatch, row = 6, 18, 15
+    font = _font(10)
     text_w = max(font.getlength(line.label or "") for line in lines)
     w = pad * 3 + swatch + text_w
     h = pad * 2 + row * len(lines)
-    x1, y0 = corner[0] - 6 * s, corner[1] + 6 * s
+    x1, y0 = corner[0] - 6, corner[1] + 6
     x0 = x1 - w
-    draw.rectangle((x0, y0, x1, y0 + h), fill=_WHITE, outline=_LEGEND_EDGE, width=s)
+    draw.rectangle((x0, y0, x1, y0 + h), fill=_WHITE, outline=_LEGEND_EDGE, width=1)
     for i, line in enumerate(lines):
         cy = y0 + pad + row * i + row / 2
-        draw.line([(x0 + pad, cy), (x0 + pad + swatch, cy)], fill=_rgb(line.color), width=2 * s)
-        draw.text((x0 + 2 * pad + swatch, cy), line.label or "", fill=_INK, font=font,
-                  anchor="lm")  # fmt: skip
+        draw.line([(x0 + pad, cy), (x0 + pad + swatch, cy)], fill=_rgb(line.color), width=2)
+        _text(img, (x0 + 2 * pad + swatch, cy), line.label or "", 10, "lm")
