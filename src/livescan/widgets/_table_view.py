@@ -64,8 +64,9 @@ __all__ = ["TableGridView"]
 _NUMERIC = ("number", "integer")
 #: rows assumed on screen until the browser says (a 280 px grid shows about 12)
 _DEFAULT_PAGE_ROWS = 40
-#: room for the grid's vertical scroll bar and border
-_SCROLLBAR_PX = 20
+#: room for the grid's vertical scroll bar (20 px in JupyterLab) and border (1 px a side):
+#: any less and a horizontal scroll bar shows too, and takes a row's height
+_SCROLLBAR_PX = 24
 
 
 class _KeptRenderer(TextRenderer):
