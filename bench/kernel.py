@@ -14,7 +14,9 @@ its threads; steadier than wall time on a busy machine; ``cpu_ratio`` as ``ratio
 ``output_bytes`` is what the run's cell added to the notebook's outputs (display data and
 its updates), the bulk of what a saved notebook grows by (widget state aside).
 
-``--against SRC`` runs every figure a second time with the livescan of another tree
+The kernel and plain-Python runs import livescan from this script's own tree (``src``
+beside ``bench``), whatever the caller's ``PYTHONPATH`` says. ``--against SRC`` runs every
+figure a second time with the livescan of another tree
 (``SRC`` is its ``src`` directory: its own kernel and plain-Python runs), alternated run by
 run with this tree's, so two versions are compared within the same minutes of a shared
 machine; the second tree's figures are printed under ``"against"``.
@@ -220,7 +222,7 @@ def main() -> None:
         parser.error(f"unknown scenario {unknown[0]!r}: choose among {', '.join(SCENARIOS)}")
     trees: list[Tree] = []
     try:
-        trees.append(Tree(None, scenarios))
+        trees.append(Tree(str(REPO / "src"), scenarios))  # this tree, whatever PYTHONPATH says
         if args.against:
             trees.append(Tree(args.against, scenarios))
         for _ in range(args.repeat):
