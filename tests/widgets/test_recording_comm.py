@@ -169,9 +169,16 @@ def test_the_row_count_runs_ahead_and_new_rows_fill_blank_rows_in_place(recorder
     view.static_rows = 0  # the streaming grid stays at the end
     grid, add = view.grid, _adder(view)
 
+    recorder.clear()
     add(1)
     assert _counts(recorder, grid) == [41]
     assert _replies(recorder, grid) == [(0, 0, False), (1, 40, True)]
+    # the rows first, then the count: its repaint draws them (no second repaint)
+    assert [m.method for m in recorder.for_widget(grid, method=None)] == [
+        "custom",
+        "custom",
+        "update",
+    ]
     recorder.clear()
     for _ in range(39):  # one row a flush, as a slow scan: no new count, one row each
         add(1)

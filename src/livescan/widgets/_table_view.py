@@ -178,9 +178,12 @@ class _ColumnsGrid(StreamingDataGrid):
             self.refresh()
         super()._handle_comm_msg(_, content, buffers)
 
-    def push(self, start: int, stop: int, c1: int = 0, c2: int | None = None) -> int:
+    def push(
+        self, start: int, stop: int, c1: int = 0, c2: int | None = None, count: int | None = None
+    ) -> int:
         """Send rows ``start:stop`` (columns ``c1..c2``) as data-replies: the kernel's rows,
-        then blank ones for the rows of the browser's row count past them; the rows sent."""
+        then blank ones for the rows of the browser's row count (or ``count``, the one about
+        to go out) past them; the rows sent."""
         n = len(self._view)
         ncols = 1 + len(self._view.columns)  # time, then the fields
         c2 = ncols - 1 if c2 is None else min(c2, ncols - 1)
@@ -189,7 +192,7 @@ class _ColumnsGrid(StreamingDataGrid):
             value, bufs = self._serialize_rows(start, min(stop, n), c1, c2)
             self._reply(value, bufs, start, min(stop, n), c1, c2)
             sent += min(stop, n) - start
-        a, b = max(start, n), min(stop, self._row_count)
+        a, b = max(start, n), min(stop, self._row_count if count is None else count)
         if b > a and not self._transforms:
             self._reply(self._blank_rows(b - a, c1, c2), [], a, b, c1, c2)
             sent += b - a
@@ -533,15 +536,17 @@ class TableGridView:
             self.summary.value = text
 
     def _count(self, n: int, count: int) -> None:
-        """Send the row count ``count``, the new rows among the first ``n`` and blank
-        rows from ``n`` on."""
+        """Send the new rows among the first ``n``, blank rows from ``n`` on, then the row
+        count ``count``: rows past its old count are kept by the browser and drawn by the
+        repaint the new count makes (sent after it, they would repaint the rows in view
+        once more)."""
         grid = self.grid
         grid._stale = True
         start, blank_from = self._sent_rows, max(n, self._shown_rows)
-        grid._row_count = count
         self._push_new_rows(start, n)
         if count > blank_from:
-            grid.push(blank_from, count)
+            grid.push(blank_from, count, count=count)
+        grid._row_count = count
         self._shown_rows, self._sent_rows = count, n
         self._counted_at = ttime.monotonic()
 
