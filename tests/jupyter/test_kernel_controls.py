@@ -244,3 +244,57 @@ def test_a_cell_run_again_shows_its_unfinished_runs_again(kernel):
     assert not out["errors"], out["errors"]
     third = _execute_with(kc, code, cell)  # the earlier runs have finished: not shown again
     assert len(ids(third)) == shown
+
+
+def _execute_stdin(kc, code: str, allow_stdin: bool, timeout: float = 60) -> tuple[dict, list]:
+    """Run ``code`` as a client that does (JupyterLab) or does not (nbclient) allow stdin;
+    the cell's outputs, and the display updates seen before the cell's idle."""
+    msg = kc.session.msg(
+        "execute_request",
+        {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+         "allow_stdin": allow_stdin, "stop_on_error": True},
+    )  # fmt: skip
+    kc.shell_channel.send(msg)
+    msg_id = msg["header"]["msg_id"]
+    updates: list = []
+    out = {"stdout": "", "errors": []}
+    deadline = time.monotonic() + timeout
+    while True:
+        m = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if m["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = m["msg_type"], m["content"]
+        if kind == "stream":
+            out["stdout"] += content["text"]
+        elif kind == "error":
+            out["errors"].append(content)
+        elif kind == "update_display_data":
+            updates.append(content)
+        elif kind == "status" and content["execution_state"] == "idle":
+            return out, updates
+
+
+@pytest.mark.parametrize("allow_stdin", [True, False])
+def test_an_awaited_run_waits_for_its_fallback_only_in_batch_execution(kernel, allow_stdin):
+    # nbclient (no stdin) stops listening at idle: the fallback and the finished table
+    # must be in place before the cell ends. An interactive client gets them moments
+    # later, and the cell (the next scan) does not wait for them (a finished table's
+    # grid is shown 0.5 s after the run).
+    _, kc = kernel
+    setup = "from livescan import RunEngine\nfrom livescan.plans import count\n"
+    setup += "from livescan.sim import det\nfrom livescan.callbacks import LiveTable\n"
+    setup += "import time\nRE = RunEngine()\n"
+    assert not _execute(kc, setup)["errors"]
+    warm = _execute(kc, "await RE(count([det], 10), LiveTable([det]))")  # (imports)
+    assert not warm["errors"], warm["errors"]
+    code = "t0 = time.perf_counter()\nawait RE(count([det], 10), LiveTable([det]))\n"
+    code += "print('TOOK', time.perf_counter() - t0)"
+    out, updates = _execute_stdin(kc, code, allow_stdin)
+    assert not out["errors"], out["errors"]
+    took = float(out["stdout"].split("TOOK")[1].split()[0])
+    fallback = [u for u in updates if "text/plain" in u.get("data", {})]
+    if allow_stdin:
+        assert took < 0.4, f"an interactive cell waited {took:.2f} s for output work"
+    else:
+        assert took >= 0.45, "a batch cell returned before the finished table was shown"
+        assert fallback, "the fallback reached the notebook before the cell ended"

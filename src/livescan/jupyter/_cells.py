@@ -14,14 +14,14 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["current_cell_id", "remember_run", "show_earlier_runs"]
+__all__ = ["batch_execution", "current_cell_id", "remember_run", "show_earlier_runs"]
 
 # cell id -> [(weak handle, show the run's outputs again)], unfinished runs only
 _LIVE: dict[str, list[tuple[weakref.ref[Any], Callable[[], Any]]]] = {}
 
 
-def current_cell_id() -> str | None:
-    """The id of the notebook cell executing now (JupyterLab, Notebook 7), or None."""
+def _execute_request() -> dict[str, Any] | None:
+    """The execute request the kernel is running now, or None."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -36,6 +36,23 @@ def current_cell_id() -> str | None:
     except Exception:
         return None
     if (parent.get("header") or {}).get("msg_type") != "execute_request":
+        return None
+    return parent  # type: ignore[no-any-return]
+
+
+def batch_execution() -> bool:
+    """Whether the cell executing now was sent by a client that cannot answer ``input()``
+    (``allow_stdin`` false: nbclient, nbconvert, papermill): one that stops listening
+    when the kernel goes idle, so whatever a run leaves in the notebook must be in place
+    before the cell ends. JupyterLab, Notebook and VS Code allow stdin."""
+    parent = _execute_request()
+    return parent is not None and not (parent.get("content") or {}).get("allow_stdin", True)
+
+
+def current_cell_id() -> str | None:
+    """The id of the notebook cell executing now (JupyterLab, Notebook 7), or None."""
+    parent = _execute_request()
+    if parent is None:
         return None
     cell = (parent.get("metadata") or {}).get("cellId") or (parent.get("content") or {}).get(
         "cell_id"

@@ -9,7 +9,12 @@ from typing import Any, Protocol
 import ipywidgets
 
 from livescan.engine import DisplaySlot
-from livescan.jupyter._cells import current_cell_id, remember_run, show_earlier_runs
+from livescan.jupyter._cells import (
+    batch_execution,
+    current_cell_id,
+    remember_run,
+    show_earlier_runs,
+)
 from livescan.jupyter._fallback import run_fallback, static_bundle
 from livescan.jupyter._status import FULL_ROW, RunLike, RunStatus, _shared, _SharedLayout
 from livescan.widgets import LIVE_CLASS, fallbacks_settled, placeholder_bundle, render_png
@@ -113,16 +118,23 @@ def display_run(handle: ShownRun) -> ipywidgets.Box | None:
             display(placeholder_bundle(), raw=True, display_id=placeholder.display_id)
 
         remember_run(cell, handle, show_again)
-        _leave_fallback_at_the_end(handle, subs, placeholder)
+        _leave_fallback_at_the_end(handle, subs, placeholder, wait=batch_execution())
     return box
 
 
-def _leave_fallback_at_the_end(handle: ShownRun, subs: list[Any], placeholder: Any) -> None:
+def _leave_fallback_at_the_end(
+    handle: ShownRun, subs: list[Any], placeholder: Any, *, wait: bool
+) -> None:
     """When the run finishes, the placeholder below its live output becomes the static
     fallback: the summary line, text tables and a picture of the figures, drawn off the
-    run's path. An awaited run returns once the fallback is in place, so executed
-    notebooks keep it. The live output is left alone: updating it would make JupyterLab
-    build every view in it again (see ``livescan.jupyter._fallback``)."""
+    run's path. The live output is left alone: updating it would make JupyterLab build
+    every view in it again (see ``livescan.jupyter._fallback``).
+
+    With ``wait`` (a batch execution: nbclient, papermill) an awaited run returns once
+    the fallback, and the output work the widgets left pending (a finished table's grid
+    shown), is in place, so executed notebooks keep it. In an interactive client the
+    run returns as soon as it ended, and its output settles moments later: the next
+    statement (the next scan) does not wait for pictures."""
     slot = handle.display
 
     def finished(h: Any) -> None:
@@ -133,6 +145,7 @@ def _leave_fallback_at_the_end(handle: ShownRun, subs: list[Any], placeholder: A
             run_fallback(h, subs, render_png, lambda b: placeholder.update(b, raw=True))
         except Exception:  # a fallback must never hide the run's own result
             log.exception("could not leave a static fallback for %r", h)
-        slot.add_pending(fallbacks_settled())
+        if wait:
+            slot.add_pending(fallbacks_settled())
 
     handle.add_listener(finished)

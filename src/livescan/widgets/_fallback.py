@@ -8,8 +8,8 @@ and last rows and says how many it leaves out; a line is min/max decimated to
 
 Drawing a PNG costs tens of milliseconds of matplotlib, so it never happens on the run's
 path: :func:`render_png` draws on one worker thread and answers with a future;
-:func:`fallbacks_settled` waits for every drawing under way (an awaited run waits for it,
-so executed notebooks keep the pictures).
+:func:`fallbacks_settled` waits for every drawing under way (an awaited run in a batch
+execution waits for it, so executed notebooks keep the pictures).
 """
 
 from __future__ import annotations

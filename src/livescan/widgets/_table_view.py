@@ -416,8 +416,8 @@ class TableGridView:
             except RuntimeError:  # documents fed by hand: at once
                 self._reveal()
             else:
-                # an awaited run returns once it is shown (as once its fallback picture is
-                # drawn), so an executed notebook keeps the DataGrid in view
+                # an awaited run in a batch execution returns once it is shown (as once its
+                # fallback picture is drawn), so an executed notebook keeps the DataGrid
                 self._revealed = loop.create_future()
                 _fallback._pending.add(self._revealed)
                 self._revealed.add_done_callback(_fallback._pending.discard)
