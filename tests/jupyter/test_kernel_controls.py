@@ -62,12 +62,15 @@ def _execute(kc, code: str, timeout: float = 60) -> dict:
     return _collect(kc, kc.execute(code), timeout)
 
 
-def _execute_with(kc, code: str, metadata: dict, timeout: float = 60) -> dict:
-    """Run ``code`` with request metadata, as JupyterLab sends it (``cellId``)."""
+def _execute_with(
+    kc, code: str, metadata: dict, timeout: float = 60, *, allow_stdin: bool = False
+) -> dict:
+    """Run ``code`` with request metadata, as JupyterLab sends it (``cellId``), and
+    ``allow_stdin`` (JupyterLab: true; nbclient: false)."""
     msg = kc.session.msg(
         "execute_request",
         {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-         "allow_stdin": False, "stop_on_error": True},
+         "allow_stdin": allow_stdin, "stop_on_error": True},
         metadata=metadata,
     )  # fmt: skip
     kc.shell_channel.send(msg)
@@ -75,7 +78,7 @@ def _execute_with(kc, code: str, metadata: dict, timeout: float = 60) -> dict:
 
 
 def _collect(kc, msg_id: str, timeout: float) -> dict:
-    out = {"stdout": "", "errors": [], "displays": [], "stderr": ""}
+    out = {"stdout": "", "errors": [], "displays": [], "updates": [], "stderr": ""}
     deadline = time.monotonic() + timeout
     while True:
         msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
@@ -88,6 +91,8 @@ def _collect(kc, msg_id: str, timeout: float) -> dict:
             out["errors"].append(content)
         elif kind == "display_data":
             out["displays"].append(content)
+        elif kind == "update_display_data":
+            out["updates"].append(content)
         elif kind == "status" and content["execution_state"] == "idle":
             return out
 
@@ -246,34 +251,6 @@ def test_a_cell_run_again_shows_its_unfinished_runs_again(kernel):
     assert len(ids(third)) == shown
 
 
-def _execute_stdin(kc, code: str, allow_stdin: bool, timeout: float = 60) -> tuple[dict, list]:
-    """Run ``code`` as a client that does (JupyterLab) or does not (nbclient) allow stdin;
-    the cell's outputs, and the display updates seen before the cell's idle."""
-    msg = kc.session.msg(
-        "execute_request",
-        {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-         "allow_stdin": allow_stdin, "stop_on_error": True},
-    )  # fmt: skip
-    kc.shell_channel.send(msg)
-    msg_id = msg["header"]["msg_id"]
-    updates: list = []
-    out = {"stdout": "", "errors": []}
-    deadline = time.monotonic() + timeout
-    while True:
-        m = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-        if m["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = m["msg_type"], m["content"]
-        if kind == "stream":
-            out["stdout"] += content["text"]
-        elif kind == "error":
-            out["errors"].append(content)
-        elif kind == "update_display_data":
-            updates.append(content)
-        elif kind == "status" and content["execution_state"] == "idle":
-            return out, updates
-
-
 @pytest.mark.parametrize("allow_stdin", [True, False])
 def test_an_awaited_run_waits_for_its_fallback_only_in_batch_execution(kernel, allow_stdin):
     # nbclient (no stdin) stops listening at idle: the fallback and the finished table
@@ -289,10 +266,10 @@ def test_an_awaited_run_waits_for_its_fallback_only_in_batch_execution(kernel, a
     assert not warm["errors"], warm["errors"]
     code = "t0 = time.perf_counter()\nawait RE(count([det], 10), LiveTable([det]))\n"
     code += "print('TOOK', time.perf_counter() - t0)"
-    out, updates = _execute_stdin(kc, code, allow_stdin)
+    out = _execute_with(kc, code, {}, allow_stdin=allow_stdin)
     assert not out["errors"], out["errors"]
     took = float(out["stdout"].split("TOOK")[1].split()[0])
-    fallback = [u for u in updates if "text/plain" in u.get("data", {})]
+    fallback = [u for u in out["updates"] if "text/plain" in u.get("data", {})]
     if allow_stdin:
         assert took < 0.4, f"an interactive cell waited {took:.2f} s for output work"
     else:
