@@ -37,7 +37,7 @@ def _execute_request() -> dict[str, Any] | None:
         return None
     if (parent.get("header") or {}).get("msg_type") != "execute_request":
         return None
-    return parent  # type: ignore[no-any-return]
+    return parent
 
 
 def batch_execution() -> bool:

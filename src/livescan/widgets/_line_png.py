@@ -1,8 +1,9 @@
 """The static picture of finished LivePlots, drawn with Pillow in a few milliseconds.
 
 A fallback picture is on the critical path of an awaited run in a batch execution (the
-cell returns once it is in place, so executed notebooks keep it), and matplotlib needs 40-80 ms for one small line
-plot (axes set-up, text layout, constrained layout), more than a 20,000-event run takes.
+cell returns once it is in place, so executed notebooks keep it), and matplotlib needs
+40-80 ms for one small line plot (axes set-up, text layout, constrained layout), more
+than a 20,000-event run takes.
 Line plots are simple enough to draw directly: nice ticks, a light grid, the lines
 (min/max decimated, anti-aliased by drawing the inside of the axes at twice the size and
 halving it), markers on short lines, axis labels, the title and a legend; saved as a
