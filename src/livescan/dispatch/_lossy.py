@@ -225,9 +225,7 @@ class LossyLane:
         if self._pagers:
             pages = self._pages
             if pages is None or doc["descriptor"] != pages.descriptor:
-                if pages is not None:
-                    self._close_page()
-                pages = self._pages = _Pages(doc["descriptor"], self._copy_pages)
+                pages = self._open_page(doc["descriptor"])
             events = pages.events
             events.append(doc)
             if len(events) >= _FOLD:
@@ -265,10 +263,16 @@ class LossyLane:
         straight into the open page's columns, and no event document is ever made."""
         pages = self._pages
         if pages is None or descriptor["uid"] != pages.descriptor:
-            if pages is not None:
-                self._close_page()
-            pages = self._pages = _Pages(descriptor["uid"], self._copy_pages)
+            pages = self._open_page(descriptor["uid"])
         pages.row(seq_num, readings)
+
+    def _open_page(self, descriptor_uid: str) -> _Pages:
+        """A new page for the events of stream ``descriptor_uid``, the open one (another
+        stream's) closed first."""
+        if self._pages is not None:
+            self._close_page()
+        pages = self._pages = _Pages(descriptor_uid, self._copy_pages)
+        return pages
 
     def drain(self, *, force: bool = False) -> None:
         """Deliver pages and queued documents while budgets allow; with ``force`` (the
