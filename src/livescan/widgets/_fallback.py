@@ -47,6 +47,7 @@ __all__ = [
     "fallback_bundle",
     "fallbacks_settled",
     "figure_png",
+    "keep_pending",
     "placeholder_bundle",
     "render_png",
     "table_text",
@@ -201,7 +202,12 @@ def render_png(panels: Sequence[Any], done: Callable[[bytes | None], None]) -> a
         png = await loop.run_in_executor(_executor, draw)
         done(png)
 
-    fut = asyncio.ensure_future(job())
+    return keep_pending(asyncio.ensure_future(job()))
+
+
+def keep_pending(fut: asyncio.Future[Any]) -> asyncio.Future[Any]:
+    """Count ``fut`` (output work under way) among what :func:`fallbacks_settled` waits
+    for, until it is done; returns it."""
     _pending.add(fut)
     fut.add_done_callback(_pending.discard)
     return fut

@@ -53,10 +53,9 @@ from ipydatagrid import DataGrid, StreamingDataGrid, TextRenderer
 from ipydatagrid.cellrenderer import Expr
 from ipydatagrid.datagrid import _data_to_json
 
-from livescan.widgets import _fallback
 from livescan.widgets._base import NoFrontendWarning, frontend_available
 from livescan.widgets._buffer import Column
-from livescan.widgets._fallback import FallbackOutputs, table_text
+from livescan.widgets._fallback import FallbackOutputs, keep_pending, table_text
 from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
 
 __all__ = ["TableGridView"]
@@ -98,19 +97,22 @@ class _SharedRenderers:
         self.colors: tuple[Expr, Expr] | None = None
         self._hidden: ipywidgets.Layout | None = None
 
-    def hidden(self) -> ipywidgets.Layout:
-        """The layout of every grid a newer one replaced (``display: none``)."""
+    def _same_comms(self) -> None:
+        """Forget what was made under another comm implementation (a test's recording
+        comm, then the kernel's)."""
         if self.factory is not comm.create_comm:
             self.factory, self.renderers, self.colors = comm.create_comm, {}, None
             self._hidden = None
+
+    def hidden(self) -> ipywidgets.Layout:
+        """The layout of every grid a newer one replaced (``display: none``)."""
+        self._same_comms()
         if self._hidden is None or self._hidden.comm is None:
             self._hidden = _KeptLayout(display="none")
         return self._hidden
 
     def get(self, fmt: str | None, align: str = "left") -> TextRenderer:
-        if self.factory is not comm.create_comm:
-            self.factory, self.renderers, self.colors = comm.create_comm, {}, None
-            self._hidden = None
+        self._same_comms()
         renderer = self.renderers.get((fmt, align))
         if renderer is None or renderer.comm is None:
             if self.colors is None:
@@ -419,8 +421,7 @@ class TableGridView:
                 # an awaited run in a batch execution returns once it is shown (as once its
                 # fallback picture is drawn), so an executed notebook keeps the DataGrid
                 self._revealed = loop.create_future()
-                _fallback._pending.add(self._revealed)
-                self._revealed.add_done_callback(_fallback._pending.discard)
+                keep_pending(self._revealed)
                 self._reveal_at = loop.call_later(self.reveal_delay, self._reveal)
         self._fallback_outputs.leave(self)
 
