@@ -16,8 +16,9 @@ from livescan.jupyter._cells import (
     show_earlier_runs,
 )
 from livescan.jupyter._fallback import run_fallback, static_bundle
-from livescan.jupyter._status import FULL_ROW, RunLike, RunStatus, _shared, _SharedLayout
+from livescan.jupyter._status import FULL_ROW, RunLike, RunStatus, _shared
 from livescan.widgets import LIVE_CLASS, fallbacks_settled, placeholder_bundle, render_png
+from livescan.widgets._kept import KeptLayout
 
 __all__ = ["display_run", "live_widget_of", "run_layout"]
 
@@ -77,9 +78,9 @@ def run_layout(status: RunStatus | ipywidgets.Widget | None, subs: Iterable[Any]
         children.append(status.widget if isinstance(status, RunStatus) else status)
     children += tables + figures
     if images:  # a full row each: a box that spans the grid's columns
-        full_row = _shared("full row", lambda: _SharedLayout(grid_area=FULL_ROW))
+        full_row = _shared("full row", lambda: KeptLayout(grid_area=FULL_ROW))
         children += [ipywidgets.Box([image], layout=full_row) for image in images]
-    grid = _shared(f"run grid {len(tables) + len(figures)}", lambda: _SharedLayout(
+    grid = _shared(f"run grid {len(tables) + len(figures)}", lambda: KeptLayout(
         width="100%", grid_template_columns=_columns(len(tables) + len(figures)),
         grid_gap="2px 4px", align_items="flex-start"))  # fmt: skip
     return ipywidgets.GridBox(children, layout=grid, _dom_classes=("livescan-run", LIVE_CLASS))

@@ -13,6 +13,7 @@ import ipywidgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from livescan.widgets import Throttle
+from livescan.widgets._kept import Kept, KeptLayout
 
 __all__ = ["RunLike", "RunStatus"]
 
@@ -103,24 +104,11 @@ def _fmt_seconds(s: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
-class _Kept:
-    """A Layout/Style widget that many widgets of many runs refer to: closing one widget
-    tree (the Dashboard closes the status it replaces, with everything it holds) must not
-    close it under the others, so it stays open as long as the kernel."""
-
-    def close(self) -> None:
-        return
-
-
-class _SharedLayout(_Kept, ipywidgets.Layout):
+class _SharedHTMLStyle(Kept, HTMLStyle):
     pass
 
 
-class _SharedHTMLStyle(_Kept, HTMLStyle):
-    pass
-
-
-class _SharedButtonStyle(_Kept, ipywidgets.ButtonStyle):
+class _SharedButtonStyle(Kept, ipywidgets.ButtonStyle):
     pass
 
 
@@ -144,12 +132,12 @@ def _shared(name: str, make: Any) -> Any:
 
 def _layouts() -> dict[str, Any]:
     return {
-        "box": _shared("box", lambda: _SharedLayout(
+        "box": _shared("box", lambda: KeptLayout(
             display="flex", flex_flow="row wrap", align_items="center",
             border="1px solid #ddd", padding="4px 8px", margin="2px 0",
             grid_area=FULL_ROW)),  # the whole row of a run's grid (run_layout)
-        "info": _shared("info", lambda: _SharedLayout(width="100%")),
-        "button": _shared("button", lambda: _SharedLayout(width="96px")),
+        "info": _shared("info", lambda: KeptLayout(width="100%")),
+        "button": _shared("button", lambda: KeptLayout(width="96px")),
         "html_style": _shared("html_style", _SharedHTMLStyle),
         "button_style": _shared("button_style", _SharedButtonStyle),
     }  # fmt: skip

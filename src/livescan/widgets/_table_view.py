@@ -56,6 +56,7 @@ from ipydatagrid.datagrid import _data_to_json
 from livescan.widgets._base import NoFrontendWarning, frontend_available
 from livescan.widgets._buffer import Column
 from livescan.widgets._fallback import FallbackOutputs, keep_pending, table_text
+from livescan.widgets._kept import Kept, KeptLayout
 from livescan.widgets._throttle import DEFAULT_MAX_RATE, Throttle
 
 __all__ = ["TableGridView"]
@@ -68,22 +69,12 @@ _DEFAULT_PAGE_ROWS = 40
 _SCROLLBAR_PX = 24
 
 
-class _KeptRenderer(TextRenderer):
-    """A TextRenderer that many grids of many runs show: closing one grid's widget tree
-    (the Dashboard closes what it replaces, with everything it holds) must not close it."""
-
-    def close(self) -> None:
-        return
+class _KeptRenderer(Kept, TextRenderer):
+    """A TextRenderer that many grids of many runs show (see ``Kept``)."""
 
 
-class _KeptExpr(Expr):
-    def close(self) -> None:
-        return
-
-
-class _KeptLayout(ipywidgets.Layout):
-    def close(self) -> None:
-        return
+class _KeptExpr(Kept, Expr):
+    """A renderer's colour expression, shared as its renderers are."""
 
 
 class _SharedRenderers:
@@ -108,7 +99,7 @@ class _SharedRenderers:
         """The layout of every grid a newer one replaced (``display: none``)."""
         self._same_comms()
         if self._hidden is None or self._hidden.comm is None:
-            self._hidden = _KeptLayout(display="none")
+            self._hidden = KeptLayout(display="none")
         return self._hidden
 
     def get(self, fmt: str | None, align: str = "left") -> TextRenderer:
