@@ -488,3 +488,54 @@ def test_liveplot_line_joins_the_figure_after_the_scale_limits_it_needs(RE, reco
     assert limits and all(k < joined_at for k in limits), (limits, joined_at)
     if plan != "scan":  # a constant reading: the y axis is padded around it
         assert plot.y_scale.min < recorder.array(line, "y")[0] < plot.y_scale.max
+
+
+def test_a_tables_first_grid_is_made_for_its_expected_columns_before_the_run(RE, recorder):
+    """A LiveTable of devices knows its columns (and their formats) from the devices'
+    ``describe()``: its grid is made and shown when the table is, with its renderers, so
+    the run's descriptor opens no comm (a new grid in a kernel costs milliseconds of the
+    run). Names are expected as numbers at ``default_prec``; columns the descriptor does
+    not confirm get a new grid at the descriptor, as before."""
+    from livescan.callbacks import LiveTable
+
+    table = LiveTable([det, motor], view="grid", out=lambda line: None)
+    assert table.expected_columns() == (
+        ["det", "motor", "motor_setpoint"],
+        {"det": 3, "motor": 3, "motor_setpoint": 3},
+        {"det": "number", "motor": "number", "motor_setpoint": "number"},
+    )
+    view = table.view
+    first = view.grid
+    assert recorder.state(view._grids)["children"] == [f"IPY_MODEL_{first.model_id}"]
+    refs = recorder.state(first)["renderers"]
+    assert {k: recorder.state(v.removeprefix("IPY_MODEL_"))["format"] for k, v in refs.items()} == {
+        "det": ".3f", "motor": ".3f", "motor_setpoint": ".3f"}  # fmt: skip
+    recorder.clear()
+    RE(scan([det], motor, -1, 1, num=5), table)
+    opened = [m for m in recorder.messages if m.msg_type == "comm_open"]
+    # no grid opened during the run but the finished table's DataGrid at its end
+    assert [m.data["state"]["_model_name"] for m in opened] == ["DataGridModel"]
+    assert view.grid is not first and view._grids.children == (first,)
+    pushed = [m.data["content"] for m in recorder.for_widget(first, method=None)
+              if m.data.get("method") == "custom"]  # fmt: skip
+    assert pushed and all(c["event_type"] == "data-reply" for c in pushed)
+    assert view.data["motor"].tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+    # a name whose descriptor says integer: the expected grid gives way to a new one
+    counted = LiveTable(["det", "seq"], view="grid", out=lambda line: None)
+    guess = counted.view.grid
+    assert counted.expected_columns()[2] == {"det": "number", "seq": "number"}
+    run = RunComposer({"scan_id": 1})
+    counted("start", run.start())
+    recorder.clear()
+    counted("descriptor", run.descriptor("primary", {
+        "det": {"dtype": "number", "shape": [], "source": "s", "precision": 2},
+        "seq": {"dtype": "integer", "shape": [], "source": "s"}}))  # fmt: skip
+    (opened,) = [m for m in recorder.messages if m.msg_type == "comm_open"
+                 and m.data["state"]["_model_name"] == "StreamingDataGridModel"]  # fmt: skip
+    refs = opened.data["state"]["renderers"]
+    assert {k: recorder.state(v.removeprefix("IPY_MODEL_"))["format"] for k, v in refs.items()} == {
+        "det": ".2f", "seq": "d"}  # fmt: skip
+    # the guess was on the page: hidden, not taken out (its view may still be building)
+    assert counted.view._grids.children == (guess, counted.view.grid)
+    assert guess.layout.display == "none" and counted.view.grid.layout.display is None

@@ -50,20 +50,25 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)  # None or NaN
 
 
-def _fields_of(fields: Any) -> list[str]:
+def _fields_of(fields: Any) -> tuple[list[str], dict[str, Any]]:
+    """The field names of ``fields`` (names or devices), and the data keys the devices
+    describe (what their descriptor will most likely say of them)."""
     if isinstance(fields, str) or hasattr(fields, "describe"):
         fields = [fields]
     out: list[str] = []
+    keys: dict[str, Any] = {}
     for f in fields:
         if isinstance(f, str):
             out.append(f)
         elif hasattr(f, "describe"):
-            out.extend(f.describe())
+            described = f.describe()
+            out.extend(described)
+            keys.update(described)
         else:
             raise TypeError(f"LiveTable fields must be field names or devices, not {f!r}")
     if not out:
         raise ValueError("LiveTable needs at least one field")
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(out)), keys
 
 
 class LiveTable(CallbackBase):
@@ -103,7 +108,7 @@ class LiveTable(CallbackBase):
             raise ValueError(f"view must be 'auto', 'text' or 'grid', not {view!r}")
         if print_header_interval < 1:
             raise ValueError("print_header_interval must be at least 1")
-        self.fields = _fields_of(fields)
+        self.fields, self._described = _fields_of(fields)
         self.stream_name = stream_name
         self.print_header_interval = print_header_interval
         self.min_width = min_width
@@ -197,24 +202,8 @@ class LiveTable(CallbackBase):
                 f"{', '.join(map(repr, missing))}; it has {', '.join(map(repr, keys))}"
             )
         self._descriptor_uid = doc["uid"]
-        self._columns = []
-        for f in self.fields:
-            dk = keys[f]
-            dtype = dk.get("dtype", "number")
-            if dtype == "array" or dk.get("shape"):
-                warnings.warn(
-                    f"LiveTable skips the array field {f!r}; use LiveImage to view it",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                continue
-            try:
-                prec = int(dk.get("precision"))
-            except (TypeError, ValueError):
-                prec = self.default_prec
-            width = max(self.min_width, len(f) + 2, self.default_prec + 1 + 2 * self.extra_pad)
-            self._formats[f] = (dtype, width, prec)
-            self._columns.append(f)
+        self._formats = self._formats_of(keys, warn=True)
+        self._columns = list(self._formats)
         if self.view is not None:
             self.view.begin(
                 list(self._columns),
@@ -223,6 +212,43 @@ class LiveTable(CallbackBase):
             )
         if self.view is None or self.logbook is not None:
             self._header()
+
+    def _formats_of(
+        self, keys: dict[str, Any], *, warn: bool = False
+    ) -> dict[str, tuple[str, int, int]]:
+        """field -> (dtype, width, precision) of the fields shown, in order, from a
+        descriptor's data keys (a field not in ``keys``: a number at ``default_prec``);
+        array fields are skipped (with a warning if ``warn``)."""
+        formats: dict[str, tuple[str, int, int]] = {}
+        for f in self.fields:
+            dk = keys.get(f, {})
+            dtype = dk.get("dtype", "number")
+            if dtype == "array" or dk.get("shape"):
+                if warn:
+                    warnings.warn(
+                        f"LiveTable skips the array field {f!r}; use LiveImage to view it",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+                continue
+            try:
+                prec = int(dk.get("precision"))
+            except (TypeError, ValueError):
+                prec = self.default_prec
+            width = max(self.min_width, len(f) + 2, self.default_prec + 1 + 2 * self.extra_pad)
+            formats[f] = (dtype, width, prec)
+        return formats
+
+    def expected_columns(self) -> tuple[list[str], dict[str, int], dict[str, str]]:
+        """The columns, precisions and dtypes the first descriptor will most likely give
+        (``begin``'s arguments): devices as they describe themselves, names as numbers at
+        ``default_prec``. A grid view builds its first grid for them, before the run."""
+        formats = self._formats_of(self._described)
+        return (
+            list(formats),
+            {c: f[2] for c, f in formats.items()},
+            {c: f[0] for c, f in formats.items()},
+        )
 
     def event(self, doc: dict[str, Any]) -> None:
         if doc["descriptor"] != self._descriptor_uid:

@@ -303,8 +303,6 @@ class TableGridView:
         self._count_owed: asyncio.TimerHandle | None = None
         self._final = False
         self._grid_layout = ipywidgets.Layout(height=height, width="100%", max_width="100%")
-        #: not shown: the first stream's grid is the first one the page gets
-        self.grid = self._make_grid()
         #: seconds after its last change the box of grids may be emptied (see the module
         #: doc), or once it holds ``max_grids`` (streams in a tight loop)
         self.settle = 10.0
@@ -312,6 +310,19 @@ class TableGridView:
         self._changed_at = -math.inf
         self.summary = ipywidgets.HTML(value="")
         self._grids = ipywidgets.VBox(layout=ipywidgets.Layout(width="100%"))
+        #: the columns (precisions, dtypes) the grid was made for before any stream
+        self._fresh: tuple[list[str], dict[str, int], dict[str, str]] | None = None
+        expected = getattr(table, "expected_columns", None)
+        if expected is not None:
+            # the columns the table's first descriptor will most likely have: its grid is
+            # made (and shown) now, with its renderers, not in the run at the descriptor
+            self._set_columns(*expected())
+            self._fresh = (self.columns, self.precisions, self.dtypes)
+            self.grid = self._make_grid(self._make_renderers())
+            self._grids.children = (self.grid,)
+            self._changed_at = ttime.monotonic()
+        else:  # not shown: the first stream's grid is the first one the page gets
+            self.grid = self._make_grid()
         #: a hidden box, on the page from the start, where a finished table's DataGrid is
         #: built (see ``end``)
         self._stage = ipywidgets.Box(layout=ipywidgets.Layout(display="none"))
@@ -329,6 +340,22 @@ class TableGridView:
     def begin(self, columns: list[str], precisions: dict[str, int], dtypes: dict[str, str]) -> None:
         """A new stream: set the columns (after seq_num and time)."""
         self._throttle.flush_now()
+        fresh, self._fresh = self._fresh, None
+        self._set_columns(columns, precisions, dtypes)
+        if fresh != (self.columns, self.precisions, self.dtypes):
+            # a new grid born with its renderers (see the module docstring), made now
+            # rather than at the next flush, so that a view placed on the page after its
+            # descriptor (the Dashboard's) is drawn once, not twice. The grid made for
+            # the expected columns before the run serves if they are these (no rows yet).
+            self._unstage()
+            self._show(self._make_grid(self._make_renderers()))
+        self._shown_rows, self._sent_rows, self._counted_at = 0, 0, -math.inf
+        self._throttle.poke()
+
+    def _set_columns(
+        self, columns: list[str], precisions: dict[str, int], dtypes: dict[str, str]
+    ) -> None:
+        """Empty columns for ``columns``; the grid's width for them."""
         self.columns = list(columns)
         self.precisions = dict(precisions)
         self.dtypes = dict(dtypes)
@@ -340,13 +367,6 @@ class TableGridView:
         ]
         self._summary = ""
         self._grid_layout.width = self._width()
-        # new columns: a new grid born with its renderers (see the module docstring), made
-        # now rather than at the next flush, so that a view placed on the page after its
-        # descriptor (the Dashboard's) is drawn once, not twice
-        self._unstage()
-        self._show(self._make_grid(self._make_renderers()))
-        self._shown_rows, self._sent_rows, self._counted_at = 0, 0, -math.inf
-        self._throttle.poke()
 
     def row(self, seq_num: int, time: float, values: list[Any]) -> None:
         """One event: cheap appends only."""
