@@ -31,6 +31,7 @@ from livescan.widgets._colormap import (
 from livescan.widgets._decimate import minmax_indices
 from livescan.widgets._fallback import draw_image
 from livescan.widgets._frame_store import FrameStore, ImageShapeError
+from livescan.widgets._raster_tiles import bar_colors
 
 __all__ = ["ImageShapeError", "LiveImage"]
 
@@ -115,17 +116,24 @@ class LiveImage(LiveWidget):
             x=[0.5, 0.5], y=[0, 1], scales={"x": self.x_scale, "y": self.y_scale},
             colors=["#ff4040"], stroke_width=1, interactions={},
         )  # fmt: skip
+        lo, hi = (0.0, 1.0) if clim is None else (float(clim[0]), float(clim[1]))
+        # The colour bar: the limits and colour map the picture is painted with in the
+        # kernel (no mark uses the scale; only the bar shows it). Few ticks: the bar is short.
+        self.color_scale = bqplot.ColorScale(colors=bar_colors(cmap), min=lo, max=hi)
         self.image_figure = bqplot.Figure(
             marks=[self.image_mark, self.hline, self.vline],
             axes=[
                 bqplot.Axis(scale=self.x_scale, label="column"),
                 bqplot.Axis(scale=self.y_scale, label="row", side="left"),
+                bqplot.ColorAxis(
+                    scale=self.color_scale, side="right", num_ticks=4, tick_format=".4~g"
+                ),
             ],
             title=self.field,
             padding_x=0,
             padding_y=0,
-            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
-            layout=ipywidgets.Layout(width="420px", height="420px"),
+            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 104},
+            layout=ipywidgets.Layout(width="514px", height="420px"),
         )
         self.row_profile, self.row_figure = _profile(
             ("column", "row profile"), reverse_y=False, width="420px", height="200px"
@@ -146,7 +154,6 @@ class LiveImage(LiveWidget):
         )  # fmt: skip
         self.cmap = ipywidgets.Dropdown(options=options, value=cmap, description="colour map")
         self.auto_clim = ipywidgets.Checkbox(value=clim is None, description="auto limits")
-        lo, hi = (0.0, 1.0) if clim is None else (float(clim[0]), float(clim[1]))
         self.clim = ipywidgets.FloatRangeSlider(
             value=(lo, hi), min=min(lo, 0.0), max=max(hi, 1.0), step=0.001 * (hi - lo or 1),
             description="limits", readout_format=".4g", continuous_update=False,
@@ -339,6 +346,7 @@ class LiveImage(LiveWidget):
         r, c = self.row.value, self.col.value
         key = (seq, clim, self.cmap.value, frame.shape)
         if key != self._rendered:
+            self._color_bar(clim, self.cmap.value)
             png = encode_png(apply_colormap(small, clim, self.cmap.value))
             old, self.image = (
                 self.image,
@@ -364,6 +372,18 @@ class LiveImage(LiveWidget):
             f"{h}×{w} {frame.dtype} · crosshair row {r}, column {c} = {frame[r, c]!s}"
         )
 
+    def _color_bar(self, clim: tuple[float, float], cmap: str) -> None:
+        """The colour bar shows ``clim`` in ``cmap`` (only what changed is sent)."""
+        scale = self.color_scale
+        colors = bar_colors(cmap)
+        lo, hi = float(clim[0]), float(clim[1])
+        hi = hi if hi > lo else lo + 1.0
+        if (scale.min, scale.max) != (lo, hi) or list(scale.colors) != colors:
+            with scale.hold_sync():
+                scale.min, scale.max = lo, hi
+                if list(scale.colors) != colors:
+                    scale.colors = colors
+
 
 def _profile(
     labels: tuple[str, str],
@@ -382,7 +402,8 @@ def _profile(
             bqplot.Axis(scale=sx, label=labels[0], num_ticks=x_ticks),
             bqplot.Axis(scale=sy, side="left", label=labels[1]),
         ],
-        fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 10},
+        # 24 px on the right: room for the last x tick label ("1024" was cut off)
+        fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 24},
         layout=ipywidgets.Layout(width=width, height=height),
     )
     return line, fig

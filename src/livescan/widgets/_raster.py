@@ -176,7 +176,9 @@ class LiveRaster(LiveWidget):
             marks=list(self.marks),
             axes=axes,
             title=title or I,
-            fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 80},
+            # room on the right for the colour bar and its tick labels (7-8 characters:
+            # "0.00151", "1.23e+5"); with 80 px the widest ones were cut off at the edge
+            fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 104},
             layout=ipywidgets.Layout(width="100%", min_width="360px", height="380px"),
         )
         self.figure.add_class("livescan-raster")
