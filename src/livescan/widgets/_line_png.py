@@ -174,6 +174,34 @@ def _segments(px: np.ndarray, py: np.ndarray) -> list[list[tuple[float, float]]]
     return out
 
 
+def _stroke(img: Any, draw: Any, segments: list[list[tuple[float, float]]], color: Any) -> None:
+    """Draw ``segments`` on ``img`` 3 px wide. Pillow draws a wide line as a polygon per
+    segment: cheap for a smooth line, ~8 ms for a noisy 2,000-point one. A line that
+    travels far (over ~8 heights of the image) is drawn one pixel wide on a mask instead,
+    thickened by a 3 x 3 square (numpy) and painted through it: ~1 ms whatever its path."""
+    from PIL import Image, ImageDraw
+
+    travel = sum(float(np.abs(np.diff(np.asarray(seg), axis=0)).sum()) for seg in segments)
+    if travel < 8 * img.size[1]:
+        for seg in segments:
+            if len(seg) > 1:
+                draw.line(seg, fill=color, width=3)
+        return
+    mask = Image.new("L", img.size, 0)
+    thin_draw = ImageDraw.Draw(mask)
+    for seg in segments:
+        if len(seg) > 1:
+            thin_draw.line(seg, fill=255, width=1)
+    thin = np.asarray(mask)
+    wide = thin.copy()
+    wide[:, 1:] |= thin[:, :-1]
+    wide[:, :-1] |= thin[:, 1:]
+    rows = wide.copy()
+    wide[1:, :] |= rows[:-1, :]
+    wide[:-1, :] |= rows[1:, :]
+    img.paste(color, mask=Image.fromarray(wide > 0))  # a 1-bit mask: no blending
+
+
 _WHITE = (255, 255, 255)
 _GRID = (224, 224, 224)
 _INK = (40, 40, 40)
@@ -243,9 +271,7 @@ def _draw(spec: PlotSpec) -> Any:
     for line in spec.lines:
         color = _rgb(line.color)
         px, py = (to_px(line.x) - left) * s, (to_py(line.y) - top) * s
-        for seg in _segments(px, py):
-            if len(seg) > 1:
-                draw.line(seg, fill=color, width=3 * s // 2)
+        _stroke(inner, draw, _segments(px, py), color)
         if len(px) <= _MARKERS_UP_TO:
             r = 2.5 * s
             for a, b in zip(px.tolist(), py.tolist(), strict=True):
