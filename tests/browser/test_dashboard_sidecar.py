@@ -31,11 +31,20 @@ PANEL_VIEWS_JS = """
     if (typeof w.children === 'function') { for (const c of w.children()) visit(c); }
   };
   visit(panel);
-  const figs = found.filter((v) => v.model.get('_model_name') === 'FigureModel');
+  // what the panel shows: the dashboard hides the views it no longer shows in a box of
+  // no size that clips them
+  const visible = (el) => {
+    for (let e = el; e && e !== panel.node; e = e.parentElement) {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) return false;
+    }
+    return true;
+  };
+  const figs = found.filter((v) => v.model.get('_model_name') === 'FigureModel' && visible(v.el));
   const box = panel.node.getBoundingClientRect();
   const nb = window.__livescan.panel();
   const nbBox = nb ? nb.node.getBoundingClientRect() : null;
-  const q = (sel) => panel.node.querySelector(sel);
+  const q = (sel) => Array.from(panel.node.querySelectorAll(sel)).find(visible);
   return {
     title: panel.title.label,
     inSideBar: !!panel.node.closest('.jp-SideBar'),
@@ -57,7 +66,7 @@ PANEL_VIEWS_JS = """
              ? q('.livescan-run-status .livescan-state').innerText.trim() : '',
     events: q('.livescan-run-status .livescan-events')
               ? q('.livescan-run-status .livescan-events').innerText.trim() : '',
-    buttons: Array.from(panel.node.querySelectorAll('.livescan-run-status button'))
+    buttons: Array.from(panel.node.querySelectorAll('.livescan-run-status button')).filter(visible)
                   .map((b) => b.innerText.trim()),
     peaks: q('.livescan-dashboard-peaks') ? q('.livescan-dashboard-peaks').innerText : '',
     runs: Array.from(panel.node.querySelectorAll('.livescan-dashboard-runs select option'))

@@ -187,6 +187,7 @@ def test_every_display_of_a_dashboards_kept_figure_draws_every_line(lab, lab_pag
         "from livescan.sim import det, motor, noisy_det\n"
         "RE = RunEngine(display=False)\n"
         "dash = Dashboard.in_sidecar(RE=RE, title='livescan')\n"
+        "dash.settle = 0  # each run rebuilds the boxes: a kept figure gets new views\n"
         "dash  # shown in the side panel and in this cell",
         "await RE(scan([det], motor, -1, 1, num=21))",
         "await RE(count([noisy_det], num=5))  # the scan's figure is kept, not shown",

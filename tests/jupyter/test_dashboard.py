@@ -4,6 +4,7 @@ statistics, overplot vs replace, baseline, run-status controls and replay from a
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import numpy as np
 import pytest
@@ -14,6 +15,32 @@ from livescan.sim import det, det1, det4, direct_img, img, motor, motor1, motor2
 from livescan.store import RunStore
 from livescan.widgets import LiveImage, LivePlot, LiveRaster
 from tests.widgets._raster_shown import shown_rgba
+
+
+def _ref(ref: str) -> str:
+    return ref.removeprefix("IPY_MODEL_")
+
+
+def _shown(recorder, box) -> list[str]:
+    """The model ids of the widgets ``box`` shows in the browser, in the order they show
+    in: each child is a wrapper box of one widget, hidden by ``visibility: hidden`` (and
+    no size) and placed by its flex ``order`` (read from the recorded states, as the
+    browser has them)."""
+    shown = []
+    for ref in recorder.state(box)["children"]:
+        wrapper = recorder.state(_ref(ref))
+        layout = recorder.state(_ref(wrapper["layout"]))
+        if layout.get("visibility") != "hidden":
+            shown.append((int(layout.get("order") or 0), _ref(wrapper["children"][0])))
+    return [mid for _, mid in sorted(shown)]
+
+
+def _ids(*widgets) -> list[str]:
+    return [w.model_id for w in widgets]
+
+
+def _closed(recorder) -> set[str]:
+    return {m.comm_id for m in recorder.messages if m.msg_type == "comm_close"}
 
 
 def _gauss(x, centre, sigma, height=1.0, offset=0.0):
@@ -121,9 +148,10 @@ def test_scan_gets_a_plot_per_hinted_detector_peaks_and_a_table(RE, recorder):
     )
     assert "success" in header and "primary: 61" in header
     # the dashboard's widget holds the views
-    box_children = [tile.children[0] for tile in dash.plots_box.children]
-    assert box_children == [dash.plots["det"].figure, dash.plots["det1"].figure]
-    assert dash.table_box.children == (dash.table.view.widget,)
+    assert _shown(recorder, dash.plots_box) == _ids(
+        dash.plots["det"].figure, dash.plots["det1"].figure
+    )
+    assert _shown(recorder, dash.table_box) == _ids(dash.table.view.widget)
 
 
 def test_grid_scan_gets_rasters_with_extents_and_images(RE, recorder):
@@ -139,7 +167,7 @@ def test_grid_scan_gets_rasters_with_extents_and_images(RE, recorder):
     assert np.isfinite(raster.array).all()
     image = dash.images["direct_img"]
     assert isinstance(image, LiveImage) and len(image.frames) == 15
-    assert dash.images_box.children == (image.widget,)
+    assert _shown(recorder, dash.images_box) == _ids(image.widget)
     assert dash.table.fields == ["motor1", "motor2", "det4"]  # no array column
     assert dash.peaks == {}
 
@@ -211,9 +239,14 @@ def test_overplot_adds_lines_replace_starts_fresh(RE, recorder):
     RE(scan([det], motor, -1, 1, num=4))
     fresh = dash.plots["det"]
     assert fresh is not first and len(fresh.runs) == 1
-    assert first.figure.comm is None  # the old figure was closed in the browser
-    assert box.comm is None and dash.plots_box.children[0].children == (fresh.widget,)
+    assert _shown(recorder, dash.plots_box) == _ids(fresh.widget)
     assert recorder.array(fresh.runs[0].mark, "y").size == 4
+    # the old figure is hidden, and closed in the browser once nothing may be building it
+    assert first.figure.comm is not None and box in dash.plots_box.children
+    dash.settle = 0
+    RE(scan([det], motor, -1, 1, num=4))
+    assert first.figure.comm is None and box.comm is None
+    assert [b.children[0] for b in dash.plots_box.children] == [dash.plots["det"].widget]
 
 
 def test_the_mode_toggle_and_clear_from_the_browser(RE, recorder):
@@ -225,7 +258,11 @@ def test_the_mode_toggle_and_clear_from_the_browser(RE, recorder):
     assert dash.overplot is False
     old = dash.plots["det"]
     dash.clear_button.click()
-    assert dash.plots == {} and dash.plots_box.children == () and old.figure.comm is None
+    assert dash.plots == {} and _shown(recorder, dash.plots_box) == []
+    assert old.figure.comm is not None  # hidden: its view may still be being built
+    dash.settle = 0
+    dash.clear_button.click()
+    assert dash.plots_box.children == () and old.figure.comm is None
     RE(scan([det], motor, -1, 1, num=5))
     assert dash.plots["det"] is not old
 
@@ -325,7 +362,7 @@ def test_engine_attached_dashboard_shows_each_runs_controls(RE, recorder):
             await asyncio.sleep(0.01)
         status = dash.status
         assert isinstance(status, RunStatus) and status.handle is first
-        assert dash.status_box.children == (status.widget,)
+        assert _shown(recorder, dash.status_box) == _ids(status.widget)
         status.buttons["pause"].click()
         while first.state != "paused":
             await asyncio.sleep(0.01)
@@ -338,7 +375,8 @@ def test_engine_attached_dashboard_shows_each_runs_controls(RE, recorder):
     _first, result, second, old_status = asyncio.run(main())
     assert result.exit_status == "abort" and second.exit_status == "success"
     assert dash.status is not old_status and dash.status.handle.uids == list(second)
-    assert old_status.widget.comm is None  # replaced and closed
+    assert _shown(recorder, dash.status_box) == _ids(dash.status.widget)
+    assert old_status.widget.comm is not None  # replaced, closed later
     assert dash.plots["det"].data[-1][0].size == 5
     dash.detach()
     RE(scan([det], motor, -1, 1, num=2))
@@ -398,3 +436,49 @@ def test_past_runs_are_listed_and_replayed_into_the_views(RE, recorder, tmp_path
     dash("start", {"uid": "live-run", "time": 0.0, "scan_id": 99, "plan_name": "x"})
     assert dash.show_run(-1) is False
     assert any("in progress" in n for n in dash.notes)
+
+
+# -- what the page is building is never taken away ------------------------------------------
+
+
+def _boxes(dash):
+    return [dash.status_box, dash.plots_box, dash.images_box, dash.table_box]
+
+
+def test_quick_runs_only_append_to_the_boxes_and_close_nothing_they_showed(RE, recorder):
+    """ipywidgets' BoxView posts a Lumino resize to every child view once the views of a
+    new children list are built; a child taken out, or closed, before that throws in the
+    browser ("reading 'processLuminoMessage'"). Runs that follow each other quickly must
+    therefore only append to the dashboard's boxes and hide, and close nothing shown."""
+    dash = Dashboard(RE=RE)
+    RE(scan([det, det1], motor, -1, 1, num=5))
+    RE(count([det1], num=3))  # other views: the scan's are hidden, not taken out
+    dash.overplot = False
+    RE(scan([det], motor, -1, 1, num=4))  # a fresh figure: the first one is forgotten
+    RE(grid_scan([det4, direct_img], motor1, -1, 1, 2, motor2, -1, 1, 2))
+    RE(count([det], num=1))  # a table only
+    dash.clear()
+
+    on_page: set[str] = set()
+    for box in _boxes(dash):
+        lists = [state["children"] for state in recorder.history(box)]
+        assert len(lists) >= 2, box  # the box did change
+        for old, new in itertools.pairwise(lists):
+            assert new[: len(old)] == old, "a child was taken out of a box the page builds"
+        wrappers = {_ref(ref) for ref in lists[-1]}
+        on_page |= wrappers | {_ref(recorder.state(w)["children"][0]) for w in wrappers}
+    assert len(on_page) >= 2 * 12  # statuses, plots, a raster, an image, tables
+    assert not on_page & _closed(recorder), "a widget shown in the dashboard was closed"
+    assert all(_shown(recorder, box) == [] for box in _boxes(dash)[1:])
+    assert _shown(recorder, dash.status_box) == _ids(dash.status.widget)
+
+    # once their last change is `settle` s old, the boxes hold only what they show, and
+    # what they held besides is closed (views, statuses, wrappers)
+    dash.settle = 0
+    RE(scan([det], motor, -1, 1, num=3))
+    shown = {*_shown(recorder, dash.plots_box), *_shown(recorder, dash.table_box)}
+    shown |= set(_shown(recorder, dash.status_box))
+    assert shown == set(_ids(dash.plots["det"].figure, dash.table.view.widget, dash.status.widget))
+    held = {_ref(ref) for box in _boxes(dash) for ref in recorder.state(box)["children"]}
+    assert len(held) == 3 and not held & _closed(recorder)
+    assert on_page <= _closed(recorder)  # everything shown before: all closed now

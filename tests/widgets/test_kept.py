@@ -6,12 +6,20 @@ from __future__ import annotations
 import ipywidgets
 import pytest
 
+from livescan.jupyter import _status
 from livescan.jupyter._display import run_layout
 from livescan.jupyter._status import _layouts
 from livescan.jupyter._views import close_tree
 from livescan.widgets import LivePlot
 from livescan.widgets._kept import Kept, KeptLayout
 from livescan.widgets._table_view import _SHARED
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_widgets(monkeypatch):
+    """The run-status widgets' shared parts are made again in each test (an earlier test's
+    are open on its own recording comm)."""
+    monkeypatch.setattr(_status, "_SHARED", {})
 
 
 def _closed(recorder) -> set[str]:

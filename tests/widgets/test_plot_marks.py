@@ -160,6 +160,7 @@ def test_the_dashboards_kept_figure_gets_its_lines_and_centre_marker_again(RE, r
 
 def test_a_closed_figure_is_not_sent_again(RE, recorder, caplog):
     dash = Dashboard(RE=RE, overplot=False)
+    dash.settle = 0  # what a run replaces is closed at once (not later, see jupyter._shelf)
 
     async def main():
         await RE(scan([det], motor, -1, 1, num=5))

@@ -32,6 +32,7 @@ from livescan.documents import ViewSpec, choose_views, run_dimensions, unpack_ev
 from livescan.jupyter import _panels
 from livescan.jupyter._history import RunHistory
 from livescan.jupyter._peaks import Peaks, peak_stats
+from livescan.jupyter._shelf import Shelf
 from livescan.jupyter._status import RunStatus
 from livescan.jupyter._views import ViewCache, close_tree, make_view, mark_centre
 from livescan.widgets import DEFAULT_MAX_RATE, LiveImage, LivePlot, LiveRaster
@@ -90,7 +91,7 @@ class Dashboard(CallbackBase):
         self.replaying: Any = None  # the stored run being replayed, if any
         self._engine: Any = None
         self._token: int | None = None
-        self._cache = ViewCache(self._forget_markers)
+        self._cache = ViewCache(self._forget_markers, close=self._close_late)
         self._children: list[Callable[[str, dict[str, Any]], Any]] = []
         self._image_children: list[LiveImage] = []
         self._markers: dict[str, list[Any]] = {}
@@ -146,6 +147,34 @@ class Dashboard(CallbackBase):
             layout=W.Layout(width="100%", padding="4px"),
         )
         self.widget.add_class("livescan-dashboard")
+        # what the boxes show: their children only grow while views may be building
+        full = {"width": "100%"}
+        self._status_shelf = Shelf(self.status_box, **full)
+        self._plot_shelf = Shelf(self.plots_box, flex="1 1 420px", min_width="320px")
+        self._image_shelf = Shelf(self.images_box, **full)
+        self._table_shelf = Shelf(self.table_box, **full)
+        self._shelves = (self._status_shelf, self._plot_shelf, self._image_shelf, self._table_shelf)
+
+    @property
+    def settle(self) -> float:
+        """Seconds after its last change a box of the dashboard may take out (and close)
+        the views it no longer shows; until then they are hidden (see ``_shelf``)."""
+        return self._plot_shelf.settle
+
+    @settle.setter
+    def settle(self, seconds: float) -> None:
+        for shelf in self._shelves:
+            shelf.settle = float(seconds)
+
+    def _close_late(self, widget: Any) -> None:
+        """Close ``widget`` once no box of the dashboard holds it (at once if none did)."""
+        if not any(shelf.retire(widget) for shelf in self._shelves):
+            close_tree(widget)
+
+    def _displayed(self) -> None:
+        """The dashboard was displayed again: its views are being built."""
+        for shelf in self._shelves:
+            shelf.touch()
 
     @property
     def store(self) -> Any:
@@ -175,6 +204,7 @@ class Dashboard(CallbackBase):
         self.mode.value = bool(value)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self._displayed()
         return self.widget._repr_mimebundle_(**kwargs)
 
     # -- engine and side panel -----------------------------------------------------------
@@ -211,9 +241,9 @@ class Dashboard(CallbackBase):
         """Show ``handle``'s run-status widget (Pause / Resume / Stop / Abort) on top."""
         old = self.status
         self.status = RunStatus(handle)
-        self.status_box.children = (self.status.widget,)
+        self._status_shelf.show([self.status.widget])
         if old is not None:
-            close_tree(old.widget)
+            self._close_late(old.widget)
         return self.status
 
     def open_sidecar(self, title: str = "livescan", anchor: str = "split-right") -> Any:
@@ -227,6 +257,7 @@ class Dashboard(CallbackBase):
         if self.sidecar is not None:
             self.sidecar.close()
         panel = Sidecar(title=title, anchor=anchor)
+        self._displayed()
         data = self.widget._repr_mimebundle_()
         panel.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
         self.sidecar = panel
@@ -401,28 +432,11 @@ class Dashboard(CallbackBase):
         self._pending = []
 
     def _place_views(self) -> None:
-        """Put the run's views into the dashboard's boxes (those already there stay)."""
-        views = [*self.plots.values(), *self.rasters.values()]
-        old = {id(b.children[0]): b for b in self.plots_box.children if b.children}
-        boxes = tuple(
-            old.pop(id(v.widget), None)
-            or ipywidgets.Box(
-                [v.widget], layout=ipywidgets.Layout(flex="1 1 420px", min_width="320px")
-            )
-            for v in views
-        )
-        if boxes != self.plots_box.children:
-            self.plots_box.children = boxes
-        for box in old.values():  # a box no longer shown (its view may come back later)
-            box.layout.close()
-            box.close()
-        images = tuple(v.widget for v in self.images.values())
-        if self.images_box.children != images:
-            self.images_box.children = images
+        """Show the run's views in the dashboard's boxes (and hide the others)."""
+        self._plot_shelf.show([v.widget for v in (*self.plots.values(), *self.rasters.values())])
+        self._image_shelf.show([v.widget for v in self.images.values()])
         view = getattr(self.table, "view", None)
-        table = (view.widget,) if view is not None else ()
-        if self.table_box.children != table:
-            self.table_box.children = table
+        self._table_shelf.show([view.widget] if view is not None else [])
 
     def _forget_markers(self, spec: ViewSpec) -> None:
         if spec.kind == "plot":
@@ -498,7 +512,6 @@ class Dashboard(CallbackBase):
         self._cache.clear()
         self.plots, self.rasters, self.images, self.table = {}, {}, {}, None
         self._children, self._image_children = [], []
-        self.plots_box.children = ()
-        self.images_box.children = ()
-        self.table_box.children = ()
+        for shelf in (self._plot_shelf, self._image_shelf, self._table_shelf):
+            shelf.show([])
         self.peaks_html.value = ""

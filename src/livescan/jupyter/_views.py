@@ -99,15 +99,21 @@ class ViewCache:
 
     A run asks for its views with :meth:`get`; :meth:`evict` then forgets the views the
     run did not use: all of them when not overplotting, else the oldest beyond ``keep``
-    (so a scan, a count and a scan again still overplot). A forgotten view is closed;
-    ``on_forget(spec)`` runs first.
+    (so a scan, a count and a scan again still overplot). A forgotten view's widget is
+    given to ``close`` (default: :func:`close_tree`, at once; the Dashboard closes it once
+    no display may still be building it); ``on_forget(spec)`` runs first.
     """
 
     def __init__(
-        self, on_forget: Callable[[ViewSpec], None] | None = None, *, keep: int = 12
+        self,
+        on_forget: Callable[[ViewSpec], None] | None = None,
+        *,
+        keep: int = 12,
+        close: Callable[[Any], None] = close_tree,
     ) -> None:
         self._views: OrderedDict[ViewSpec, Any] = OrderedDict()
         self._on_forget = on_forget
+        self._close = close
         self.keep = int(keep)
 
     def __iter__(self) -> Iterator[ViewSpec]:
@@ -140,11 +146,11 @@ class ViewCache:
             self.forget(spec)
 
     def forget(self, spec: ViewSpec) -> None:
-        """Drop the view of ``spec`` and close its widgets."""
+        """Drop the view of ``spec`` and close its widgets (see ``close``)."""
         view = self._views.pop(spec)
         if self._on_forget is not None:
             self._on_forget(spec)
-        close_tree(widget_of(view))
+        self._close(widget_of(view))
 
     def clear(self) -> None:
         """Forget every view."""
