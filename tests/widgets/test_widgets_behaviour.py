@@ -539,3 +539,24 @@ def test_a_tables_first_grid_is_made_for_its_expected_columns_before_the_run(RE,
     # the guess was on the page: hidden, not taken out (its view may still be building)
     assert counted.view._grids.children == (guess, counted.view.grid)
     assert guess.layout.display == "none" and counted.view.grid.layout.display is None
+
+
+def test_a_plots_first_line_is_made_with_the_plot_and_labelled_at_the_start(RE, recorder):
+    """The first run's line is opened with the plot, not while the run holds the loop;
+    the start document only names it. Later runs open a line each, the next colour."""
+    plot = LivePlot(det, motor)
+    first = plot._spare
+    assert first is not None and first not in plot.figure.marks
+    recorder.clear()
+    RE(scan([det], motor, -1, 1, num=5), plot)
+    opened = [m.data["state"]["_model_name"] for m in recorder.messages
+              if m.msg_type == "comm_open"]  # fmt: skip
+    assert "LinesModel" not in opened
+    assert plot.runs[0].mark is first and plot.figure.marks == [first]
+    assert recorder.state(first)["labels"] == [plot.runs[0].label]
+    assert plot.runs[0].label.endswith(": det")
+    RE(scan([det], motor, -1, 1, num=5), plot)
+    second = plot.runs[1].mark
+    assert second is not first and plot.figure.marks == [first, second]
+    assert list(second.colors) != list(first.colors)
+    assert plot.data[1][0].tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]

@@ -246,6 +246,10 @@ class LivePlot(LiveWidget):
         elif new_axes:
             fig.axes = [*fig.axes, *new_axes]
         self.figure = fig
+        #: the first run's line, made with the plot (not while the run holds the loop:
+        #: a mark opened in a kernel costs ~1 ms of a short run); it joins the figure
+        #: with its first points, as every run's line (``_join``)
+        self._spare: bqplot.Lines | None = self._new_mark(self.y)
 
     @property
     def widget(self) -> bqplot.Figure:
@@ -270,16 +274,11 @@ class LivePlot(LiveWidget):
             label = f"{scan_id}: " + " ".join(str(doc.get(k, "")) for k in self.legend_keys)
         else:
             label = f"{scan_id}: {self.y}"
-        kwargs = dict(self.line_kwargs)
-        kwargs.setdefault("colors", [RUN_COLORS[len(self.runs) % len(RUN_COLORS)]])
-        mark = bqplot.Lines(
-            x=np.zeros(0),
-            y=np.zeros(0),
-            scales={"x": self.x_scale, "y": self.y_scale},
-            labels=[label],
-            display_legend=True,
-            **kwargs,
-        )
+        mark, self._spare = self._spare, None
+        if mark is None:
+            mark = self._new_mark(label)
+        else:  # made with the plot (see __init__): only its legend is new
+            mark.labels = [label]
         run = _Run(
             uid=doc["uid"],
             label=label,
@@ -289,6 +288,19 @@ class LivePlot(LiveWidget):
         )
         self.runs.append(run)
         self._current = run  # the mark joins the figure with its first points (_join)
+
+    def _new_mark(self, label: str) -> bqplot.Lines:
+        """The empty line of the next run (its colour the next of ``RUN_COLORS``)."""
+        kwargs = dict(self.line_kwargs)
+        kwargs.setdefault("colors", [RUN_COLORS[len(self.runs) % len(RUN_COLORS)]])
+        return bqplot.Lines(
+            x=np.zeros(0),
+            y=np.zeros(0),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            labels=[label],
+            display_legend=True,
+            **kwargs,
+        )
 
     _pseudo_fields = _PSEUDO_FIELDS
 
