@@ -5,7 +5,8 @@ bar shows its limits and colour map; the colour bars' tick labels stay inside th
 figure; a table beside a plot shows every column (``motor_setpoint`` too) with no
 horizontal scroll bar; a count plot's time axis has few plain tick labels and its y label
 clears the tick labels, and mid-run its line spans the axis (not strokes at the edges);
-the Pause click pauses at the next checkpoint and the ETA leaves the paused time out.
+the Pause click pauses at the next checkpoint and the ETA leaves the paused time out; a
+cell run twice keeps the first run's table and plot above the second's.
 Screenshots go to test-artifacts/browser/.
 """
 
@@ -280,4 +281,49 @@ def test_pause_acts_at_the_next_checkpoint_and_the_eta_leaves_the_pause_out(lab,
         lambda: "abort" in page.locator(".livescan-run-status").first.inner_text(),
         what="the abort shown",
     )
+    assert errors == []
+
+
+RUN_BOXES_JS = """
+(cell) => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell')[cell]
+                       .querySelectorAll('.livescan-run')).map((box) => ({
+  state: (box.querySelector('.livescan-state') || {}).innerText,
+  lines: Array.from(box.querySelectorAll('.bqplot.figure path.line'))
+              .filter((p) => !p.closest('.g_legend, .legend'))
+              .map((p) => ((p.getAttribute('d') || '').match(/[ML]/g) || []).length),
+  grids: box.querySelectorAll('.livescan-livetable').length,
+}))
+"""
+
+
+def test_a_cell_run_twice_keeps_the_first_runs_table_and_plot(lab, lab_page):
+    """The same cell run again while its run goes on: the first run's status, table and
+    plot stay in the output, above the second run's, and both plots draw every point."""
+    page = lab_page
+    errors = _start(
+        lab, page, "layout-cell-twice",
+        "motor.delay = 0.02",
+        "h = RE(scan([det], motor, -3, 3, num=40), "
+        "[LiveTable([det, motor]), LivePlot('det', 'motor')])",
+    )  # fmt: skip
+    wait_until(lambda: status_events(page) >= 3, what="the first run going")
+    page.evaluate(
+        """() => {
+             const p = window.__livescan.panel();
+             p.content.activeCellIndex = 2;
+             return window.jupyterapp.commands.execute('notebook:run-cell');
+           }"""
+    )
+    wait_for_js(page, "() => window.__livescan.kernelIdle()", timeout=30)
+    boxes = wait_until(
+        lambda: (
+            (b := page.evaluate(RUN_BOXES_JS, 2))
+            and [x["state"] for x in b] == ["success", "success"]
+            and [x["lines"] for x in b] == [[40], [40]]
+            and b
+        ),
+        what="both runs finished in the cell, each with its plot",
+    )
+    assert [x["grids"] for x in boxes] == [1, 1], boxes
+    screenshot(page.locator(".jp-Cell").nth(2), "layout-cell-twice")
     assert errors == []
