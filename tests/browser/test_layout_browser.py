@@ -21,6 +21,7 @@ import pytest
 from _lab import console_errors, notebook_of, open_notebook, run_all, screenshot, wait_for_js
 from _live_probe import click_and_wait
 from _widget_probe import kernel_exec, status_events, wait_until
+from test_interrupt_browser import _run_cell
 
 pytestmark = pytest.mark.browser
 
@@ -307,13 +308,7 @@ def test_a_cell_run_twice_keeps_the_first_runs_table_and_plot(lab, lab_page):
         "[LiveTable([det, motor]), LivePlot('det', 'motor')])",
     )  # fmt: skip
     wait_until(lambda: status_events(page) >= 3, what="the first run going")
-    page.evaluate(
-        """() => {
-             const p = window.__livescan.panel();
-             p.content.activeCellIndex = 2;
-             return window.jupyterapp.commands.execute('notebook:run-cell');
-           }"""
-    )
+    _run_cell(page, 2)  # the same cell again
     wait_for_js(page, "() => window.__livescan.kernelIdle()", timeout=30)
     boxes = wait_until(
         lambda: (
