@@ -322,3 +322,37 @@ def test_a_cell_run_twice_keeps_the_first_runs_table_and_plot(lab, lab_page):
     assert [x["grids"] for x in boxes] == [1, 1], boxes
     screenshot(page.locator(".jp-Cell").nth(2), "layout-cell-twice")
     assert errors == []
+
+
+def test_liveimage_in_the_side_panel_keeps_its_frame_ticks_and_colour_bar(lab, lab_page):
+    """The Dashboard's image viewer in the (narrow) split-right side panel: the frame's
+    figure fits the panel, its tick labels do not overlap and its colour bar is inside it
+    (the column profile wraps below rather than squeezing the frame)."""
+    page = lab_page
+    errors = _start(
+        lab, page, "layout-image-side-panel",
+        "from livescan.jupyter import Dashboard\n"
+        "dash = Dashboard.in_sidecar(RE=RE, overplot=False)",
+        "await RE(scan([direct_img], motor, -1, 1, num=3))",
+    )  # fmt: skip
+    root = ".jupyterlab-sidecar .livescan-liveimage"
+    fig = wait_until(
+        lambda: next((f for f in _figures(page, root) if _bar_ticks(f)), None),
+        what="the side panel's image viewer with its colour bar",
+    )
+    panel = page.evaluate(
+        "() => { const b = document.querySelector('.jupyterlab-sidecar')"
+        ".getBoundingClientRect(); return {x: b.x, y: b.y, w: b.width, h: 1e6}; }"
+    )
+    assert panel["w"] < 700, panel  # narrow: the test means something
+    assert fig["box"]["x"] + fig["box"]["w"] <= panel["x"] + panel["w"] + 0.5, (fig, panel)
+    by_label = {lb["text"]: a for a in fig["axes"] for lb in a["labels"]}
+    x_ticks, y_ticks = by_label["column"]["ticks"], by_label["row"]["ticks"]
+    assert len(x_ticks) >= 5 and len(y_ticks) >= 5, fig
+    _assert_clear(x_ticks, "x")
+    _assert_clear(y_ticks, "y")
+    for t in _bar_ticks(fig):
+        assert _inside(t["box"], fig["box"]), (t, fig["box"])
+    assert fig["box"]["w"] > 400 and fig["box"]["h"] > 400, fig["box"]  # not squeezed
+    screenshot(page.locator(".jupyterlab-sidecar").first, "layout-image-side-panel")
+    assert errors == []

@@ -133,7 +133,7 @@ class LiveImage(LiveWidget):
             padding_x=0,
             padding_y=0,
             fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 104},
-            layout=ipywidgets.Layout(width="514px", height="420px"),
+            layout=ipywidgets.Layout(width="514px", max_width="100%", height="420px", flex="none"),
         )
         self.row_profile, self.row_figure = _profile(
             ("column", "row profile"), reverse_y=False, width="420px", height="200px"
@@ -168,7 +168,12 @@ class LiveImage(LiveWidget):
         self.widget = ipywidgets.VBox(
             [
                 ipywidgets.HBox([self.slider, self.follow]),
-                ipywidgets.HBox([self.image_figure, self.col_figure]),
+                # figures keep their size (flex none: a narrow side panel squeezed the
+                # frame and crowded its ticks); the column profile wraps below instead
+                ipywidgets.HBox(
+                    [self.image_figure, self.col_figure],
+                    layout=ipywidgets.Layout(flex_flow="row wrap"),
+                ),
                 self.row_figure,
                 ipywidgets.HBox([self.cmap, self.auto_clim]),
                 self.clim,
@@ -404,6 +409,6 @@ def _profile(
         ],
         # 24 px on the right: room for the last x tick label ("1024" was cut off)
         fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 24},
-        layout=ipywidgets.Layout(width=width, height=height),
+        layout=ipywidgets.Layout(width=width, height=height, flex="none"),
     )
     return line, fig
