@@ -85,17 +85,24 @@ def _shown(page) -> list[tuple[str, str, list[int]]]:
     )
 
 
-def _wait_for_shown(page, want, what: str) -> None:
-    last: list = []
+def wait_reading(read, ok, what: str, timeout: float = 30):
+    """Poll ``read()`` (which reads the page) until ``ok`` of what it read; that value.
+    On a timeout the message says what was read last."""
+    last: list = [None]
 
     def done():
-        last[:] = [_shown(page)]
-        return last[0] == want
+        last[0] = read()
+        return ok(last[0])
 
     try:
-        wait_until(done, timeout=30, what=what)
+        wait_until(done, timeout=timeout, what=what)
     except TimeoutError as exc:
         raise TimeoutError(f"{exc}; the page shows {last[0]}") from None
+    return last[0]
+
+
+def _wait_for_shown(page, want, what: str) -> None:
+    wait_reading(lambda: _shown(page), lambda shown: shown == want, what)
 
 
 def test_views_replaced_while_the_page_builds_them_throw_nothing(lab, lab_page):

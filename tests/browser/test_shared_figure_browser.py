@@ -3,7 +3,7 @@ of it, mid-run and at the end, also when a line joins while a display is being b
 
 bqplot's Figure view reads its ``marks``, builds a view per mark and only then listens to
 ``change:marks``; a line that joins in between is missing from that display unless the marks
-change again (livescan sends them again, see ``livescan.widgets._plot._MarksResend``). Under
+change again (livescan sends them again, see ``livescan.widgets._plot._Resend``). Under
 load that gap is long; here it is made long on purpose and deterministic: the page holds the
 mark views of every Figure view built while a gate is shut (the real bqplot code, only
 delayed), the test waits until those displays have read the marks and the kernel's new line

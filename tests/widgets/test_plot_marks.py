@@ -178,3 +178,67 @@ def test_a_closed_figure_is_not_sent_again(RE, recorder, caplog):
     assert marks_sent(recorder, dash.plots["det"].figure)
     assert not [m for m in recorder.messages if m.comm_id == old_id]
     assert "failed" not in caplog.text
+
+
+# -- axes -------------------------------------------------------------------------------------
+# The Figure view reads ``axes`` before ``marks`` and listens to ``change:axes`` only after
+# both are built: the axes a LivePlot adds to a figure it is given (maybe on screen) go out
+# again the same way.
+
+
+def axes_sent(recorder, figure) -> list[tuple[float, list[str]]]:
+    """Each ``axes`` the browser got for ``figure``: (time sent, model ids), in order."""
+    sent = []
+    for m, states in recorder.replay():
+        if m.comm_id == figure.model_id and "axes" in m.data.get("state", {}):
+            sent.append((m.t, [r.removeprefix("IPY_MODEL_") for r in states[m.comm_id]["axes"]]))
+    return sent
+
+
+def _given_figure():
+    """A figure of the user's own, with no axes (as bqplot.Figure() makes it)."""
+    import bqplot
+
+    return bqplot.Figure(title="mine", marks=[])
+
+
+def test_axes_added_to_a_given_figure_go_out_again_later_and_at_the_runs_end(RE, recorder):
+    stopped: list[float] = []
+
+    def at_stop(name, _doc):
+        if name == "stop":
+            stopped.append(time.monotonic())
+
+    async def main():
+        fig = _given_figure()  # on screen, say: the plot adds its axes to it
+        plot = LivePlot("det", "motor", fig=fig)
+        await asyncio.sleep(4 * RESEND_AFTER)
+        await RE(scan([det], motor, -1, 1, num=5), [at_stop, plot])
+        return plot
+
+    plot = asyncio.run(main())
+    axes = list(plot.figure.axes)
+    assert len(axes) == 2 and {a.scale for a in axes} == {plot.x_scale, plot.y_scale}
+    changes, resends = changes_and_resends(axes_sent(recorder, plot.figure))
+    assert [m for _, m in changes] == [[], ids(*axes)]
+    # again RESEND_AFTER after the change, and at the end of the run that followed
+    assert resent_after(changes[1], resends)
+    assert [m for _, m in resends] == [ids(*axes)] * 2
+    assert resends[0][0] < stopped[0] <= resends[1][0]
+
+
+def test_axes_added_without_a_running_loop_go_out_again_at_the_runs_end(RE, recorder):
+    plot = LivePlot("det", "motor", fig=_given_figure())
+    RE(scan([det], motor, -1, 1, num=3), plot)  # a script: no loop between the two
+    RE(scan([det], motor, -1, 1, num=3), plot)
+    changes, resends = changes_and_resends(axes_sent(recorder, plot.figure))
+    assert [m for _, m in changes] == [[], ids(*plot.figure.axes)]
+    assert [m for _, m in resends] == [ids(*plot.figure.axes)]  # once: at the first end
+
+
+def test_a_liveplots_own_figure_and_a_shared_one_never_send_their_axes_again(RE, recorder):
+    a = LivePlot("det", "motor")
+    b = LivePlot("noisy_det", "motor", fig=a)  # a's axes serve b too: none added
+    run_awaited((RE, scan([det, noisy_det], motor, -1, 1, num=5), [a, b]))
+    sent = axes_sent(recorder, a.figure)
+    assert [m for _, m in sent] == [ids(*a.figure.axes)]  # its first state only

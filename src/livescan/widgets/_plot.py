@@ -36,7 +36,8 @@ _UNIT = {"min": 0.0, "max": 1.0}
 #: a run's line joins the figure once its axes need no padding, or this long after its
 #: first points at the latest (see ``_join``)
 _JOIN_AFTER_S = 0.5
-#: a figure's ``marks`` go out again this long after their last change (see ``_MarksResend``)
+#: a figure's ``marks`` (``axes``) go out again this long after their last change (see
+#: ``_Resend``)
 _RESEND_AFTER_S = 1.0
 
 
@@ -55,25 +56,31 @@ class _Run:
     began: float = field(default_factory=time.monotonic)  # monotonic time of the start
 
 
-class _MarksResend:
-    """Sends one figure's ``marks`` again after they changed, so that every display of
-    the figure ends up with every mark.
+class _Resend:
+    """Sends one figure's ``marks`` (or ``axes``) again after they changed, so that every
+    display of the figure ends up with every mark (axis).
 
-    bqplot's Figure view (0.13) reads ``marks``, builds a view per mark, and only then
-    starts listening to ``change:marks``: a mark that joins while a display of the figure
-    is being built (a second display of a reused figure, a figure shared by several
-    LivePlots, the dashboard's kept figures placed again or shown in the side panel and
-    a cell at once) is missing from that display for good. The kernel cannot know when a
-    display has finished building, so after every change the marks go out again, without
-    and then with the last mark (two small messages; each display's ``change:marks``
-    handler then builds what it lacks and drops what it should not have):
-    ``_RESEND_AFTER_S`` after the last change (debounced, on the running loop: mid-run),
-    and once more when a run that changed them ends, unless that resend is still to
-    come. Without a running loop only the end-of-run resend happens.
+    bqplot's Figure view (0.13) reads ``axes`` and ``marks``, builds a view per axis and
+    per mark, and only then starts listening to ``change:axes`` and ``change:marks``: a
+    mark that joins while a display of the figure is being built (a second display of a
+    reused figure, a figure shared by several LivePlots, the dashboard's kept figures
+    placed again or shown in the side panel and a cell at once) is missing from that
+    display for good, and so is an axis (the axes a LivePlot adds to a figure it is
+    given, which may be on screen). The kernel cannot know when a display has finished
+    building, so after every change the list goes out again, without and then with its
+    last item (two small messages; each display's change handler then builds what it
+    lacks and drops what it should not have): ``_RESEND_AFTER_S`` after the last change
+    (debounced, on the running loop: mid-run), and once more when a run that changed
+    them ends (for ``before_runs``: the first run to end after the change), unless that
+    resend is still to come. Without a running loop only the end-of-run resend happens.
     """
 
-    def __init__(self, figure: bqplot.Figure) -> None:
+    def __init__(self, figure: bqplot.Figure, trait: str, *, before_runs: bool = False) -> None:
         self._figure = weakref.ref(figure)
+        self.trait = trait
+        #: a change made before a run began is resent at its end too (not only a change
+        #: made during the run)
+        self.before_runs = before_runs
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self.changed_at = -float("inf")  # monotonic time of the last change
@@ -82,7 +89,7 @@ class _MarksResend:
         self.resends = 0
 
     def changed(self) -> None:
-        """The figure's marks just changed: resend them ``_RESEND_AFTER_S`` from now."""
+        """The figure's list just changed: resend it ``_RESEND_AFTER_S`` from now."""
         self.changed_at = time.monotonic()
         self._resent_at_end = False
         self._cancel()
@@ -95,9 +102,11 @@ class _MarksResend:
 
     def run_ended(self, began: float) -> None:
         """A run that began at ``began`` (monotonic) ended: resend now if it changed the
-        marks, unless the debounced resend is still to come or this change was resent at
-        an end already (several LivePlots of one figure end together)."""
-        if self._pending() or self._resent_at_end or self.changed_at < began:
+        list (or ``before_runs``), unless the debounced resend is still to come or this
+        change was resent at an end already (several LivePlots of one figure end together)."""
+        if self._pending() or self._resent_at_end:
+            return
+        if self.changed_at < began and not self.before_runs:
             return
         self._resent_at_end = True
         self.resend()
@@ -122,30 +131,48 @@ class _MarksResend:
         try:
             self.resend()
         except Exception:  # a timer callback must not raise into the loop
-            logger.exception("sending a figure's marks again failed")
+            logger.exception("sending a figure's %s again failed", self.trait)
 
     def resend(self) -> None:
-        """Send the marks again: without the last one, then with it."""
+        """Send the list again: without its last item, then with it."""
         figure = self._figure()
         if figure is None or figure.comm is None:  # gone or closed
             return
-        marks = list(figure.marks)
-        if not marks:
+        items = list(getattr(figure, self.trait))
+        if not items:
             return
-        figure.marks = marks[:-1]
-        figure.marks = marks
+        setattr(figure, self.trait, items[:-1])
+        setattr(figure, self.trait, items)
         self.resends += 1
 
 
-_RESENDS: weakref.WeakKeyDictionary[Any, _MarksResend] = weakref.WeakKeyDictionary()
+#: the resends of each figure's marks, and of the axes of figures a LivePlot added to
+_RESENDS: weakref.WeakKeyDictionary[Any, _Resend] = weakref.WeakKeyDictionary()
+_AXES_RESENDS: weakref.WeakKeyDictionary[Any, _Resend] = weakref.WeakKeyDictionary()
 
 
-def _resends(figure: bqplot.Figure) -> _MarksResend:
-    """The one :class:`_MarksResend` of ``figure`` (shared by every LivePlot drawing in it)."""
+def _resends(figure: bqplot.Figure) -> _Resend:
+    """The one marks :class:`_Resend` of ``figure`` (shared by every LivePlot drawing in it)."""
     resend = _RESENDS.get(figure)
     if resend is None:
-        resend = _RESENDS[figure] = _MarksResend(figure)
+        resend = _RESENDS[figure] = _Resend(figure, "marks")
     return resend
+
+
+def _axes_changed(figure: bqplot.Figure) -> None:
+    """A LivePlot just added axes to ``figure`` (which may be on screen): send them again."""
+    resend = _AXES_RESENDS.get(figure)
+    if resend is None:
+        resend = _AXES_RESENDS[figure] = _Resend(figure, "axes", before_runs=True)
+    resend.changed()
+
+
+def _run_ended(figure: bqplot.Figure, began: float) -> None:
+    """A run of a LivePlot drawing into ``figure`` ended: the end-of-run resends."""
+    _resends(figure).run_ended(began)
+    axes = _AXES_RESENDS.get(figure)
+    if axes is not None:
+        axes.run_ended(began)
 
 
 class LivePlot(LiveWidget):
@@ -243,8 +270,9 @@ class LivePlot(LiveWidget):
                 fig_margin={"top": 50, "bottom": 50, "left": 66, "right": 20},
                 layout=ipywidgets.Layout(width="100%", min_width="360px", height="340px"),
             )
-        elif new_axes:
+        elif new_axes:  # a figure given, maybe on screen: the axes go out again later
             fig.axes = [*fig.axes, *new_axes]
+            _axes_changed(fig)
         self.figure = fig
         #: the first run's line, made with the plot (not while the run holds the loop:
         #: a mark opened in a kernel costs ~1 ms of a short run); it joins the figure
@@ -355,7 +383,7 @@ class LivePlot(LiveWidget):
         run = self._current
         if run is not None:
             self._join(run)  # a run without points still shows in the legend
-            _resends(self.figure).run_ended(run.began)
+            _run_ended(self.figure, run.began)
             if run.y.n == 0:
                 logger.warning(
                     "LivePlot(%r, %r) got no data in run %s", self.y, self.x, run.uid[:8]
@@ -383,7 +411,7 @@ class LivePlot(LiveWidget):
 
         Every change of the marks of a LivePlot's figure goes through here (its lines,
         the dashboard's centre marker): a display of the figure being built when they
-        change misses the change (see ``_MarksResend``), so they go out again after it.
+        change misses the change (see ``_Resend``), so they go out again after it.
         """
         self.figure.marks = list(marks)
         _resends(self.figure).changed()
