@@ -112,9 +112,9 @@ def test_a_plain_viewer_shows_the_table_text_and_the_pictures(lab_browser, expor
 def test_where_the_widgets_render_their_fallbacks_hide(lab_browser, exported, npm_cache):  # noqa: F811
     page, errors = _open(lab_browser, exported, lambda url: _served_file(url, npm_cache))
     try:
+        # every cell's figure has drawn its line (legend samples aside)
         page.wait_for_function(
-            "() => document.querySelectorAll('.bqplot.figure path.line').length >= 2",
-            timeout=60_000,
+            f"() => ({READ_JS})().every((cell) => cell.figures >= 1)", timeout=60_000
         )
         plot_cell, run_cell = page.evaluate(READ_JS)
         for cell in (plot_cell, run_cell):
