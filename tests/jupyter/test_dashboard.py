@@ -134,7 +134,7 @@ def test_scan_gets_a_plot_per_hinted_detector_peaks_and_a_table(RE, recorder):
     # at the motor's precision (3), -0.000 shown as 0.000
     assert "<td><b>det</b></td><td>0.000</td><td>0.000</td><td>0.000 → 1.000</td>" in peaks_html
     assert f"<td>{p.fwhm:.3f}</td>" in peaks_html
-    marker = dash._markers["det"][0]
+    marker = dash._views.markers["det"][0]
     assert recorder.array(marker, "x").tolist() == pytest.approx([p.cen, p.cen])
     assert marker in plot.figure.marks
     # the table: dimension and hinted fields, every row
@@ -228,7 +228,7 @@ def test_overplot_adds_lines_replace_starts_fresh(RE, recorder):
     assert dash.plots_box.children == (box,)  # the figure's view on the page stays
     lines = [m for m in first.figure.marks if m in [r.mark for r in first.runs]]
     assert len(lines) == 2
-    assert len(dash._markers["det"]) == 1  # one centre marker: the newest run's
+    assert len(dash._views.markers["det"]) == 1  # one centre marker: the newest run's
     # a count in between does not lose the scan's figure
     RE(count([det], num=3))
     RE(scan([det], motor, -1, 1, num=3))
@@ -272,13 +272,13 @@ def test_event_pages_are_routed_to_every_view_and_baseline_is_tabulated(RE, reco
     dash = Dashboard()
     assert Dashboard.accepts_event_pages is True
     seen = []
-    real_feed = dash._feed
+    real_feed = dash._views.feed
 
     def spy(name, doc):
         seen.append(name)
         real_feed(name, doc)
 
-    dash._feed = spy
+    dash._views.feed = spy
     RE.subscribe(dash)
 
     @baseline_decorator([motor1, det1])
@@ -338,11 +338,11 @@ def test_a_failing_view_is_noted_and_the_others_go_on(RE, recorder):
     def broken(name, doc):
         raise RuntimeError("boom")
 
-    dash._children.insert(0, broken)  # as if one view broke mid-run
+    dash._views.children.insert(0, broken)  # as if one view broke mid-run
 
     RE(scan([det], motor, -1, 1, num=5))  # fresh children: the broken one is gone
     assert dash.plots["det"].data[-1][0].size == 5
-    dash._children.insert(0, broken)
+    dash._views.children.insert(0, broken)
     dash("stop", {"uid": "x", "run_start": dash._start["uid"], "time": 0,
                   "exit_status": "success"})  # fmt: skip
     assert any("boom" in n for n in dash.notes)

@@ -16,25 +16,24 @@ What it shows for a run (as bluesky's BestEffortCallback decides, and then some)
 
 The dashboard is one ipywidget that persists across runs: new runs overplot the lines of
 earlier runs with the same axes, or replace them (``overplot=False``, or the toggle).
+
+Here: the documents and the engine; the widgets are in ``_dashboard_face``, the run's
+views in ``_run_views``, how the boxes show them in ``_shelf``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from typing import Any
 
-import ipywidgets
-
 from livescan.callbacks import CallbackBase, LiveTable
-from livescan.documents import ViewSpec, choose_views, run_dimensions, unpack_event_page
+from livescan.documents import run_dimensions, unpack_event_page
 from livescan.jupyter import _panels
+from livescan.jupyter._dashboard_face import DashboardFace
 from livescan.jupyter._history import RunHistory
 from livescan.jupyter._peaks import Peaks, peak_stats
-from livescan.jupyter._shelf import Shelf
+from livescan.jupyter._run_views import RunViews
 from livescan.jupyter._status import RunStatus
-from livescan.jupyter._views import ViewCache, close_tree, make_view, mark_centre
 from livescan.widgets import DEFAULT_MAX_RATE, LiveImage, LivePlot, LiveRaster
 
 __all__ = ["Dashboard", "Peaks", "peak_stats"]
@@ -75,106 +74,73 @@ class Dashboard(CallbackBase):
         recent: int = 20,
     ) -> None:
         self.history = RunHistory(store, recent, self.show_run)
-        self.max_rate = float(max_rate)
         #: peak statistics of the last 1-D run, by dependent field
         self.peaks: dict[str, Peaks] = {}
         #: baseline readings of the last run: field -> [reading at start, at end]
         self.baseline: dict[str, list[Any]] = {}
         #: problems met while choosing or feeding views (also shown in the dashboard)
         self.notes: list[str] = []
-        self.plots: dict[str, LivePlot] = {}
-        self.rasters: dict[str, LiveRaster] = {}
-        self.images: dict[str, LiveImage] = {}
-        self.table: LiveTable | None = None
         self.status: RunStatus | None = None
         self.sidecar: Any = None
         self.replaying: Any = None  # the stored run being replayed, if any
         self._engine: Any = None
         self._token: int | None = None
-        self._cache = ViewCache(self._forget_markers, close=self._close_late)
-        self._children: list[Callable[[str, dict[str, Any]], Any]] = []
-        self._image_children: list[LiveImage] = []
-        self._markers: dict[str, list[Any]] = {}
+        self._face = DashboardFace(overplot=overplot, run_list=self.history.widget,
+                                   on_clear=self.clear)  # fmt: skip
+        face = self._face  # its widgets are the dashboard's own
+        self.header, self.status_box, self.mode = face.header, face.status_box, face.mode
+        self.run_list, self.clear_button = face.run_list, face.clear_button
+        self.plots_box, self.images_box, self.table_box = (
+            face.plots_box, face.images_box, face.table_box
+        )  # fmt: skip
+        self.peaks_html, self.baseline_html = face.peaks_html, face.baseline_html
+        self.notes_html, self.widget = face.notes_html, face.widget
+        self._views = RunViews(float(max_rate), self._note, self._face.close_late)
         self._reset_run()
-        self._build(overplot)
         if store is not None:
             self.refresh_runs()
         if RE is not None:
             self.attach(RE)
 
     # -- the widget ----------------------------------------------------------------------
-    def _build(self, overplot: bool) -> None:
-        W = ipywidgets
-        self.header = W.HTML("<i>waiting for a run</i>")
-        self.header.add_class("livescan-dashboard-header")
-        self.status_box = W.Box(layout=W.Layout(width="100%"))
-        self.mode = W.ToggleButtons(
-            options=[("Overplot", True), ("Replace", False)],
-            value=bool(overplot),
-            tooltips=["New runs add lines to the plots", "New runs replace the plots"],
-            style={"button_width": "80px"},
-        )
-        self.run_list = self.history.widget
-        self.clear_button = W.Button(description="Clear", icon="trash",
-                                     tooltip="Remove every view and line",
-                                     layout=W.Layout(width="80px"))  # fmt: skip
-        self.clear_button.on_click(lambda _b: self.clear())
-        controls = W.HBox(
-            [self.mode, self.run_list, self.clear_button],
-            layout=W.Layout(flex_flow="row wrap", align_items="center"),
-        )
-        self.plots_box = W.Box(layout=W.Layout(display="flex", flex_flow="row wrap", width="100%"))
-        self.plots_box.add_class("livescan-dashboard-plots")
-        self.peaks_html = W.HTML()
-        self.peaks_html.add_class("livescan-dashboard-peaks")
-        self.images_box = W.VBox(layout=W.Layout(width="100%"))
-        self.table_box = W.Box(layout=W.Layout(width="100%"))
-        self.baseline_html = W.HTML()
-        self.baseline_html.add_class("livescan-dashboard-baseline")
-        self.notes_html = W.HTML()
-        self.widget = W.VBox(
-            [
-                self.header,
-                self.status_box,
-                controls,
-                self.plots_box,
-                self.peaks_html,
-                self.images_box,
-                self.table_box,
-                self.baseline_html,
-                self.notes_html,
-            ],
-            layout=W.Layout(width="100%", padding="4px"),
-        )
-        self.widget.add_class("livescan-dashboard")
-        # what the boxes show: their children only grow while views may be building
-        full = {"width": "100%"}
-        self._status_shelf = Shelf(self.status_box, **full)
-        self._plot_shelf = Shelf(self.plots_box, flex="1 1 420px", min_width="320px")
-        self._image_shelf = Shelf(self.images_box, **full)
-        self._table_shelf = Shelf(self.table_box, **full)
-        self._shelves = (self._status_shelf, self._plot_shelf, self._image_shelf, self._table_shelf)
+    @property
+    def max_rate(self) -> float:
+        """Browser updates per second per view at most (for views made from now on)."""
+        return self._views.max_rate
+
+    @max_rate.setter
+    def max_rate(self, value: float) -> None:
+        self._views.max_rate = float(value)
+
+    @property
+    def plots(self) -> dict[str, LivePlot]:
+        """The current run's plots, by dependent field."""
+        return self._views.plots
+
+    @property
+    def rasters(self) -> dict[str, LiveRaster]:
+        """The current run's rasters, by field."""
+        return self._views.rasters
+
+    @property
+    def images(self) -> dict[str, LiveImage]:
+        """The current run's image viewers, by field."""
+        return self._views.images
+
+    @property
+    def table(self) -> LiveTable | None:
+        """The current run's grid table."""
+        return self._views.table
 
     @property
     def settle(self) -> float:
         """Seconds after its last change a box of the dashboard may take out (and close)
         the views it no longer shows; until then they are hidden (see ``_shelf``)."""
-        return self._plot_shelf.settle
+        return self._face.settle
 
     @settle.setter
     def settle(self, seconds: float) -> None:
-        for shelf in self._shelves:
-            shelf.settle = float(seconds)
-
-    def _close_late(self, widget: Any) -> None:
-        """Close ``widget`` once no box of the dashboard holds it (at once if none did)."""
-        if not any(shelf.retire(widget) for shelf in self._shelves):
-            close_tree(widget)
-
-    def _displayed(self) -> None:
-        """The dashboard was displayed again: its views are being built."""
-        for shelf in self._shelves:
-            shelf.touch()
+        self._face.settle = seconds
 
     @property
     def store(self) -> Any:
@@ -204,7 +170,7 @@ class Dashboard(CallbackBase):
         self.mode.value = bool(value)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        self._displayed()
+        self._face.displayed()
         return self.widget._repr_mimebundle_(**kwargs)
 
     # -- engine and side panel -----------------------------------------------------------
@@ -241,9 +207,9 @@ class Dashboard(CallbackBase):
         """Show ``handle``'s run-status widget (Pause / Resume / Stop / Abort) on top."""
         old = self.status
         self.status = RunStatus(handle)
-        self._status_shelf.show([self.status.widget])
+        self._face.show_status(self.status.widget)
         if old is not None:
-            self._close_late(old.widget)
+            self._face.close_late(old.widget)
         return self.status
 
     def open_sidecar(self, title: str = "livescan", anchor: str = "split-right") -> Any:
@@ -257,7 +223,7 @@ class Dashboard(CallbackBase):
         if self.sidecar is not None:
             self.sidecar.close()
         panel = Sidecar(title=title, anchor=anchor)
-        self._displayed()
+        self._face.displayed()
         data = self.widget._repr_mimebundle_()
         panel.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
         self.sidecar = panel
@@ -280,13 +246,8 @@ class Dashboard(CallbackBase):
         self._streams: dict[str, str] = {}  # descriptor uid -> stream name
         self._dims: list[list[str]] = []
         self._dim_stream = "primary"
-        self._pending: list[tuple[str, dict[str, Any]]] = []  # resource/datum before views
-        self._built = False
         self._baseline_desc: dict[str, Any] = {}
-        self._x: str | None = None
-        self._precision: dict[str, Any] = {}
-        self._children = []
-        self._image_children = []
+        self._views.reset()
 
     def start(self, doc: dict[str, Any]) -> None:
         if self._start is not None and self._stop is None:
@@ -311,46 +272,40 @@ class Dashboard(CallbackBase):
         name = doc.get("name", "primary")
         self._streams[doc["uid"]] = name
         if name == self._dim_stream:
-            if self._built:
-                self._feed("descriptor", doc)
+            views = self._views
+            if views.built:
+                views.feed("descriptor", doc)
             else:
-                self._choose_views(doc)
-                self._feed("descriptor", doc)
+                views.choose(self._start or {}, doc, self.overplot)
+                views.feed("descriptor", doc)
                 # on the page only now: each view's first state already holds the run's
                 # marks and columns, so the browser draws it once (not once empty and
                 # again, as a grid replaced at its descriptor would be)
-                self._place_views()
+                self._face.show_views(views.figures, views.image_widgets, views.table_widgets)
         elif name == "baseline":
             self._baseline_desc = doc
         self._render_header()
 
     def resource(self, doc: dict[str, Any]) -> None:
-        self._external("resource", doc)
+        self._views.external("resource", doc)
 
     def datum(self, doc: dict[str, Any]) -> None:
-        self._external("datum", doc)
+        self._views.external("datum", doc)
 
     def datum_page(self, doc: dict[str, Any]) -> None:
-        self._external("datum_page", doc)
-
-    def _external(self, name: str, doc: dict[str, Any]) -> None:
-        if not self._built:
-            self._pending.append((name, doc))
-            return
-        for child in self._image_children:
-            self._call(child, name, doc)
+        self._views.external("datum_page", doc)
 
     def event(self, doc: dict[str, Any]) -> None:
         stream = self._streams.get(doc["descriptor"])
         if stream == self._dim_stream:
-            self._feed("event", doc)
+            self._views.feed("event", doc)
         elif stream == "baseline":
             self._baseline_event(doc)
 
     def event_page(self, doc: dict[str, Any]) -> None:
         stream = self._streams.get(doc["descriptor"])
         if stream == self._dim_stream:
-            self._feed("event_page", doc)
+            self._views.feed("event_page", doc)
         elif stream == "baseline":
             for event in unpack_event_page(doc):
                 self._baseline_event(event)
@@ -359,7 +314,7 @@ class Dashboard(CallbackBase):
         if self._start is None or doc.get("run_start") != self._start.get("uid"):
             return
         self._stop = doc
-        self._feed("stop", doc)
+        self._views.feed("stop", doc)
         for step in (self._compute_peaks, self._render_baseline):
             try:
                 step()
@@ -370,94 +325,18 @@ class Dashboard(CallbackBase):
         if self.store is not None and self.replaying is None:
             self.refresh_runs()
 
-    def _feed(self, name: str, doc: dict[str, Any]) -> None:
-        for child in self._children:
-            self._call(child, name, doc)
-
-    def _call(self, child: Callable[[str, dict[str, Any]], Any], name: str, doc: Any) -> None:
-        try:
-            child(name, doc)
-        except Exception as exc:  # one view failing must not starve the others
-            logger.warning("dashboard view %r failed on %s: %s", child, name, exc)
-            self._note(f"{type(child).__name__} failed on {name}: {type(exc).__name__}: {exc}")
-
     def _note(self, text: str) -> None:
         if text in self.notes:
             return
         self.notes.append(text)
         self.notes_html.value = _panels.notes_html(self.notes)
 
-    # -- choosing views ------------------------------------------------------------------
-    def _choose_views(self, descriptor: dict[str, Any]) -> None:
-        start = self._start or {}
-        notes: list[str] = []
-        specs = choose_views(start, descriptor, notes=notes)
-        for note in notes:
-            self._note(note)
-        plots: dict[str, LivePlot] = {}
-        rasters: dict[str, LiveRaster] = {}
-        images: dict[str, LiveImage] = {}
-        table = None
-        for spec in specs:
-            view = self._cache.get(
-                spec,
-                functools.partial(make_view, spec, self.max_rate),
-                reuse=self.overplot or spec.kind != "plot",
-            )
-            if spec.kind == "plot":
-                plots[spec.field] = view
-            elif spec.kind == "raster":
-                rasters[spec.field] = view
-            elif spec.kind == "image":
-                images[spec.field] = view
-            else:
-                table = view
-        self._cache.evict(specs, overplot=self.overplot)
-        self._x = next((s.x for s in specs if s.kind == "plot"), None)
-        keys = descriptor.get("data_keys", {})
-        self._precision = {k: v.get("precision", 4) for k, v in keys.items()}
-
-        self.plots, self.rasters, self.images, self.table = plots, rasters, images, table
-        self._children = [*plots.values(), *rasters.values(), *images.values()]
-        if table is not None:
-            self._children.append(table)
-        self._image_children = list(images.values())
-        self._built = True
-
-        for child in self._children:
-            self._call(child, "start", start)
-        for name, doc in self._pending:
-            for child in self._image_children:
-                self._call(child, name, doc)
-        self._pending = []
-
-    def _place_views(self) -> None:
-        """Show the run's views in the dashboard's boxes (and hide the others)."""
-        self._plot_shelf.show([v.widget for v in (*self.plots.values(), *self.rasters.values())])
-        self._image_shelf.show([v.widget for v in self.images.values()])
-        view = getattr(self.table, "view", None)
-        self._table_shelf.show([view.widget] if view is not None else [])
-
-    def _forget_markers(self, spec: ViewSpec) -> None:
-        if spec.kind == "plot":
-            self._markers.pop(spec.field, None)
-
     # -- at the stop ---------------------------------------------------------------------
     def _compute_peaks(self) -> None:
-        if self._x is None or self._x == "time":
-            return
-        peaks: dict[str, Peaks] = {}
-        for y, plot in self.plots.items():
-            if not plot.runs or plot.runs[-1].uid != (self._start or {}).get("uid"):
-                continue
-            xs, ys = plot.data[-1]
-            stats = peak_stats(xs, ys, x_name=self._x, y_name=y)
-            if stats.points < 2:
-                continue
-            self.peaks[y] = peaks[y] = stats
-            self._markers[y] = mark_centre(plot, stats, self._markers.pop(y, []))
-        if peaks:
-            self.peaks_html.value = _panels.peaks_html(self._x, peaks, self._precision)
+        peaks = self._views.peaks((self._start or {}).get("uid"))
+        self.peaks.update(peaks)
+        if peaks and self._views.x is not None:
+            self.peaks_html.value = _panels.peaks_html(self._views.x, peaks, self._views.precision)
 
     def _baseline_event(self, doc: dict[str, Any]) -> None:
         for key, value in doc.get("data", {}).items():
@@ -509,9 +388,6 @@ class Dashboard(CallbackBase):
 
     def clear(self) -> None:
         """Remove every view (and the lines of earlier runs)."""
-        self._cache.clear()
-        self.plots, self.rasters, self.images, self.table = {}, {}, {}, None
-        self._children, self._image_children = [], []
-        for shelf in (self._plot_shelf, self._image_shelf, self._table_shelf):
-            shelf.show([])
+        self._views.clear()
+        self._face.show_views([], [], [])
         self.peaks_html.value = ""
