@@ -482,3 +482,24 @@ def test_quick_runs_only_append_to_the_boxes_and_close_nothing_they_showed(RE, r
     held = {_ref(ref) for box in _boxes(dash) for ref in recorder.state(box)["children"]}
     assert len(held) == 3 and not held & _closed(recorder)
     assert on_page <= _closed(recorder)  # everything shown before: all closed now
+
+
+def test_a_replaced_centre_marker_is_closed_a_run_later(RE, recorder):
+    """At a stop the new centre marker replaces the last one in the figure's marks; a
+    display of the figure being built then may still be making the old one's view, so
+    the old marker is closed at the plot's next stop (or when the plot is forgotten)."""
+    dash = Dashboard()
+    RE.subscribe(dash)
+    RE(scan([det], motor, -1, 1, num=5))
+    (first,) = dash._views.markers["det"]
+    RE(scan([det], motor, -2, 2, num=5))
+    (second,) = dash._views.markers["det"]
+    figure = dash.plots["det"].figure
+    assert first not in figure.marks and second in figure.marks
+    assert first.comm is not None and first.model_id not in _closed(recorder)
+    first_id = first.model_id
+    RE(scan([det], motor, -1, 1, num=5))
+    assert first.comm is None and first_id in _closed(recorder)
+    assert second.comm is not None and second not in figure.marks
+    dash.clear()  # the plot forgotten: its replaced marker closed with it
+    assert second.comm is None

@@ -38,6 +38,9 @@ class RunViews:
         self.table: LiveTable | None = None
         #: the centre markers on each plot, by dependent field
         self.markers: dict[str, list[Any]] = {}
+        #: markers taken off a plot at its last stop, closed at its next one (or when the
+        #: plot is forgotten): a display of the figure may still have been building them
+        self._replaced: dict[str, list[Any]] = {}
         self.x: str | None = None  # the plots' x field
         self.precision: dict[str, Any] = {}  # by field, from the descriptor
         self.reset()
@@ -143,12 +146,20 @@ class RunViews:
             if stats.points < 2:
                 continue
             peaks[y] = stats
-            self.markers[y] = mark_centre(plot, stats, self.markers.pop(y, []))
+            self._close_replaced(y)
+            old = self.markers.pop(y, [])
+            self.markers[y] = mark_centre(plot, stats, old)
+            self._replaced[y] = old
         return peaks
+
+    def _close_replaced(self, field: str) -> None:
+        for mark in self._replaced.pop(field, []):
+            mark.close()  # not its scales: the plot's lines share them
 
     def _forget_markers(self, spec: ViewSpec) -> None:
         if spec.kind == "plot":
-            self.markers.pop(spec.field, None)
+            self.markers.pop(spec.field, None)  # closed with the figure
+            self._close_replaced(spec.field)
 
     def clear(self) -> None:
         """Forget every view."""

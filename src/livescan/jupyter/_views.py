@@ -41,7 +41,10 @@ def make_view(spec: ViewSpec, max_rate: float) -> Any:
 
 def mark_centre(plot: LivePlot, stats: Peaks, old: list[Any]) -> list[Any]:
     """Put a dashed vertical line at ``cen`` (else ``com``) on ``plot`` instead of the
-    marks ``old``; returns the new marks (none if the peak has no centre)."""
+    marks ``old``; returns the new marks (none if the peak has no centre).
+
+    ``old`` are taken out of the figure, not closed: a display of the figure being built
+    may still be making their views (the caller closes them a run later)."""
     import bqplot
 
     where = stats.cen if stats.cen is not None else stats.com
@@ -60,8 +63,6 @@ def mark_centre(plot: LivePlot, stats: Peaks, old: list[Any]) -> list[Any]:
             )
         )
     plot.set_marks(marks + new)  # sent again later: a display being built may miss it
-    for m in old:
-        m.close()  # not its scales: the plot's lines share them
     return new
 
 
