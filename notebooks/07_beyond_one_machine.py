@@ -168,8 +168,6 @@ print(n, "documents replayed from tiled")
 # The reducer reads the stream as a task on this kernel's loop while the scan runs.
 
 # %%
-import asyncio
-
 from dask.distributed import Client, LocalCluster
 
 from livescan.callbacks import LivePlot
@@ -183,10 +181,7 @@ com_plot = LivePlot("com_x", "motor1")
 reducer = FrameReducer(dask_client, "img", com_plot)
 reducing = RemoteDispatcher(REDIS, "livescan", start="newest")
 reducing.subscribe(reducer)
-task = reducing.start_task(runs=1)
-# 'newest' means: what is published after the reader has connected. Give it a moment
-# before the scan starts, or the scan's start document may come first and be missed.
-await asyncio.sleep(1)
+task = reducing.start_task(runs=1)  # 'newest': from this call on
 com_plot
 
 # %%

@@ -277,3 +277,31 @@ def test_reading_starts_where_asked_newest_or_a_runs_uid(RE, redis_server, strea
     with pytest.raises(RemoteError, match="has no run 'no-such-run'"):
         RemoteDispatcher(redis_server.url, stream, start="no-such-run").start(timeout=2)
     pub.close()
+
+
+def test_a_reader_started_as_a_task_reads_a_scan_started_right_after_it(redis_server, stream):
+    """``start_task()`` settles where reading begins when it is called: a notebook that
+    starts a reader (start='newest') and then a scan in the same cell gets the whole run,
+    though the task connects only once the cell hands the loop back."""
+    from livescan import RunEngine
+
+    async def main() -> list[str]:
+        RE = RunEngine(display=False)
+        pub = RedisPublisher(redis_server.url, stream)
+        RE.subscribe_lossless(pub)
+        RE(count([det], num=1))  # an earlier run in the stream: not read
+        await asyncio.sleep(0.2)
+        pub.flush()
+        got: list[str] = []
+        reader = RemoteDispatcher(redis_server.url, stream, start="newest")
+        reader.subscribe(lambda name, doc: got.append(name))
+        task = reader.start_task(runs=1, timeout=30)
+        await RE(count([det], num=3))  # no await between: the task has not run yet
+        pub.flush()
+        await asyncio.wait_for(task, 30)
+        pub.close()
+        return got
+
+    got = asyncio.run(main())
+    assert got[0] == "start" and got[-1] == "stop", got
+    assert got == ["start", "descriptor", "event", "event", "event", "stop"], got

@@ -159,8 +159,20 @@ class RemoteDispatcher:
         return self.received - n0
 
     def start_task(self, **kwargs: Any) -> asyncio.Task[int]:
-        """Run :meth:`run` as a task on the running loop (a notebook's kernel loop)."""
-        return asyncio.get_running_loop().create_task(self.run(**kwargs))
+        """Run :meth:`run` as a task on the running loop (a notebook's kernel loop).
+
+        Where reading begins is settled now, before the task first runs: with
+        ``start='newest'`` the documents of a scan started right after this call are
+        read (the task connects only once the cell has handed the loop back, and a
+        scan started in between would otherwise come first)."""
+        loop = asyncio.get_running_loop()
+        if self._last is None:
+            client = connect(self.url, socket_timeout=self.block_ms / 1000 + 5)
+            try:
+                self._last = self._resolve(client)
+            finally:
+                client.close()
+        return loop.create_task(self.run(**kwargs))
 
     def _done(self, deadline: float | None, runs: int | None, stops0: int) -> bool:
         if self._stopping:
