@@ -38,6 +38,8 @@ READ_JS = """
   fallbacks: Array.from(cell.querySelectorAll('.livescan-fallback')).map((f) => ({
     visible: f.getClientRects().length > 0 && getComputedStyle(f).display !== 'none',
     text: (f.querySelector('pre') || {}).innerText || '',
+    mono: !!f.querySelector('pre')
+          && /monospace/.test(getComputedStyle(f.querySelector('pre')).fontFamily),
     images: Array.from(f.querySelectorAll('img')).map((i) => ({
       complete: i.complete, width: i.naturalWidth, height: i.naturalHeight,
       shown: i.getBoundingClientRect().width})),
@@ -97,7 +99,9 @@ def test_a_plain_viewer_shows_the_table_text_and_the_pictures(lab_browser, expor
             assert len(shown) == 1, cell
             (img,) = shown[0]["images"]
             assert img["complete"] and img["width"] > 200 and img["shown"] > 200, img
-        (text,) = [f["text"] for f in run_cell["fallbacks"] if f["text"]]
+        (table,) = [f for f in run_cell["fallbacks"] if f["text"]]
+        text = table["text"]
+        assert table["mono"], "the text table is set in a proportional font: columns skew"
         lines = text.splitlines()
         assert lines[0].startswith("scan (scan 1): success, 7/7 events")
         assert any("seq_num" in line and "motor_setpoint" in line for line in lines), text

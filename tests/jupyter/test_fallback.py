@@ -148,7 +148,7 @@ def test_the_fallback_output_carries_text_picture_and_html_that_hides_beside_liv
     assert bundle["text/plain"] == "a <table>"
     assert base64.b64decode(bundle["image/png"]) == png
     html = bundle["text/html"]
-    assert "<pre>a &lt;table&gt;</pre>" in html
+    assert '<pre style="font-family:monospace">a &lt;table&gt;</pre>' in html
     assert f'src="data:image/png;base64,{bundle["image/png"]}"' in html
     assert ":has(.livescan-live) .livescan-fallback{display:none}" in html
     assert "image/png" not in fallback_bundle("only text", None)

@@ -261,7 +261,9 @@ def fallback_bundle(text: str | None, png: bytes | None) -> dict[str, Any]:
     import html
 
     b64 = base64.b64encode(png).decode("ascii") if png else None
-    body = f"<pre>{html.escape(text)}</pre>" if text else ""
+    # monospace said outright: some exporters (nbconvert's lab template) set <pre> in the
+    # page's proportional font, and the text tables' columns no longer line up
+    body = f'<pre style="font-family:monospace">{html.escape(text)}</pre>' if text else ""
     if b64:
         body += f'<img src="data:image/png;base64,{b64}" alt="livescan run"/>'
     bundle: dict[str, Any] = {
