@@ -356,3 +356,45 @@ def test_liveimage_in_the_side_panel_keeps_its_frame_ticks_and_colour_bar(lab, l
     assert fig["box"]["w"] > 400 and fig["box"]["h"] > 400, fig["box"]  # not squeezed
     screenshot(page.locator(".jupyterlab-sidecar").first, "layout-image-side-panel")
     assert errors == []
+
+
+# Each body column's width in the grid, and the width its widest cell's text needs (the
+# grid's font, the renderer's 3 decimals), measured on a canvas; the same for the row
+# header's "seq_num".
+WIDTHS_JS = """
+() => {
+  const views = window.__livescan.views().filter((v) => v.grid && v.grid.dataModel);
+  const g = (views[views.length - 1].grid.grid || views[views.length - 1].grid);
+  const dm = g.dataModel, ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = '12px sans-serif';
+  const need = (t) => ctx.measureText(t).width + 8;
+  const cols = [...Array(dm.columnCount('body')).keys()].map((c) => {
+    let widest = need(String(dm.metadata('body', 0, c).name));
+    for (let r = 0; r < dm.rowCount('body'); r++) {
+      const v = dm.data('body', r, c);
+      widest = Math.max(widest, need(typeof v === 'number' ? v.toFixed(3) : String(v)));
+    }
+    return {name: dm.metadata('body', 0, c).name, size: g.columnSize('body', c), widest};
+  });
+  return {cols, header: g.columnSize('row-header', 0), seq: need('seq_num') + 16};  // + icon
+}
+"""
+
+
+def test_a_tables_columns_are_as_wide_as_their_widest_value(lab, lab_page):
+    """A detector reading ~123,000 showed as ``12345…`` and the row header as
+    ``seq_n…``: columns widen to their widest value."""
+    page = lab_page
+    errors = _start(
+        lab, page, "layout-wide-values",
+        "big = SynGauss('big', motor, Imax=123456.0, noise='uniform', noise_multiplier=5000)\n"
+        "await RE(scan([big], motor, -3, 3, num=30), "
+        "[LiveTable([big, motor]), LivePlot('big', 'motor')])",
+    )  # fmt: skip
+    got = wait_until(lambda: page.evaluate(WIDTHS_JS), what="the finished grid")
+    assert [c["name"] for c in got["cols"]] == ["time", "big", "motor", "motor_setpoint"]
+    for col in got["cols"]:
+        assert col["size"] >= col["widest"], col
+    assert got["header"] >= got["seq"], got
+    screenshot(page.locator(".livescan-run").first, "layout-wide-values")
+    assert errors == []

@@ -560,3 +560,23 @@ def test_a_plots_first_line_is_made_with_the_plot_and_labelled_at_the_start(RE, 
     assert second is not first and plot.figure.marks == [first, second]
     assert list(second.colors) != list(first.colors)
     assert plot.data[1][0].tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+
+def test_a_tables_columns_widen_to_their_widest_value(recorder):
+    """Columns are sized from their header names, and widened (never narrowed) when a
+    value needs more room: ``123456.789`` used to show as ``12345…`` and the row header
+    as ``seq_n…``."""
+    view = TableGridView()
+    view.begin(["det", "name"], {"det": 3}, {"det": "number", "name": "string"})
+    narrow = recorder.state(view.grid)["column_widths"]["det"]
+    assert narrow == 64 and recorder.state(view.grid)["base_row_header_size"] >= 7 * 7 + 22
+    view.rows([1, 2], [1e9, 1e9 + 1], [[1.5, -123456.789], ["a", "a much longer name"]])
+    view.flush()
+    widths = recorder.state(view.grid)["column_widths"]
+    assert widths["det"] >= 7 * len("-123456.789") + 22
+    assert widths["name"] >= 7 * len("a much longer name") + 22
+    view.row(3, 1e9 + 2, [2.0, "b"])  # smaller values: no narrower
+    view.flush()
+    assert recorder.state(view.grid)["column_widths"] == widths
+    view.end("done")  # the finished table's grid keeps the widths
+    assert recorder.state(view.grid)["column_widths"] == widths

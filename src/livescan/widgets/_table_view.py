@@ -64,6 +64,15 @@ __all__ = ["TableGridView"]
 _NUMERIC = ("number", "integer")
 #: rows assumed on screen until the browser says (a 280 px grid shows about 12)
 _DEFAULT_PAGE_ROWS = 40
+#: a text column is made wide enough for this many characters at most
+_MAX_TEXT_CHARS = 40
+
+
+def _text_px(chars: int) -> int:
+    """Pixels a column needs for ``chars`` characters of the grid's font, with padding."""
+    return max(64, 7 * chars + 22)
+
+
 #: room for the grid's vertical scroll bar (20 px in JupyterLab) and border (1 px a side):
 #: any less and a horizontal scroll bar shows too, and takes a row's height
 _SCROLLBAR_PX = 24
@@ -295,6 +304,8 @@ class TableGridView:
         self._time = Column(np.float64)
         self._values: list[Column] = []
         self._summary = ""
+        self._fitted: dict[str, int] = {}  # column -> pixels its widest value needs
+        self._fitted_rows = 0  # rows whose values the widths account for
         #: blank rows the browser's row count runs ahead of the rows (see ``_flush``)
         self.ahead_rows = _DEFAULT_PAGE_ROWS
         self._shown_rows = 0  # the row count the browser has (blank rows past the data)
@@ -366,6 +377,7 @@ class TableGridView:
             for c in self.columns
         ]
         self._summary = ""
+        self._fitted, self._fitted_rows = {}, 0
         self._grid_layout.width = self._width()
 
     def row(self, seq_num: int, time: float, values: list[Any]) -> None:
@@ -514,6 +526,9 @@ class TableGridView:
 
     def _flush(self) -> None:
         n = self._seq.n
+        if n > self._fitted_rows:
+            self._fit(self._fitted_rows, n)
+            self._fitted_rows = n
         grid = self.grid
         if grid._transforms:  # the user sorted or filtered: whole frame, browser asks
             if n != self._shown_rows:
@@ -609,11 +624,39 @@ class TableGridView:
 
     def _sizes(self) -> dict[str, Any]:
         """Column widths from the header names (a number at precision 3 is narrower than
-        ``motor_setpoint``), so a table beside a plot (~380 px) shows every column."""
+        ``motor_setpoint``), so a table beside a plot (~380 px) shows every column, or
+        from the widest value seen (``_fit``), whichever is wider."""
         widths = {"time": 84}
         for c in self.columns:
-            widths[c] = max(64, 7 * len(c) + 22)
-        return {"base_column_size": 84, "base_row_header_size": 64, "column_widths": widths}
+            widths[c] = max(_text_px(len(c)), self._fitted.get(c, 0))
+        # the row header's name has a sort/filter icon beside it, as the others, but is
+        # short: the room for one more (16 px)
+        return {"base_column_size": 84, "base_row_header_size": _text_px(len("seq_num")) + 16,
+                "column_widths": widths}  # fmt: skip
+
+    def _fit(self, start: int, stop: int) -> None:
+        """Widen the columns whose values in rows ``start:stop`` need more room than they
+        have (``123456.789`` showed as ``12345…``), on the grid shown too; never narrower."""
+        wider = False
+        for c, col in zip(self.columns, self._values):
+            values = col.view()[start:stop]
+            if not len(values):
+                continue
+            if col._data.dtype == object:
+                chars = min(_MAX_TEXT_CHARS, max(len(str(v)) for v in values))
+            else:
+                finite = values[np.isfinite(values)]
+                if not len(finite):
+                    continue
+                big = -float(np.abs(finite).max())  # with its sign: the widest text
+                prec = 0 if self.dtypes.get(c) == "integer" else int(self.precisions.get(c, 3))
+                chars = len(f"{big:.{prec}f}")
+            if _text_px(chars) > self._fitted.get(c, _text_px(len(c))):
+                self._fitted[c] = _text_px(chars)
+                wider = True
+        if wider:
+            self.grid.column_widths = self._sizes()["column_widths"]
+            self._grid_layout.width = self._width()
 
     def _width(self) -> str:
         """The grid as wide as its columns (and the scroll bar), at most its box: the
