@@ -397,6 +397,106 @@ def test_open_sidecar_puts_the_dashboard_in_a_split_right_panel(recorder):
     assert recorder.state(again)["anchor"] == "right"
 
 
+# -- shown in a cell: the static fallback ---------------------------------------------------
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture
+def shell(tmp_path, monkeypatch):
+    """A real IPython shell (no kernel, no history) whose displays are captured."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config)
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+def _places(outputs) -> dict[str, list]:
+    """Each placeholder shown (by display id): what it showed first, then its updates."""
+    places: dict[str, list] = {}
+    for out in outputs:
+        did = (out.transient or {}).get("display_id")
+        if did is not None:
+            places.setdefault(did, []).append(out.data)
+    return places
+
+
+def _png(data: dict) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).convert("RGB"))
+
+
+def test_a_dashboard_shown_in_a_cell_leaves_each_runs_bounded_fallback(RE, recorder, shell):
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    from livescan.widgets import fallbacks_settled
+    from livescan.widgets._fallback import HEAD_ROWS, TAIL_ROWS
+
+    dash = Dashboard(RE=RE)
+    shell.user_ns["dash"] = dash
+
+    async def runs():
+        await RE(scan([det], motor, -1, 1, num=50))
+        await fallbacks_settled()
+        first = [out.data for out in cap.outputs if out.update]
+        await RE(count([det], num=3))
+        await fallbacks_settled()
+        return first
+
+    with capture_output() as cap:
+        shell.run_cell("dash")  # the cell's last expression
+        display(dash)
+        first = asyncio.run(runs())
+    shown = [out.data for out in cap.outputs if not out.update]
+    # two displays, each the live view (with a line for plain viewers, not the widget
+    # library's repr) and below it the place for the fallback
+    views = [d for d in shown if WIDGET_VIEW in d]
+    assert [v[WIDGET_VIEW]["model_id"] for v in views] == _ids(dash.widget, dash.widget)
+    assert all(not v["text/plain"].startswith("VBox(") for v in views), views
+    assert "livescan-live" in recorder.state(dash.widget)["_dom_classes"]
+    places = _places(cap.outputs)
+    assert len(places) == 2 and len(shown) == 4
+    assert all(p[0]["text/plain"] == "" for p in places.values())  # nothing before a run
+
+    # at the end of the scan: both places hold its summary, its table's first and last
+    # rows (bounded) and one PNG of its plot
+    assert len(first) == 2 and first[0] == first[1]
+    text = first[0]["text/plain"]
+    assert text.startswith("scan (scan 1): success, 50/50 events in ")
+    rows = [ln for ln in text.splitlines() if ln.startswith("|")]
+    assert "motor" in rows[0] and "det" in rows[0]
+    assert len(rows) == 1 + HEAD_ROWS + 1 + TAIL_ROWS and "30 rows not shown" in text
+    picture = _png(first[0])
+    assert picture.shape[0] > 100 and len(np.unique(picture.reshape(-1, 3), axis=0)) > 5
+    assert "livescan-fallback" in first[0]["text/html"]
+
+    # the next run it follows replaces it: the count's summary and rows
+    last = [p[-1] for p in places.values()]
+    assert last[0] == last[1]
+    assert last[0]["text/plain"].startswith("count (scan 2): success, 3/3 events")
+    assert len([ln for ln in last[0]["text/plain"].splitlines() if ln.startswith("|")]) == 1 + 3
+    _png(last[0])
+
+
+def test_a_dashboard_only_in_the_side_panel_leaves_nothing_in_the_cell(RE, recorder, shell):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as cap:
+        dash = Dashboard.in_sidecar(RE=RE)
+        RE(scan([det], motor, -1, 1, num=5))
+    assert cap.outputs == [] and dash.plots["det"].data[-1][0].size == 5
+
+
 # -- past runs --------------------------------------------------------------------------------
 
 

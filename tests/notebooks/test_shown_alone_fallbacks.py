@@ -77,3 +77,34 @@ def _lowest_share(picture: np.ndarray) -> float:
     assert rows.size > 1000, "no frame drawn"
     box = lowest[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     return float(box.mean())
+
+
+DASHBOARD_CELLS = [
+    "from livescan import RunEngine\n"
+    "from livescan.jupyter import Dashboard\n"
+    "from livescan.plans import scan\n"
+    "from livescan.sim import det, motor\n"
+    "RE = RunEngine()",
+    "dash = Dashboard(RE=RE)\ndash",
+    "await RE(scan([det], motor, -1, 1, num=7))",
+]
+
+
+def test_a_dashboard_shown_alone_leaves_its_runs_fallback(tmp_path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in DASHBOARD_CELLS])
+    nbformat.write(nb, tmp_path / "dash.ipynb")
+    out = execute_notebook(tmp_path / "dash.ipynb", timeout=120)
+    cell = out.cells[1]
+    # the live view is still there, with a line for plain viewers (not the VBox's repr)
+    (live,) = [o for o in cell.outputs if WIDGET in o.get("data", {})]
+    assert not live["data"]["text/plain"].startswith("VBox("), live["data"]["text/plain"]
+    (fallback,) = [
+        o["data"] for o in cell.outputs
+        if "livescan-fallback" in o.get("data", {}).get("text/html", "")
+    ]  # fmt: skip
+    text = fallback["text/plain"]
+    assert text.startswith("scan (scan 1): success, 7/7 events"), text
+    rows = [ln for ln in text.splitlines() if ln.startswith("|")]
+    assert "motor" in rows[0] and "det" in rows[0] and len(rows) == 1 + 7, rows
+    picture = _picture(fallback)  # the plot of det against motor
+    assert picture.shape[0] > 100 and len(np.unique(picture.reshape(-1, 3), axis=0)) > 5

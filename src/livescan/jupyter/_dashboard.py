@@ -24,6 +24,7 @@ views in ``_run_views``, how the boxes show them in ``_shelf``.
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 from livescan.callbacks import CallbackBase, LiveTable
@@ -34,11 +35,20 @@ from livescan.jupyter._history import RunHistory
 from livescan.jupyter._peaks import Peaks, peak_stats
 from livescan.jupyter._run_views import RunViews
 from livescan.jupyter._status import RunStatus
-from livescan.widgets import DEFAULT_MAX_RATE, LiveImage, LivePlot, LiveRaster
+from livescan.widgets import (
+    DEFAULT_MAX_RATE,
+    LiveImage,
+    LivePlot,
+    LiveRaster,
+    widget_view_bundle,
+)
 
 __all__ = ["Dashboard", "Peaks", "peak_stats"]
 
 logger = logging.getLogger("livescan.jupyter")
+
+#: what plain viewers show for the live view (each run's summary follows below it)
+_PLAIN = "livescan Dashboard: live view; the last run it followed is summarised below"
 
 
 class Dashboard(CallbackBase):
@@ -169,9 +179,16 @@ class Dashboard(CallbackBase):
     def overplot(self, value: bool) -> None:
         self.mode.value = bool(value)
 
+    def _ipython_display_(self) -> None:
+        """Show the dashboard (a cell's last expression, ``display(dash)``), and below it
+        the place for its static fallback, which each run it follows fills when it ends
+        (for viewers that cannot run widgets)."""
+        self._face.show_in_cell(_PLAIN)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live view alone (for front ends that do not use ``_ipython_display_``)."""
         self._face.displayed()
-        return self.widget._repr_mimebundle_(**kwargs)
+        return widget_view_bundle(self.widget, _PLAIN)
 
     # -- engine and side panel -----------------------------------------------------------
     def attach(self, RE: Any, *, subscribe: bool = True) -> Dashboard:
@@ -322,8 +339,27 @@ class Dashboard(CallbackBase):
                 logger.exception("dashboard: %s failed", step.__name__)
                 self._note(f"{step.__name__.strip('_')} failed: {type(exc).__name__}: {exc}")
         self._render_header()
+        try:
+            self._face.leave_fallback(self._summary(doc), self._views.children)
+        except Exception:  # a fallback must never break the dashboard
+            logger.exception("dashboard: could not leave a static fallback")
         if self.store is not None and self.replaying is None:
             self.refresh_runs()
+
+    def _summary(self, stop: dict[str, Any]) -> SimpleNamespace:
+        """The run as ``status_line`` reads a run handle, from its start and stop."""
+        start = self._start or {}
+        counts = stop.get("num_events") or {}
+        reasons = [stop.get("reason") or "", "replayed from the run store" * self._from_store]
+        return SimpleNamespace(
+            plan_name=start.get("plan_name") or "run",
+            scan_id=start.get("scan_id"),
+            exit_status=stop.get("exit_status"),
+            num_points=start.get("num_points"),
+            num_events=counts.get(self._dim_stream, 0),
+            elapsed=max(0.0, float(stop.get("time", 0.0)) - float(start.get("time", 0.0))),
+            reason="; ".join(r for r in reasons if r),
+        )
 
     def _note(self, text: str) -> None:
         if text in self.notes:

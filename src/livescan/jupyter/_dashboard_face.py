@@ -1,16 +1,20 @@
 """The Dashboard's ipywidgets: its header, controls, boxes of views and HTML panels, and
 the shelves that show views in those boxes without taking anything out of them while
-the browser may be building it (see ``livescan.jupyter._shelf``)."""
+the browser may be building it (see ``livescan.jupyter._shelf``); and the outputs where
+the dashboard, shown in a cell, leaves each run's static fallback."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets
 
+from livescan.jupyter._fallback import run_fallback
 from livescan.jupyter._shelf import Shelf
 from livescan.jupyter._views import close_tree
+from livescan.widgets import FallbackOutputs, render_png
 
 __all__ = ["DashboardFace"]
 
@@ -72,6 +76,8 @@ class DashboardFace:
         self._view_shelves = (self._plot_shelf, Shelf(self.images_box, **full),
                               Shelf(self.table_box, **full))  # fmt: skip
         self._shelves = (self._status_shelf, *self._view_shelves)
+        self._outputs = FallbackOutputs()  # where the dashboard was shown in a cell
+        self._fallbacks = 0  # fallbacks left so far: only the newest one lands
 
     @property
     def settle(self) -> float:
@@ -101,6 +107,35 @@ class DashboardFace:
         """Close ``widget`` once no box holds it (at once if none ever did)."""
         if not any(shelf.retire(widget) for shelf in self._shelves):
             close_tree(widget)
+
+    def show_in_cell(self, text: str) -> None:
+        """Display the dashboard in the current cell (``text`` for plain viewers), and
+        below it the place for the fallback each run it follows leaves."""
+        self.displayed()
+        self._outputs.show(self.widget, text)
+
+    def leave_fallback(self, summary: Any, views: Sequence[Any]) -> None:
+        """Fill the places shown by :meth:`show_in_cell` with the run's fallback: the
+        ``summary`` line (a handle-like, see ``livescan.jupyter._fallback.status_line``),
+        the views' text tables and one PNG of their figures, drawn on the fallback thread
+        (here without a running loop). A picture drawn after a later run's fallback left
+        is dropped."""
+        if not self._outputs.handles:
+            return
+        self._fallbacks += 1
+        mine = self._fallbacks
+
+        def update(bundle: dict[str, Any]) -> None:
+            if mine == self._fallbacks:
+                for handle in self._outputs.handles:
+                    handle.update(bundle, raw=True)
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            run_fallback(summary, views, None, update)
+        else:
+            run_fallback(summary, views, render_png, update)
 
     def displayed(self) -> None:
         """The dashboard was displayed again: its views are being built from now on."""
