@@ -476,6 +476,9 @@ def test_a_dashboard_shown_in_a_cell_leaves_each_runs_bounded_fallback(RE, recor
     rows = [ln for ln in text.splitlines() if ln.startswith("|")]
     assert "motor" in rows[0] and "det" in rows[0]
     assert len(rows) == 1 + HEAD_ROWS + 1 + TAIL_ROWS and "30 rows not shown" in text
+    # and the peak statistics it showed: the simulated det peaks at motor = 0
+    (peaks,) = [ln for ln in text.splitlines() if ln.startswith("  det: com ")]
+    assert ", cen 0.000" in peaks and "fwhm " in peaks, peaks
     picture = _png(first[0])
     assert picture.shape[0] > 100 and len(np.unique(picture.reshape(-1, 3), axis=0)) > 5
     assert "livescan-fallback" in first[0]["text/html"]

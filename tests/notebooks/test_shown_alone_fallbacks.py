@@ -106,5 +106,6 @@ def test_a_dashboard_shown_alone_leaves_its_runs_fallback(tmp_path) -> None:
     assert text.startswith("scan (scan 1): success, 7/7 events"), text
     rows = [ln for ln in text.splitlines() if ln.startswith("|")]
     assert "motor" in rows[0] and "det" in rows[0] and len(rows) == 1 + 7, rows
+    assert "peak statistics against motor:" in text and "  det: com " in text, text
     picture = _picture(fallback)  # the plot of det against motor
     assert picture.shape[0] > 100 and len(np.unique(picture.reshape(-1, 3), axis=0)) > 5

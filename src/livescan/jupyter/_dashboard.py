@@ -340,7 +340,8 @@ class Dashboard(CallbackBase):
                 self._note(f"{step.__name__.strip('_')} failed: {type(exc).__name__}: {exc}")
         self._render_header()
         try:
-            self._face.leave_fallback(self._summary(doc), self._views.children)
+            peaks = _PeaksText(self._views.x, self.peaks, self._views.precision)
+            self._face.leave_fallback(self._summary(doc), [*self._views.children, peaks])
         except Exception:  # a fallback must never break the dashboard
             logger.exception("dashboard: could not leave a static fallback")
         if self.store is not None and self.replaying is None:
@@ -427,3 +428,27 @@ class Dashboard(CallbackBase):
         self._views.clear()
         self._face.show_views([], [], [])
         self.peaks_html.value = ""
+
+
+class _PeaksText:
+    """The run's peak statistics as lines of text, for its static fallback."""
+
+    def __init__(self, x: str | None, peaks: dict[str, Peaks], precision: dict[str, Any]):
+        self.x, self.peaks, self.precision = x, dict(peaks), precision
+
+    def fallback_text(self) -> str | None:
+        if not self.peaks or self.x is None:
+            return None
+
+        def f(field: str, value: Any) -> str:
+            return _panels.fmt_num(value, self.precision.get(field, 4)) or "–"
+
+        lines = [f"peak statistics against {self.x}:"]
+        for y, p in self.peaks.items():
+            mx, mn = p.max or (None, None), p.min or (None, None)
+            lines.append(
+                f"  {y}: com {f(self.x, p.com)}, cen {f(self.x, p.cen)}, "
+                f"max {f(y, mx[1])} at {f(self.x, mx[0])}, min {f(y, mn[1])} at "
+                f"{f(self.x, mn[0])}, fwhm {f(self.x, p.fwhm)}"
+            )
+        return "\n".join(lines)
