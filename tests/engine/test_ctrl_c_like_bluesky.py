@@ -24,6 +24,15 @@ from tests._processes import reaped
 ROUNDS = [("once", "resume"), ("twice", "resume"), ("twice", "stop"), ("twice", "abort")]
 ROUNDS += [("twice", "halt")]
 
+
+def _terminal_sigint() -> None:
+    """The child starts with SIGINT as in a terminal, however these tests were started: a
+    command run in the background by a shell without job control inherits SIGINT ignored,
+    and Python then installs no KeyboardInterrupt handler (nor does livescan, which leaves
+    a SIGINT handler it did not expect alone)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 CHILD = textwrap.dedent(
     """
     import json, sys
@@ -86,6 +95,7 @@ def _run(engine: str) -> list[dict]:
         stderr=subprocess.PIPE,
         text=True,
         cwd=os.getcwd(),
+        preexec_fn=_terminal_sigint,
     )
     rounds = []
     with reaped(child):
@@ -177,6 +187,7 @@ def test_ctrl_c_twice_while_suspended_pauses_as_bluesky():
             text=True,
             timeout=60,
             cwd=os.getcwd(),
+            preexec_fn=_terminal_sigint,
         )
         assert done.returncode == 0, done.stderr
         lines = [ln.split(" ", 1)[1] for ln in done.stdout.splitlines() if ln.startswith("RESULT")]
